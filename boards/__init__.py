@@ -1,0 +1,1 @@
+"""Board definitions, one module per board (installed as ``hwgen.boards``)."""

@@ -1,0 +1,87 @@
+"""The ``hwgen`` command.
+
+Subcommands are registered by small functions below; each one imports its implementation lazily,
+so ``hwgen --help`` stays fast and a missing optional tool only affects the command that needs it.
+Every error a user can cause ends as one line on stderr and exit code 2 (DESIGN.md §5).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import __version__
+from .errors import HwgenError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line and exit code 2."""
+
+    def error(self, message):  # noqa: D102 - argparse hook
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _cmd_doctor(args) -> int:
+    from .toolchain import ToolchainError, find_verilator, tool_versions
+
+    print(f"hwgen {__version__} (python {sys.version.split()[0]}, {sys.executable})")
+    for name, info in tool_versions().items():
+        ver = info["version"] or "not installed"
+        loc = f"  {info['location']}" if info["location"] else ""
+        print(f"  {name:22s} {ver:24s}{loc}")
+    try:
+        v = find_verilator()
+        print(f"verilator root: {v.root}")
+    except ToolchainError as e:
+        print(f"verilator: PROBLEM: {e}")
+        return 1
+    return 0
+
+
+def _add_doctor(sub) -> None:
+    p = sub.add_parser("doctor", help="print versions and locations of the tools hwgen uses")
+    p.set_defaults(func=_cmd_doctor)
+
+
+def _optional_registrations():
+    """Subcommands implemented elsewhere in the package; each module exposes ``register(sub)``."""
+    import importlib
+
+    for module in ("hwgen.flow.cmd_run", "hwgen.flow.cmd_build", "hwgen.flow.cmd_verify", "hwgen.flow.cmd_synth"):
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as e:
+            if e.name == module:
+                continue  # not implemented yet
+            raise
+        yield mod.register
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="hwgen", description="FPGA dataflow accelerators for binarized and quantized networks")
+    parser.add_argument("--version", action="version", version=f"hwgen {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    _add_doctor(sub)
+    for register in _optional_registrations():
+        register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except HwgenError as e:
+        print(f"hwgen: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("hwgen: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Build steps, configuration, Verilog export, simulation and synthesis runners, reports."""

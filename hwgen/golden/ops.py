@@ -1,0 +1,102 @@
+"""NumPy semantics of the hardware IR's streaming ops — the contract the hardware layers meet.
+
+All arrays hold integer *values* (see :mod:`hwgen.ir.datatypes`: bipolar as -1/+1), int64.
+Each function is written the plain way on purpose: it is the reference the Amaranth layers
+and the fast golden executor are compared with.
+
+Stream order (DESIGN.md §2/§3): tensors are NHWC with channels fastest. A matrix layer with
+MW inputs folded by SIMD receives MW/SIMD beats, beat ``b`` lane ``j`` = ``x[b*SIMD + j]``; it
+sends MH/PE beats, beat ``f`` lane ``p`` = output channel ``f*PE + p``. The im2col vector of a
+k×k window is ordered (ky, kx, c), c fastest; conv weights (MH, C, k, k) are reordered to match.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["label_select", "matvec", "maxpool_nhwc", "multithreshold", "mvtu", "sliding_window"]
+
+
+def matvec(x, w) -> np.ndarray:
+    """Integer matrix-vector product: ``x`` (..., MW), ``w`` (MH, MW) -> (..., MH) int64.
+
+    For bipolar x and w this equals ``2*popcount(xnor) - MW``.
+    """
+    x = np.asarray(x, dtype=np.int64)
+    w = np.asarray(w, dtype=np.int64)
+    if x.shape[-1] != w.shape[1]:
+        raise ValueError(f"matvec: x has {x.shape[-1]} inputs, w has {w.shape[1]} columns")
+    return x @ w.T
+
+
+def multithreshold(acc, thresholds, out_offset: int = 0) -> np.ndarray:
+    """``out_offset + #{t : acc >= thresholds[c, t]}`` per channel ``c`` (last axis of ``acc``).
+
+    ``thresholds`` is (C, T) or (1, T) (shared by all channels), integers, each row ascending.
+    T = 1 gives a binary/bipolar output (offset 0: BINARY 0/1, which as a bit is also the
+    bipolar code; the value -1/+1 is ``2*count - 1``), T = 2**n - 1 gives an n-bit output.
+    Antitone channels (negative batch-norm gamma) never reach here: the passes negate that
+    channel's weight row instead.
+    """
+    acc = np.asarray(acc, dtype=np.int64)
+    thr = np.asarray(thresholds, dtype=np.int64)
+    if thr.ndim != 2 or thr.shape[0] not in (1, acc.shape[-1]):
+        raise ValueError(f"multithreshold: thresholds shape {thr.shape} does not fit {acc.shape[-1]} channels")
+    if thr.shape[1] > 1 and np.any(np.diff(thr, axis=1) < 0):
+        raise ValueError("multithreshold: threshold rows must be ascending")
+    count = (acc[..., None] >= thr).sum(axis=-1)
+    return count.astype(np.int64) + int(out_offset)
+
+
+def mvtu(x, w, thresholds=None, out_offset: int = 0) -> np.ndarray:
+    """Matrix-vector-threshold unit: thresholds of ``x @ w.T``; raw accumulators if ``thresholds`` is None."""
+    acc = matvec(x, w)
+    if thresholds is None:
+        return acc
+    return multithreshold(acc, thresholds, out_offset)
+
+
+def sliding_window(x, k: int, stride: int = 1, pad: int = 0, pad_value: int = 0) -> np.ndarray:
+    """im2col of an NHWC tensor: (N, H, W, C) -> (N, OH, OW, k*k*C), vector order (ky, kx, c).
+
+    ``k`` may be an int or a (kh, kw) pair; ``pad`` pads every border with ``pad_value``.
+    """
+    x = np.asarray(x, dtype=np.int64)
+    kh, kw = (k, k) if np.isscalar(k) else k
+    n, h, w_, c = x.shape
+    if pad:
+        x = np.pad(x, ((0, 0), (pad, pad), (pad, pad), (0, 0)), constant_values=pad_value)
+        h, w_ = h + 2 * pad, w_ + 2 * pad
+    oh, ow = (h - kh) // stride + 1, (w_ - kw) // stride + 1
+    if oh < 1 or ow < 1:
+        raise ValueError(f"sliding_window: {kh}x{kw} window does not fit a {h}x{w_} image")
+    out = np.empty((n, oh, ow, kh * kw * c), dtype=np.int64)
+    for oy in range(oh):
+        for ox in range(ow):
+            win = x[:, oy * stride : oy * stride + kh, ox * stride : ox * stride + kw, :]
+            out[:, oy, ox, :] = win.reshape(n, -1)
+    return out
+
+
+def maxpool_nhwc(x, k: int, stride: int | None = None) -> np.ndarray:
+    """Max-pool of an NHWC tensor with a k×k window (floor mode, no padding)."""
+    x = np.asarray(x, dtype=np.int64)
+    stride = k if stride is None else stride
+    n, h, w_, c = x.shape
+    oh, ow = (h - k) // stride + 1, (w_ - k) // stride + 1
+    out = np.empty((n, oh, ow, c), dtype=np.int64)
+    for oy in range(oh):
+        for ox in range(ow):
+            win = x[:, oy * stride : oy * stride + k, ox * stride : ox * stride + k, :]
+            out[:, oy, ox, :] = win.max(axis=(1, 2))
+    return out
+
+
+def label_select(x, k: int) -> np.ndarray:
+    """Indices of the ``k`` largest values along the last axis, largest first, ties to the lower index
+    (as ONNX TopK with ``largest=1, sorted=1``)."""
+    x = np.asarray(x, dtype=np.int64)
+    if not 1 <= k <= x.shape[-1]:
+        raise ValueError(f"label_select: k={k} must be in 1..{x.shape[-1]}")
+    order = np.argsort(-x, axis=-1, kind="stable")
+    return order[..., :k].astype(np.int64)

@@ -1,0 +1,1 @@
+"""cocotb testbenches, the Verilator runner and the bulk-simulation driver (installed as ``hwgen.sim``)."""
