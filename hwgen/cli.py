@@ -47,7 +47,12 @@ def _optional_registrations():
     """Subcommands implemented elsewhere in the package; each module exposes ``register(sub)``."""
     import importlib
 
-    for module in ("hwgen.flow.cmd_run", "hwgen.flow.cmd_build", "hwgen.flow.cmd_verify", "hwgen.flow.cmd_synth"):
+    for module in (
+        "hwgen.flow.cmd_run",
+        "hwgen.flow.cmd_build",
+        "hwgen.flow.cmd_verify",
+        "hwgen.flow.cmd_synth",
+    ):
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as e:
@@ -58,7 +63,9 @@ def _optional_registrations():
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="hwgen", description="FPGA dataflow accelerators for binarized and quantized networks")
+    parser = _Parser(
+        prog="hwgen", description="FPGA dataflow accelerators for binarized and quantized networks"
+    )
     parser.add_argument("--version", action="version", version=f"hwgen {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     _add_doctor(sub)

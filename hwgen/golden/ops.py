@@ -41,7 +41,9 @@ def multithreshold(acc, thresholds, out_offset: int = 0) -> np.ndarray:
     acc = np.asarray(acc, dtype=np.int64)
     thr = np.asarray(thresholds, dtype=np.int64)
     if thr.ndim != 2 or thr.shape[0] not in (1, acc.shape[-1]):
-        raise ValueError(f"multithreshold: thresholds shape {thr.shape} does not fit {acc.shape[-1]} channels")
+        raise ValueError(
+            f"multithreshold: thresholds shape {thr.shape} does not fit {acc.shape[-1]} channels"
+        )
     if thr.shape[1] > 1 and np.any(np.diff(thr, axis=1) < 0):
         raise ValueError("multithreshold: threshold rows must be ascending")
     count = (acc[..., None] >= thr).sum(axis=-1)
