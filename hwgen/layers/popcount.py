@@ -1,0 +1,163 @@
+"""LUT-friendly population count and count-versus-constant comparison, built as combinational logic.
+
+The count of ones of a bit vector is the heart of the XNOR matrix-vector-threshold unit
+(dot = 2·popcount(xnor) − N). A plain adder tree of 1-bit leaves spends about two LUTs per input
+bit: its first levels are tiny carry chains. Here the bits are instead reduced column by column
+with generalised counters that each fill LUTs (6:3 and 5:3 counters, 3:2 full adders), and only
+the last two rows go through one carry-propagate adder (a carry chain on xc7 and ECP5).
+
+For a 1-bit activation (``popcount >= T`` with a hard-wired ``T``) the comparison is folded into
+the tree: the constant ``2**W - T`` joins the columns as constant bits before the reduction, and
+the answer is bit ``W`` of the sum, so no separate comparator is built and the counters that see
+constant bits shrink.
+
+Functions
+---------
+popcount(m, bits, name)
+    Unsigned number of ones of ``bits``.
+popcount_ge(m, bits, threshold, name)
+    1-bit ``popcount(bits) >= threshold`` for a constant integer threshold.
+compress_columns(m, columns, name)
+    The column reduction itself, for callers that add their own weighted bits.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Cat, Const, Module, Signal, Value
+
+__all__ = ["compress_columns", "popcount", "popcount_ge"]
+
+
+def _counter(m: Module, ins: list[Value], name: str) -> list[Value]:
+    """Sum of up to six 1-bit values as ``ceil(log2(len+1))`` bits, each bit one LUT-sized function.
+
+    Every output bit is a cone of XOR/AND gates over the same at most six inputs, so the LUT mapper
+    can place each output bit in one LUT6.
+    """
+    n = len(ins)
+    outs = [Signal(name=f"{name}_{k}") for k in range(n.bit_length())]
+    if n <= 3:
+        s, c = _fa(ins)
+        m.d.comb += [outs[0].eq(s), outs[1].eq(c)]
+        return outs
+    # Two full adders and a third on the weight-2 bits; the mapper collapses each output cone.
+    s_lo, c_lo = _fa(ins[:3])
+    s_hi, c_hi = _fa(ins[3:])
+    b1, b2 = _fa([c_lo, c_hi, s_lo & s_hi])
+    m.d.comb += [outs[0].eq(s_lo ^ s_hi), outs[1].eq(b1), outs[2].eq(b2)]
+    return outs
+
+
+def _fa(ins: list[Value]) -> tuple[Value, Value]:
+    """Sum and carry of one to three bits as expressions (no signals)."""
+    ins = list(ins) + [Const(0, 1)] * (3 - len(ins))
+    a, b, c = ins
+    return a ^ b ^ c, (a & b) | (a & c) | (b & c)
+
+
+def compress_columns(m: Module, columns: list[list[Value]], name: str) -> tuple[Value, Value]:
+    """Reduce weighted bit columns to two unsigned rows whose sum equals the weighted sum.
+
+    Parameters
+    ----------
+    m : Module
+        Module that receives the combinational logic.
+    columns : list of list of Value
+        ``columns[k]`` holds 1-bit values of weight ``2**k``. Python ints 0/1 are accepted too.
+    name : str
+        Prefix of the signals created.
+
+    Returns
+    -------
+    (Value, Value)
+        Two rows ``a`` and ``b`` with ``a + b == sum(2**k * sum(columns[k]))``.
+    """
+    cols = [[_bit(v) for v in col if not _is_zero(v)] for col in columns]
+    step = 0
+    while any(len(col) > 2 for col in cols):
+        new: list[list[Value]] = [[] for _ in range(len(cols) + 3)]
+        for k, col in enumerate(cols):
+            i = 0
+            while len(col) - i > 2:
+                take = min(6, len(col) - i)
+                if take == 4:
+                    take = 3  # a 4:3 counter removes one bit for three LUTs; a 3:2 does it for two
+                outs = _counter(m, col[i : i + take], f"{name}_s{step}c{k}n{i}")
+                for j, o in enumerate(outs):
+                    new[k + j].append(o)
+                i += take
+            new[k].extend(col[i:])
+        while new and not new[-1]:
+            new.pop()
+        cols = new
+        step += 1
+    row_a = Cat(*[col[0] if len(col) > 0 else Const(0, 1) for col in cols])
+    row_b = Cat(*[col[1] if len(col) > 1 else Const(0, 1) for col in cols])
+    return row_a, row_b
+
+
+def popcount(m: Module, bits: Value, name: str) -> Value:
+    """Number of ones of ``bits`` as an unsigned signal of ``len(bits).bit_length()`` bits.
+
+    Parameters
+    ----------
+    m : Module
+        Module that receives the combinational logic.
+    bits : Value
+        The bits to count (any width >= 0).
+    name : str
+        Prefix of the created signals; the result is ``{name}_count``.
+    """
+    bits = Value.cast(bits)
+    n = len(bits)
+    count = Signal(max(1, n.bit_length()), name=f"{name}_count")
+    if n == 0:
+        return count
+    row_a, row_b = compress_columns(m, [[bits[i] for i in range(n)]], name)
+    m.d.comb += count.eq(row_a + row_b)
+    return count
+
+
+def popcount_ge(m: Module, bits: Value, threshold: int, name: str) -> Value:
+    """1-bit ``popcount(bits) >= threshold`` for a constant ``threshold``, comparison folded into the tree.
+
+    Parameters
+    ----------
+    m : Module
+        Module that receives the combinational logic.
+    bits : Value
+        The bits to count.
+    threshold : int
+        Hard-wired threshold; ``<= 0`` gives constant 1, ``> len(bits)`` gives constant 0.
+    name : str
+        Prefix of the created signals; the result is ``{name}_ge``.
+    """
+    bits = Value.cast(bits)
+    n = len(bits)
+    threshold = int(threshold)
+    ge = Signal(name=f"{name}_ge")
+    if threshold <= 0:
+        m.d.comb += ge.eq(1)
+        return ge
+    if threshold > n:
+        m.d.comb += ge.eq(0)
+        return ge
+    # popcount + (2**w - T) reaches 2**w exactly when popcount >= T; the sum stays below 2**(w+1).
+    w = n.bit_length()
+    offset = (1 << w) - threshold
+    columns = [[bits[i] for i in range(n)]] + [[] for _ in range(w)]
+    for k in range(w):
+        if (offset >> k) & 1:
+            columns[k].append(1)
+    row_a, row_b = compress_columns(m, columns, name)
+    total = Signal(max(len(row_a), len(row_b)) + 1, name=f"{name}_sum")
+    m.d.comb += [total.eq(row_a + row_b), ge.eq(total[w])]
+    return ge
+
+
+def _bit(v) -> Value:
+    return Const(int(v), 1) if isinstance(v, int) else Value.cast(v)
+
+
+def _is_zero(v) -> bool:
+    return isinstance(v, int) and v == 0

@@ -1,0 +1,110 @@
+"""popcount / popcount_ge in amaranth.sim against NumPy: exhaustive for small widths, random for large."""
+
+import numpy as np
+import pytest
+from amaranth.hdl import Module, Signal
+from amaranth.sim import Simulator
+
+from hwgen.layers.popcount import compress_columns, popcount, popcount_ge
+
+
+def _run(m, inputs, outputs, vectors):
+    """Drive each tuple of ``vectors`` onto ``inputs`` and collect the settled ``outputs`` values."""
+    got = []
+
+    async def bench(ctx):
+        for vec in vectors:
+            for sig, v in zip(inputs, vec, strict=True):
+                ctx.set(sig, int(v))
+            got.append([ctx.get(o) for o in outputs])
+
+    sim = Simulator(m)
+    sim.add_testbench(bench)
+    sim.run()
+    return np.array(got, dtype=np.int64)
+
+
+def _ones(values, n):
+    return np.array([bin(int(v) & ((1 << n) - 1)).count("1") for v in values], dtype=np.int64)
+
+
+def _random_words(rng, n, count):
+    # Mix of uniform words and words of a given density so that counts near 0 and n are hit too.
+    words = []
+    for i in range(count):
+        density = [0.5, 0.05, 0.95, rng.random()][i % 4]
+        bits = rng.random(n) < density
+        words.append(sum(1 << j for j in np.flatnonzero(bits)))
+    return words
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 6, 7, 9, 11])
+def test_popcount_exhaustive(n):
+    m = Module()
+    bits = Signal(n)
+    count = popcount(m, bits, "pc")
+    assert len(count) == n.bit_length()
+    vectors = list(range(1 << n))
+    got = _run(m, [bits], [count], [(v,) for v in vectors])[:, 0]
+    np.testing.assert_array_equal(got, _ones(vectors, n))
+
+
+@pytest.mark.parametrize("n", [16, 64, 100, 288])
+def test_popcount_random(n):
+    rng = np.random.default_rng(n)
+    m = Module()
+    bits = Signal(n)
+    count = popcount(m, bits, "pc")
+    vectors = _random_words(rng, n, 120) + [0, (1 << n) - 1]
+    got = _run(m, [bits], [count], [(v,) for v in vectors])[:, 0]
+    np.testing.assert_array_equal(got, _ones(vectors, n))
+
+
+@pytest.mark.parametrize("n", [1, 3, 6, 8, 10])
+def test_popcount_ge_exhaustive_every_threshold(n):
+    m = Module()
+    bits = Signal(n)
+    thresholds = list(range(-1, n + 3))
+    outs = [popcount_ge(m, bits, t, f"t{i}") for i, t in enumerate(thresholds)]
+    vectors = list(range(1 << n))
+    got = _run(m, [bits], outs, [(v,) for v in vectors])
+    expect = _ones(vectors, n)[:, None] >= np.array(thresholds)[None, :]
+    np.testing.assert_array_equal(got, expect.astype(np.int64))
+
+
+@pytest.mark.parametrize("n", [64, 147])
+def test_popcount_ge_random_near_threshold(n):
+    rng = np.random.default_rng(7 * n)
+    m = Module()
+    bits = Signal(n)
+    thresholds = [1, n // 2, n // 2 + 1, 37, n]
+    outs = [popcount_ge(m, bits, t, f"t{i}") for i, t in enumerate(thresholds)]
+    # Words whose count lies right around n/2 exercise the comparison edge.
+    vectors = []
+    for _ in range(150):
+        k = int(np.clip(rng.normal(n / 2, 3), 0, n))
+        vectors.append(sum(1 << int(j) for j in rng.choice(n, size=k, replace=False)))
+    vectors += _random_words(rng, n, 40)
+    got = _run(m, [bits], outs, [(v,) for v in vectors])
+    expect = _ones(vectors, n)[:, None] >= np.array(thresholds)[None, :]
+    np.testing.assert_array_equal(got, expect.astype(np.int64))
+
+
+def test_compress_columns_weighted_sum():
+    # Columns of weight 1, 2 and 4 with three, five and two bits: value = c0 + 2*c1 + 4*c2.
+    m = Module()
+    sigs = [Signal(3), Signal(5), Signal(2)]
+    a, b = compress_columns(m, [[s[i] for i in range(len(s))] for s in sigs], "cc")
+    total = Signal(8)
+    m.d.comb += total.eq(a + b)
+    vectors = [(x, y, z) for x in range(8) for y in range(32) for z in range(4)]
+    got = _run(m, sigs, [total], vectors)[:, 0]
+    expect = [_ones([x], 3)[0] + 2 * _ones([y], 5)[0] + 4 * _ones([z], 2)[0] for x, y, z in vectors]
+    np.testing.assert_array_equal(got, expect)
+
+
+def test_empty_vector_counts_zero():
+    m = Module()
+    count = popcount(m, Signal(0), "pc")
+    assert len(count) == 1
+    assert _run(m, [], [count], [()])[0, 0] == 0
