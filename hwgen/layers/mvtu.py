@@ -1,0 +1,316 @@
+"""Matrix-vector-threshold unit (MVTU): folded ``y = threshold(W x)`` on streams.
+
+Ports
+-----
+i : In(stream.Signature(unsigned(SIMD * idt.bits)))
+    ``MW/SIMD`` beats per input vector; beat ``b`` lane ``j`` = ``x[b*SIMD + j]``.
+o : Out(stream.Signature(unsigned(PE * odt.bits)))
+    ``MH/PE`` beats per output vector; beat ``f`` lane ``p`` = output channel ``f*PE + p``.
+
+Parameters
+----------
+w : (MH, MW) integer array of weight values (bipolar as -1/+1).
+idt, wdt : DataType of inputs and weights. BIPOLAR x BIPOLAR uses XNOR + popcount
+    (dot = 2·P − MW), every other mix multiply-accumulates.
+pe, simd : output and input lanes, divisors of MH and MW.
+thresholds : None (raw signed accumulators out, two's complement ``odt = INT(n)``) or a
+    (MH or 1, T) ascending integer array; output = ``out_offset + #{t : acc >= thr[c, t]}``
+    (:func:`hwgen.golden.ops.multithreshold`).
+out_offset : int, odt : DataType, optional (default: narrowest type of the output range;
+    BIPOLAR is allowed for T = 1, out_offset = 0: code 1 = +1).
+weights : "auto" | "rom" | "hardwired" — weights and thresholds in ``Memory`` ROMs or as constants
+    (auto: constants when fully parallel, i.e. one beat in and one out per vector).
+
+Cycle model
+-----------
+The input vector is buffered while the first output fold runs and reused for the others; one
+beat is issued per cycle. ``ii_cycles = (MH/PE)·(MW/SIMD)``; ``latency_cycles = MW/SIMD + 3``
+(issue, operand read, lane sum, accumulate, threshold into the output queue).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, unsigned
+from amaranth.lib import stream, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from hwgen.ir.datatypes import BINARY, BIPOLAR, INT, UINT, smallest_type_for
+from hwgen.layers import _common as c
+from hwgen.layers._resources import estimate
+
+__all__ = ["MVTU"]
+
+_LATENCY_AFTER_LAST_BEAT = 4
+
+
+class MVTU(wiring.Component):
+    """Folded matrix-vector(-threshold) unit; see the module docstring for ports and cycle model."""
+
+    def __init__(self, w, *, idt, wdt, pe, simd, thresholds=None, out_offset=0, odt=None, weights="auto"):
+        self._w = w = c.int_array("w", w, 2)
+        self._mh, self._mw = mh, mw = w.shape
+        if mh < 1 or mw < 1:
+            raise ValueError(f"'w' must be non-empty, not shape {w.shape}")
+        self._idt = idt = c.check_dtype("idt", idt)
+        self._wdt = wdt = c.check_dtype("wdt", wdt)
+        if not wdt.allowed(w):
+            raise ValueError(f"'w' holds values outside {wdt}")
+        self._pe = c.check_fold("pe", pe, mh, "MH")
+        self._simd = c.check_fold("simd", simd, mw, "MW")
+        if weights not in ("auto", "rom", "hardwired"):
+            raise ValueError(f"'weights' must be 'auto', 'rom' or 'hardwired', not {weights!r}")
+        self._nf, self._sf = mh // self._pe, mw // self._simd
+        if weights == "auto":
+            weights = "hardwired" if self._nf * self._sf == 1 else "rom"
+        self._storage = weights
+        self._xnor = idt == BIPOLAR and wdt == BIPOLAR
+        self._ranges(w, idt)
+        self._out_offset = c.check_int("out_offset", out_offset, minimum=-(1 << 62))
+        self._set_thresholds(thresholds, odt)
+        super().__init__(
+            {
+                "i": In(stream.Signature(unsigned(self._simd * idt.bits))),
+                "o": Out(stream.Signature(unsigned(self._pe * self._odt.bits))),
+            }
+        )
+
+    # -- parameters -------------------------------------------------------------------------
+    def _ranges(self, w, idt):
+        lo_x, hi_x = idt.min, idt.max
+        term_lo = np.minimum(w * lo_x, w * hi_x)
+        term_hi = np.maximum(w * lo_x, w * hi_x)
+        self._acc_lo, self._acc_hi = int(term_lo.sum(axis=1).min()), int(term_hi.sum(axis=1).max())
+        beat_lo = term_lo.reshape(self._mh, self._sf, self._simd).sum(axis=2)
+        beat_hi = term_hi.reshape(self._mh, self._sf, self._simd).sum(axis=2)
+        if self._xnor:  # hardware accumulates a = popcount, acc = 2a - MW
+            self._a_lo, self._a_hi = 0, self._mw
+            self._psum_shape = unsigned(self._simd.bit_length())
+        else:
+            self._a_lo, self._a_hi = self._acc_lo, self._acc_hi
+            self._psum_shape = c.range_shape(int(beat_lo.min()), int(beat_hi.max()))
+        self._a_shape = c.range_shape(self._a_lo, self._a_hi)
+
+    def _set_thresholds(self, thresholds, odt):
+        if thresholds is None:
+            self._thr = None
+            acc_bits = c.range_shape(min(self._acc_lo, -1), self._acc_hi).width
+            if odt is not None and odt != INT(acc_bits):
+                raise ValueError(f"'odt' must be None or INT{acc_bits} for raw accumulator output, not {odt}")
+            if self._out_offset:
+                raise ValueError("'out_offset' needs thresholds")
+            self._odt = INT(acc_bits)
+            return
+        thr = c.int_array("thresholds", thresholds, 2)
+        if thr.shape[0] not in (1, self._mh) or thr.shape[1] < 1:
+            raise ValueError(f"'thresholds' must have shape ({self._mh} or 1, T>=1), not {thr.shape}")
+        if np.any(np.diff(thr, axis=1) < 0):
+            raise ValueError("'thresholds' rows must be ascending")
+        thr = np.broadcast_to(thr, (self._mh, thr.shape[1]))
+        if self._xnor:  # acc >= t  <=>  2a - MW >= t  <=>  a >= ceil((t + MW) / 2)
+            thr = -((-(thr + self._mw)) // 2)
+        self._thr = np.clip(thr, self._a_lo, self._a_hi + 1)
+        self._thr_shape = c.range_shape(self._a_lo, self._a_hi + 1)
+        n_thr = thr.shape[1]
+        lo, hi = self._out_offset, self._out_offset + n_thr
+        if odt is None:
+            odt = smallest_type_for(lo, hi)
+            odt = BINARY if odt == UINT(1) else odt
+        c.check_dtype("odt", odt)
+        if odt == BIPOLAR:
+            if (lo, hi) != (0, 1):
+                raise ValueError("'odt' BIPOLAR needs one threshold per channel and out_offset 0")
+        elif not (odt.min <= lo and hi <= odt.max):
+            raise ValueError(f"'odt' {odt} cannot hold outputs {lo}..{hi}")
+        self._odt = odt
+
+    # -- cycle and resource model -----------------------------------------------------------
+    @property
+    def odt(self):
+        """Output datatype (INTn accumulators when there are no thresholds)."""
+        return self._odt
+
+    @property
+    def weight_storage(self) -> str:
+        return self._storage
+
+    @property
+    def ii_cycles(self) -> int:
+        return self._nf * self._sf
+
+    @property
+    def latency_cycles(self) -> int:
+        return self._sf + _LATENCY_AFTER_LAST_BEAT - 1
+
+    @property
+    def queue_depth(self) -> int:
+        return 1 + -(-_LATENCY_AFTER_LAST_BEAT // self._sf)
+
+    def resources(self) -> dict:
+        """Estimated ``luts``, ``ffs``, ``bram_bits`` (see :mod:`hwgen.layers.resource_model`)."""
+        return estimate(
+            "mvtu",
+            mh=self._mh,
+            mw=self._mw,
+            pe=self._pe,
+            simd=self._simd,
+            ibits=self._idt.bits,
+            wbits=self._wdt.bits,
+            xnor=self._xnor,
+            acc_bits=self._a_shape.width,
+            n_thresholds=0 if self._thr is None else self._thr.shape[1],
+            thr_bits=0 if self._thr is None else self._thr_shape.width,
+            obits=self._odt.bits,
+            storage=self._storage,
+            queue_depth=self.queue_depth,
+        )
+
+    # -- tables -----------------------------------------------------------------------------
+    def _weight_words(self) -> list[int]:
+        codes = self._wdt.encode(self._w).astype(object)
+        words = []
+        for nf in range(self._nf):
+            for sf in range(self._sf):
+                word = 0
+                blk = codes[nf * self._pe : (nf + 1) * self._pe, sf * self._simd : (sf + 1) * self._simd]
+                for k, v in enumerate(blk.reshape(-1)):
+                    word |= int(v) << (k * self._wdt.bits)
+                words.append(word)
+        return words
+
+    def _thr_words(self) -> list[int]:
+        bits = self._thr_shape.width
+        mask = (1 << bits) - 1
+        words = []
+        for nf in range(self._nf):
+            word = 0
+            for k, v in enumerate(self._thr[nf * self._pe : (nf + 1) * self._pe].reshape(-1)):
+                word |= (int(v) & mask) << (k * bits)
+            words.append(word)
+        return words
+
+    def _table(self, m, name, words, width, addr):
+        """Word ``words[addr]`` one cycle after ``addr`` (ROM or constant table), or a constant."""
+        if len(words) == 1:
+            return Const(words[0], width)
+        if self._storage == "rom":
+            m.submodules[name] = mem = Memory(shape=unsigned(width), depth=len(words), init=words)
+            port = mem.read_port()
+            m.d.comb += port.addr.eq(addr)
+            return port.data
+        data = Signal(width, name=f"{name}_data")
+        m.d.sync += data.eq(Array(Const(wd, width) for wd in words)[addr])
+        return data
+
+    # -- hardware ---------------------------------------------------------------------------
+    def elaborate(self, platform):
+        m = Module()
+        pe, simd, nf_n, sf_n = self._pe, self._simd, self._nf, self._sf
+        ib, wb = self._idt.bits, self._wdt.bits
+        m.submodules.oq = oq_mod = Module()
+        oq = c.OutputQueue(oq_mod, self.o, pe * self._odt.bits, self.queue_depth)
+
+        # S0: issue one beat per cycle, (nf, sf) order; stream only during output fold 0.
+        nf = Signal(range(nf_n))
+        sf = Signal(range(sf_n))
+        addr = Signal(range(nf_n * sf_n))
+        need_stream = Signal()
+        can_issue = Signal()
+        issue = Signal()
+        m.d.comb += [
+            need_stream.eq(nf == 0),
+            can_issue.eq((sf != 0) | oq.has_credit),
+            self.i.ready.eq(can_issue & need_stream),
+            issue.eq(can_issue & (~need_stream | self.i.valid)),
+            oq.reserve.eq(issue & (sf == 0)),
+        ]
+        with m.If(issue):
+            m.d.sync += [
+                sf.eq(Mux(sf == sf_n - 1, 0, sf + 1)),
+                addr.eq(Mux(addr == nf_n * sf_n - 1, 0, addr + 1)),
+            ]
+            with m.If(sf == sf_n - 1):
+                m.d.sync += nf.eq(Mux(nf == nf_n - 1, 0, nf + 1))
+
+        # S1: operands. The input vector is kept for output folds 1.. in a buffer.
+        valid1, first1, last1 = Signal(), Signal(), Signal()
+        nf1 = Signal(range(nf_n))
+        x_in = Signal(simd * ib)
+        m.d.sync += [valid1.eq(issue), first1.eq(sf == 0), last1.eq(sf == sf_n - 1), nf1.eq(nf)]
+        m.d.sync += x_in.eq(self.i.payload)
+        x1 = Signal(simd * ib)
+        if nf_n > 1:
+            m.submodules.xbuf = xbuf = Memory(shape=unsigned(simd * ib), depth=sf_n, init=[])
+            wr = xbuf.write_port()
+            rd = xbuf.read_port()
+            from_stream1 = Signal()
+            m.d.sync += from_stream1.eq(need_stream)
+            m.d.comb += [
+                wr.addr.eq(sf),
+                wr.data.eq(self.i.payload),
+                wr.en.eq(issue & need_stream),
+                rd.addr.eq(sf),
+                x1.eq(Mux(from_stream1, x_in, rd.data)),
+            ]
+        else:
+            m.d.comb += x1.eq(x_in)
+        w1 = self._table(m, "wrom", self._weight_words(), pe * simd * wb, addr)
+
+        # S2: per-lane beat sums, registered.
+        valid2, first2, last2 = Signal(), Signal(), Signal()
+        nf2 = Signal(range(nf_n))
+        m.d.sync += [valid2.eq(valid1), first2.eq(first1), last2.eq(last1), nf2.eq(nf1)]
+        psum2 = [Signal(self._psum_shape, name=f"psum2_{p}") for p in range(pe)]
+        for p in range(pe):
+            wp = w1[p * simd * wb : (p + 1) * simd * wb]
+            m.d.sync += psum2[p].eq(self._beat_sum(m, x1, wp, p))
+
+        # S3: accumulators; thresholds of fold nf read alongside.
+        done3 = Signal()
+        acc = [Signal(self._a_shape, name=f"acc_{p}") for p in range(pe)]
+        m.d.sync += done3.eq(valid2 & last2)
+        with m.If(valid2):
+            m.d.sync += [a.eq(Mux(first2, 0, a) + s) for a, s in zip(acc, psum2, strict=True)]
+        ob = self._odt.bits
+        if self._thr is not None:
+            width = pe * self._thr.shape[1] * self._thr_shape.width
+            thr_word = self._table(m, "trom", self._thr_words(), width, nf2)
+            values = [self._count(m, acc[p], p, thr_word) + self._out_offset for p in range(pe)]
+        else:
+            values = [(a << 1) - self._mw if self._xnor else a for a in acc]
+        outs = [Signal(ob, name=f"out_{p}") for p in range(pe)]
+        m.d.comb += [o.eq(v) for o, v in zip(outs, values, strict=True)]
+        m.d.comb += [oq.push.eq(done3), oq.data.eq(Cat(*outs))]
+        return m
+
+    def _beat_sum(self, m, x, wp, p):
+        simd, ib, wb = self._simd, self._idt.bits, self._wdt.bits
+        if self._xnor:
+            return c.popcount(m, ~(x ^ wp), f"pc{p}")
+        terms = []
+        for j in range(simd):
+            xe, we = x[j * ib : (j + 1) * ib], wp[j * wb : (j + 1) * wb]
+            if self._idt == BIPOLAR:
+                wv = _value(we, self._wdt)
+                terms.append(Mux(xe[0], wv, -wv))
+            elif self._wdt == BIPOLAR:
+                xv = _value(xe, self._idt)
+                terms.append(Mux(we[0], xv, -xv))
+            else:
+                terms.append(_value(xe, self._idt) * _value(we, self._wdt))
+        return sum(terms[1:], terms[0])
+
+    def _count(self, m, acc, p, thr_word):
+        """Number of thresholds of lane ``p`` that ``acc`` reaches (comb)."""
+        n_thr, tb = self._thr.shape[1], self._thr_shape.width
+        ge = []
+        for t in range(n_thr):
+            raw = thr_word[(p * n_thr + t) * tb : (p * n_thr + t + 1) * tb]
+            ge.append(acc >= (raw.as_signed() if self._thr_shape.signed else raw))
+        return c.popcount(m, Cat(*ge), f"thr{p}")
+
+
+def _value(code, dt):
+    """Signed/unsigned Amaranth value of a non-bipolar element code."""
+    return code.as_signed() if dt.signed else code

@@ -1,0 +1,195 @@
+"""Test helpers for stream components in ``amaranth.sim``: packing, put/get, and a stall/gap harness.
+
+The harness drives one ``i`` stream and drains one ``o`` stream of a component, with random input
+gaps (valid low before a beat) and random output stalls (ready low), and checks on every cycle:
+
+- the AXI4-Stream rule on the component's output: once ``o.valid`` is high it stays high with the
+  same payload until ``o.ready``;
+- that ``i.ready`` does not depend combinationally on ``o.ready`` (it is read with ``o.ready`` at 0
+  and at 1 in the same cycle), so chaining components cannot make a combinational loop;
+- that no beat appears after the expected ones (no duplication), for a few idle cycles.
+
+It records the cycle of every accepted input and output beat, so tests can check the cycle model.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+import numpy as np
+from amaranth.sim import Simulator
+
+__all__ = ["StreamResult", "pack", "run_stream_test", "stream_get", "stream_put", "unpack"]
+
+
+def pack(values, dtype, lanes: int) -> list[int]:
+    """Encode a 1-D sequence of values into beats of ``lanes`` elements, element 0 in the LSBs."""
+    codes = [int(c) for c in dtype.encode(np.asarray(values).reshape(-1))]
+    if len(codes) % lanes:
+        raise ValueError(f"{len(codes)} values do not fill beats of {lanes} lanes")
+    beats = []
+    for b in range(0, len(codes), lanes):
+        word = 0
+        for j, c in enumerate(codes[b : b + lanes]):
+            word |= c << (j * dtype.bits)
+        beats.append(word)
+    return beats
+
+
+def unpack(beats, dtype, lanes: int) -> np.ndarray:
+    """Decode beats of ``lanes`` elements into a 1-D int64 array of values."""
+    mask = (1 << dtype.bits) - 1
+    codes = [(int(w) >> (j * dtype.bits)) & mask for w in beats for j in range(lanes)]
+    return dtype.decode(np.array(codes, dtype=np.int64)).astype(np.int64)
+
+
+async def stream_put(ctx, stream, payload) -> None:
+    """Offer one beat on ``stream`` and wait until it is taken (valid then held until ready)."""
+    ctx.set(stream.valid, 1)
+    ctx.set(stream.payload, payload)
+    await ctx.tick().until(stream.ready)
+    ctx.set(stream.valid, 0)
+
+
+async def stream_get(ctx, stream) -> int:
+    """Take one beat from ``stream``."""
+    ctx.set(stream.ready, 1)
+    (payload,) = await ctx.tick().sample(stream.payload).until(stream.valid)
+    ctx.set(stream.ready, 0)
+    return payload
+
+
+@dataclass
+class StreamResult:
+    """What :func:`run_stream_test` saw: output beats and the cycles of every handshake."""
+
+    outputs: list[int] = field(default_factory=list)
+    in_cycles: list[int] = field(default_factory=list)
+    out_cycles: list[int] = field(default_factory=list)
+    cycles: int = 0
+
+    def frame_intervals(self, beats_per_frame: int) -> list[int]:
+        """Cycles between the last output beats of consecutive frames."""
+        ends = self.out_cycles[beats_per_frame - 1 :: beats_per_frame]
+        return [b - a for a, b in zip(ends, ends[1:], strict=False)]
+
+    @property
+    def latency(self) -> int:
+        """Cycles from the first accepted input beat to the first valid output beat."""
+        return self.first_valid - self.in_cycles[0]
+
+    first_valid: int = -1
+
+
+def run_stream_test(
+    dut,
+    input_beats,
+    expected_beats=None,
+    *,
+    n_out: int | None = None,
+    stall_prob: float = 0.0,
+    gap_prob: float = 0.0,
+    seed: int = 0,
+    max_cycles: int | None = None,
+    idle_cycles: int = 8,
+    vcd: str | None = None,
+) -> StreamResult:
+    """Simulate ``dut`` (ports ``i`` and ``o``) on ``input_beats``; compare with ``expected_beats``.
+
+    Parameters
+    ----------
+    dut : wiring.Component
+        Component with stream ports ``i`` and ``o``.
+    input_beats : sequence of int
+        Payloads to send, in order.
+    expected_beats : sequence of int, optional
+        Payloads the output must carry, in order; compared with ``==`` (AssertionError otherwise).
+    n_out : int, optional
+        Number of output beats to collect (default ``len(expected_beats)``).
+    stall_prob, gap_prob : float
+        Probability of ``o.ready`` low in a cycle; of an idle input cycle before a beat.
+    seed : int
+        Seed of the stall/gap pattern.
+    max_cycles : int, optional
+        Give up (AssertionError) after this many cycles; default is generous.
+    idle_cycles : int
+        Cycles with ``o.ready`` high after the last expected beat during which no beat may appear.
+    vcd : str, optional
+        Write a waveform to this path.
+    """
+    inputs = [int(b) for b in input_beats]
+    if n_out is None:
+        if expected_beats is None:
+            raise ValueError("give expected_beats or n_out")
+        n_out = len(expected_beats)
+    if max_cycles is None:
+        max_cycles = 200 + 20 * (len(inputs) + n_out) * int(1 + 1 / max(1e-3, 1 - max(stall_prob, gap_prob)))
+    rng = random.Random(seed)
+    res = StreamResult()
+
+    async def bench(ctx):
+        nxt = 0
+        presenting = False
+        held = None  # payload of an output beat that was valid but not taken
+        cycle = 0
+        idle_left = idle_cycles
+        while len(res.outputs) < n_out or idle_left > 0:
+            if len(res.outputs) >= n_out:
+                idle_left -= 1
+            if cycle >= max_cycles:
+                raise AssertionError(
+                    f"timeout after {cycle} cycles: {nxt}/{len(inputs)} in, {len(res.outputs)}/{n_out} out"
+                )
+            if not presenting and nxt < len(inputs):
+                presenting = rng.random() >= gap_prob
+            ctx.set(dut.i.valid, int(presenting))
+            if presenting:
+                ctx.set(dut.i.payload, inputs[nxt])
+            ready = rng.random() >= stall_prob or len(res.outputs) >= n_out
+            ctx.set(dut.o.ready, 0)
+            r0 = ctx.get(dut.i.ready)
+            ctx.set(dut.o.ready, 1)
+            r1 = ctx.get(dut.i.ready)
+            assert r0 == r1, f"cycle {cycle}: i.ready depends combinationally on o.ready"
+            ctx.set(dut.o.ready, int(ready))
+            i_ready = ctx.get(dut.i.ready)
+            o_valid = ctx.get(dut.o.valid)
+            o_payload = ctx.get(dut.o.payload)
+            if held is not None:
+                assert o_valid and o_payload == held, (
+                    f"cycle {cycle}: output beat dropped or changed before ready (AXI4-Stream rule)"
+                )
+            if o_valid and res.first_valid < 0:
+                res.first_valid = cycle
+            if presenting and i_ready:
+                res.in_cycles.append(cycle)
+                nxt += 1
+                presenting = False
+            held = None
+            if o_valid:
+                if ready:
+                    assert len(res.outputs) < n_out, (
+                        f"cycle {cycle}: unexpected extra output beat {o_payload:#x}"
+                    )
+                    res.outputs.append(int(o_payload))
+                    res.out_cycles.append(cycle)
+                else:
+                    held = int(o_payload)
+            await ctx.tick()
+            cycle += 1
+        res.cycles = cycle
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    if vcd:
+        with sim.write_vcd(vcd):
+            sim.run()
+    else:
+        sim.run()
+    if expected_beats is not None:
+        exp = [int(b) for b in expected_beats]
+        for k, (got, want) in enumerate(zip(res.outputs, exp, strict=True)):
+            assert got == want, f"output beat {k}: got {got:#x}, expected {want:#x}"
+    return res

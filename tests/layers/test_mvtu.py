@@ -1,0 +1,162 @@
+"""MVTU in amaranth.sim against hwgen.golden.ops.mvtu, under random gaps and stalls."""
+
+import numpy as np
+import pytest
+
+from hwgen.golden import ops
+from hwgen.ir.datatypes import BINARY, BIPOLAR, INT, UINT
+from hwgen.layers.mvtu import MVTU
+from hwgen.layers.testing import pack, run_stream_test
+
+
+def _rand(rng, dt, shape):
+    return rng.choice(dt.values(), size=shape)
+
+
+def _thresholds(rng, lo, hi, rows, n):
+    return np.sort(rng.integers(lo - 2, hi + 3, size=(rows, n)), axis=1)
+
+
+def check(w, idt, wdt, pe, simd, thr=None, off=0, frames=2, stall=0.3, gap=0.3, seed=0, **kw):
+    rng = np.random.default_rng(seed)
+    dut = MVTU(w, idt=idt, wdt=wdt, pe=pe, simd=simd, thresholds=thr, out_offset=off, **kw)
+    x = _rand(rng, idt, (frames, w.shape[1]))
+    y = ops.mvtu(x, w, thr, off)
+    odt = BINARY if dut.odt == BIPOLAR else dut.odt
+    ins = [b for f in range(frames) for b in pack(x[f], idt, simd)]
+    exp = [b for f in range(frames) for b in pack(y[f], odt, pe)]
+    return dut, run_stream_test(dut, ins, exp, stall_prob=stall, gap_prob=gap, seed=seed)
+
+
+def _acc_range(w, idt):
+    lo = np.minimum(w * idt.min, w * idt.max).sum(axis=1)
+    hi = np.maximum(w * idt.min, w * idt.max).sum(axis=1)
+    return int(lo.min()), int(hi.max())
+
+
+@pytest.mark.parametrize(
+    "mh,mw,pe,simd",
+    [(4, 8, 1, 2), (4, 8, 2, 8), (6, 6, 3, 3), (1, 8, 1, 4), (4, 4, 4, 4), (8, 6, 8, 1)],
+)
+def test_xnor_threshold(mh, mw, pe, simd):
+    rng = np.random.default_rng(mh * 100 + mw * 10 + pe + simd)
+    w = _rand(rng, BIPOLAR, (mh, mw))
+    thr = _thresholds(rng, -mw, mw, mh, 1)
+    check(w, BIPOLAR, BIPOLAR, pe, simd, thr, seed=pe + simd)
+
+
+@pytest.mark.parametrize("pe,simd", [(2, 3), (4, 6)])
+def test_xnor_raw_and_bipolar_out(pe, simd):
+    rng = np.random.default_rng(5)
+    w = _rand(rng, BIPOLAR, (4, 6))
+    dut, _ = check(w, BIPOLAR, BIPOLAR, pe, simd, seed=3)
+    assert dut.odt == INT(4)  # [-6, 6] needs 4 bits, no more
+    thr = _thresholds(rng, -6, 6, 4, 1)
+    dut, _ = check(w, BIPOLAR, BIPOLAR, pe, simd, thr, odt=BIPOLAR, seed=4)
+
+
+@pytest.mark.parametrize(
+    "idt,wdt,nthr,off",
+    [
+        (INT(2), INT(2), 3, -2),  # W2A2 hidden layer: 2-bit signed output
+        (INT(4), INT(4), 0, 0),  # raw accumulators
+        (UINT(8), BIPOLAR, 1, 0),  # 8-bit first layer, binary weights
+        (BIPOLAR, INT(2), 3, 0),  # bipolar x int mix
+        (INT(4), UINT(2), 15, -8),
+        (UINT(2), INT(3), 7, 0),
+    ],
+)
+def test_integer_paths(idt, wdt, nthr, off):
+    rng = np.random.default_rng(idt.bits * 7 + wdt.bits)
+    w = _rand(rng, wdt, (4, 6))
+    lo, hi = _acc_range(w, idt)
+    thr = _thresholds(rng, lo, hi, 4, nthr) if nthr else None
+    check(w, idt, wdt, 2, 3, thr, off, seed=nthr)
+
+
+def test_threshold_edge_cases():
+    rng = np.random.default_rng(11)
+    w = _rand(rng, INT(2), (4, 4))
+    lo, hi = _acc_range(w, INT(2))
+    # all-equal thresholds in a row; thresholds at and beyond the accumulator extremes
+    thr = np.array([[0, 0, 0], [lo, lo, hi], [hi, hi + 1, hi + 1], [lo - 9, lo, hi + 50]])
+    check(w, INT(2), INT(2), 2, 2, thr, seed=1, frames=4)
+    check(w, INT(2), INT(2), 4, 4, np.array([[1, 1, 1]]), seed=2, frames=3)  # shared row, fully parallel
+
+
+def test_all_ones_weights_reach_extremes():
+    w = np.ones((2, 4), dtype=np.int64)
+    x = np.array([[1, 1, 1, 1], [-1, -1, -1, -1]])
+    dut = MVTU(w, idt=BIPOLAR, wdt=BIPOLAR, pe=1, simd=2, thresholds=np.array([[4], [-4]]))
+    y = ops.mvtu(x, w, np.array([[4], [-4]]))
+    assert y.tolist() == [[1, 1], [0, 1]]  # hand-computed: acc = +4 and -4
+    run_stream_test(dut, pack(x[0], BIPOLAR, 2) + pack(x[1], BIPOLAR, 2), pack(y.reshape(-1), BINARY, 1))
+
+
+@pytest.mark.parametrize("storage", ["rom", "hardwired"])
+def test_storage_modes(storage):
+    rng = np.random.default_rng(2)
+    w = _rand(rng, INT(2), (4, 4))
+    thr = _thresholds(rng, -8, 8, 4, 3)
+    dut, _ = check(w, INT(2), INT(2), 2, 2, thr, -2, weights=storage, seed=9)
+    assert dut.weight_storage == storage
+
+
+@pytest.mark.parametrize(
+    "mh,mw,pe,simd", [(4, 6, 2, 3), (4, 4, 4, 4), (4, 8, 1, 1), (6, 4, 2, 1), (2, 8, 1, 2)]
+)
+def test_cycles_per_frame(mh, mw, pe, simd):
+    rng = np.random.default_rng(0)
+    w = _rand(rng, BIPOLAR, (mh, mw))
+    dut, res = check(
+        w, BIPOLAR, BIPOLAR, pe, simd, _thresholds(rng, -mw, mw, mh, 1), frames=5, stall=0, gap=0
+    )
+    assert dut.ii_cycles == (mh // pe) * (mw // simd)
+    assert res.frame_intervals(mh // pe) == [dut.ii_cycles] * 4
+    assert res.latency == dut.latency_cycles
+    assert set(dut.resources()) == {"luts", "ffs", "bram_bits"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(3))
+def test_random_sweep(seed):
+    rng = np.random.default_rng(100 + seed)
+    for idt, wdt in [(BIPOLAR, BIPOLAR), (INT(2), INT(2)), (UINT(8), INT(2)), (INT(4), BIPOLAR)]:
+        mh, mw = int(rng.choice([2, 4, 6])), int(rng.choice([4, 6, 8]))
+        pe = int(rng.choice([d for d in range(1, mh + 1) if mh % d == 0]))
+        simd = int(rng.choice([d for d in range(1, mw + 1) if mw % d == 0]))
+        w = _rand(rng, wdt, (mh, mw))
+        lo, hi = _acc_range(w, idt)
+        nthr = int(rng.choice([0, 1, 3]))
+        thr = _thresholds(rng, lo, hi, mh, nthr) if nthr else None
+        check(w, idt, wdt, pe, simd, thr, -1 if nthr == 3 else 0, frames=3, seed=seed)
+
+
+@pytest.mark.parametrize(
+    "kwargs,exc,msg",
+    [
+        ({"pe": 3}, ValueError, r"'pe'=3 must divide MH=4"),
+        ({"simd": 0}, ValueError, r"'simd' must be >= 1, not 0"),
+        ({"simd": 2.0}, TypeError, r"'simd' must be an int, not 2.0"),
+        ({"idt": "bipolar"}, TypeError, r"'idt' must be a hwgen.ir.datatypes.DataType"),
+        ({"weights": "lut"}, ValueError, r"'weights' must be 'auto', 'rom' or 'hardwired', not 'lut'"),
+        ({"wdt": INT(2), "w": np.full((4, 4), 5)}, ValueError, r"'w' holds values outside INT2"),
+        ({"w": np.ones(4)}, ValueError, r"'w' must have 2 dimensions, not shape \(4,\)"),
+        ({"w": [["a"]]}, TypeError, r"'w' must be an array of integers"),
+        ({"thresholds": np.array([[2, 1]])}, ValueError, r"'thresholds' rows must be ascending"),
+        ({"thresholds": np.zeros((3, 1))}, ValueError, r"'thresholds' must have shape \(4 or 1, T>=1\)"),
+        (
+            {"thresholds": np.zeros((4, 3)), "odt": BINARY},
+            ValueError,
+            r"'odt' BINARY cannot hold outputs 0..3",
+        ),
+        ({"thresholds": np.zeros((4, 3)), "odt": BIPOLAR}, ValueError, r"'odt' BIPOLAR needs one threshold"),
+        ({"out_offset": 1}, ValueError, r"'out_offset' needs thresholds"),
+    ],
+)
+def test_constructor_validation(kwargs, exc, msg):
+    args = {"w": np.ones((4, 4), dtype=int), "idt": BIPOLAR, "wdt": BIPOLAR, "pe": 2, "simd": 2}
+    args.update(kwargs)
+    w = args.pop("w")
+    with pytest.raises(exc, match=msg):
+        MVTU(w, **args)
