@@ -8,6 +8,7 @@ counter. ``i.ready`` is then a function of registers only.
 
 from __future__ import annotations
 
+import functools
 import numbers
 
 import numpy as np
@@ -25,7 +26,31 @@ except ImportError:  # pragma: no cover - only before popcount.py exists
         return count
 
 
-__all__ = ["OutputQueue", "check_dtype", "check_fold", "check_int", "int_array", "popcount", "range_shape"]
+__all__ = [
+    "OutputQueue",
+    "check_dtype",
+    "check_fold",
+    "check_int",
+    "int_array",
+    "popcount",
+    "quiet_on_error",
+    "range_shape",
+]
+
+
+def quiet_on_error(init):
+    """Decorate a component ``__init__`` so that a rejected construction does not also warn
+    "created but never used" (amaranth's check for elaboratables) when the object is collected."""
+
+    @functools.wraps(init)
+    def wrapper(self, *args, **kwargs):
+        try:
+            init(self, *args, **kwargs)
+        except Exception:
+            self._MustUse__silence = True
+            raise
+
+    return wrapper
 
 
 def check_int(name: str, value, minimum: int = 1) -> int:

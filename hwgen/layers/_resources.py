@@ -32,8 +32,49 @@ def _mvtu(
     return {"luts": mac + acc + cmp, "ffs": ffs, "bram_bits": rom_bits + (mw * ibits if mh > pe else 0)}
 
 
-def _generic(width=1, depth=0, luts_per_bit=1.0, **_):
-    return {"luts": width * luts_per_bit, "ffs": width * 2, "bram_bits": width * depth}
+def _thresholding(channels, pe, ibits, n_thresholds, thr_bits, obits, storage):
+    rom = channels * n_thresholds * thr_bits if storage == "rom" else 0
+    return {
+        "luts": pe * n_thresholds * thr_bits * 0.55 + pe * n_thresholds,
+        "ffs": pe * (ibits + 3 * obits),
+        "bram_bits": rom,
+    }
 
 
-_FALLBACK = {"mvtu": _mvtu, "generic": _generic}
+def _buffered(width, depth, ffs=0, luts=0):
+    """A stream buffer of ``depth`` words of ``width`` bits: registers when tiny, RAM otherwise."""
+    bits = width * depth
+    if depth <= 4:
+        return {"luts": luts + width, "ffs": ffs + bits, "bram_bits": 0}
+    return {"luts": luts + bits / 64 + 2 * math.log2(depth), "ffs": ffs + width, "bram_bits": bits}
+
+
+def _fifo(width, depth):
+    return _buffered(width, depth, ffs=2 * max(1, math.log2(depth)))
+
+
+def _width_converter(in_bits, out_bits, capacity_bits):
+    return {"luts": capacity_bits * 1.5, "ffs": capacity_bits + 8, "bram_bits": 0}
+
+
+def _sliding_window(width, depth, counters_bits):
+    return _buffered(width, depth, ffs=counters_bits + 3 * width, luts=4 * counters_bits + width)
+
+
+def _maxpool(width, depth, lanes, bits):
+    return _buffered(width, depth, ffs=3 * width + 32, luts=lanes * bits * 1.5 + 32)
+
+
+def _label_select(k, vbits, ibits):
+    return {"luts": k * (vbits * 1.5 + ibits + vbits), "ffs": 2 * k * (vbits + ibits), "bram_bits": 0}
+
+
+_FALLBACK = {
+    "mvtu": _mvtu,
+    "thresholding": _thresholding,
+    "fifo": _fifo,
+    "width_converter": _width_converter,
+    "sliding_window": _sliding_window,
+    "maxpool": _maxpool,
+    "label_select": _label_select,
+}

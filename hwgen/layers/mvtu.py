@@ -31,13 +31,14 @@ beat is issued per cycle. ``ii_cycles = (MH/PE)·(MW/SIMD)``; ``latency_cycles =
 from __future__ import annotations
 
 import numpy as np
-from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, unsigned
+from amaranth.hdl import Cat, Module, Mux, Signal, unsigned
 from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from hwgen.ir.datatypes import BINARY, BIPOLAR, INT, UINT, smallest_type_for
+from hwgen.ir.datatypes import BIPOLAR, INT
 from hwgen.layers import _common as c
+from hwgen.layers import _thresholds as th
 from hwgen.layers._resources import estimate
 
 __all__ = ["MVTU"]
@@ -48,6 +49,7 @@ _LATENCY_AFTER_LAST_BEAT = 4
 class MVTU(wiring.Component):
     """Folded matrix-vector(-threshold) unit; see the module docstring for ports and cycle model."""
 
+    @c.quiet_on_error
     def __init__(self, w, *, idt, wdt, pe, simd, thresholds=None, out_offset=0, odt=None, weights="auto"):
         self._w = w = c.int_array("w", w, 2)
         self._mh, self._mw = mh, mw = w.shape
@@ -102,28 +104,12 @@ class MVTU(wiring.Component):
                 raise ValueError("'out_offset' needs thresholds")
             self._odt = INT(acc_bits)
             return
-        thr = c.int_array("thresholds", thresholds, 2)
-        if thr.shape[0] not in (1, self._mh) or thr.shape[1] < 1:
-            raise ValueError(f"'thresholds' must have shape ({self._mh} or 1, T>=1), not {thr.shape}")
-        if np.any(np.diff(thr, axis=1) < 0):
-            raise ValueError("'thresholds' rows must be ascending")
-        thr = np.broadcast_to(thr, (self._mh, thr.shape[1]))
+        thr = th.check_thresholds(thresholds, self._mh)
         if self._xnor:  # acc >= t  <=>  2a - MW >= t  <=>  a >= ceil((t + MW) / 2)
             thr = -((-(thr + self._mw)) // 2)
         self._thr = np.clip(thr, self._a_lo, self._a_hi + 1)
         self._thr_shape = c.range_shape(self._a_lo, self._a_hi + 1)
-        n_thr = thr.shape[1]
-        lo, hi = self._out_offset, self._out_offset + n_thr
-        if odt is None:
-            odt = smallest_type_for(lo, hi)
-            odt = BINARY if odt == UINT(1) else odt
-        c.check_dtype("odt", odt)
-        if odt == BIPOLAR:
-            if (lo, hi) != (0, 1):
-                raise ValueError("'odt' BIPOLAR needs one threshold per channel and out_offset 0")
-        elif not (odt.min <= lo and hi <= odt.max):
-            raise ValueError(f"'odt' {odt} cannot hold outputs {lo}..{hi}")
-        self._odt = odt
+        self._odt = th.out_dtype(self._out_offset, thr.shape[1], odt)
 
     # -- cycle and resource model -----------------------------------------------------------
     @property
@@ -179,30 +165,6 @@ class MVTU(wiring.Component):
                 words.append(word)
         return words
 
-    def _thr_words(self) -> list[int]:
-        bits = self._thr_shape.width
-        mask = (1 << bits) - 1
-        words = []
-        for nf in range(self._nf):
-            word = 0
-            for k, v in enumerate(self._thr[nf * self._pe : (nf + 1) * self._pe].reshape(-1)):
-                word |= (int(v) & mask) << (k * bits)
-            words.append(word)
-        return words
-
-    def _table(self, m, name, words, width, addr):
-        """Word ``words[addr]`` one cycle after ``addr`` (ROM or constant table), or a constant."""
-        if len(words) == 1:
-            return Const(words[0], width)
-        if self._storage == "rom":
-            m.submodules[name] = mem = Memory(shape=unsigned(width), depth=len(words), init=words)
-            port = mem.read_port()
-            m.d.comb += port.addr.eq(addr)
-            return port.data
-        data = Signal(width, name=f"{name}_data")
-        m.d.sync += data.eq(Array(Const(wd, width) for wd in words)[addr])
-        return data
-
     # -- hardware ---------------------------------------------------------------------------
     def elaborate(self, platform):
         m = Module()
@@ -255,7 +217,7 @@ class MVTU(wiring.Component):
             ]
         else:
             m.d.comb += x1.eq(x_in)
-        w1 = self._table(m, "wrom", self._weight_words(), pe * simd * wb, addr)
+        w1 = th.table(m, "wrom", self._weight_words(), pe * simd * wb, addr, self._storage)
 
         # S2: per-lane beat sums, registered.
         valid2, first2, last2 = Signal(), Signal(), Signal()
@@ -274,9 +236,11 @@ class MVTU(wiring.Component):
             m.d.sync += [a.eq(Mux(first2, 0, a) + s) for a, s in zip(acc, psum2, strict=True)]
         ob = self._odt.bits
         if self._thr is not None:
-            width = pe * self._thr.shape[1] * self._thr_shape.width
-            thr_word = self._table(m, "trom", self._thr_words(), width, nf2)
-            values = [self._count(m, acc[p], p, thr_word) + self._out_offset for p in range(pe)]
+            n_thr, tshape = self._thr.shape[1], self._thr_shape
+            words = th.words(self._thr, pe, tshape.width)
+            thr_word = th.table(m, "trom", words, pe * n_thr * tshape.width, nf2, self._storage)
+            off = self._out_offset
+            values = [th.count(m, acc[p], p, thr_word, n_thr, tshape, "thr") + off for p in range(pe)]
         else:
             values = [(a << 1) - self._mw if self._xnor else a for a in acc]
         outs = [Signal(ob, name=f"out_{p}") for p in range(pe)]
@@ -300,15 +264,6 @@ class MVTU(wiring.Component):
             else:
                 terms.append(_value(xe, self._idt) * _value(we, self._wdt))
         return sum(terms[1:], terms[0])
-
-    def _count(self, m, acc, p, thr_word):
-        """Number of thresholds of lane ``p`` that ``acc`` reaches (comb)."""
-        n_thr, tb = self._thr.shape[1], self._thr_shape.width
-        ge = []
-        for t in range(n_thr):
-            raw = thr_word[(p * n_thr + t) * tb : (p * n_thr + t + 1) * tb]
-            ge.append(acc >= (raw.as_signed() if self._thr_shape.signed else raw))
-        return c.popcount(m, Cat(*ge), f"thr{p}")
 
 
 def _value(code, dt):

@@ -1,0 +1,78 @@
+"""Multi-threshold pieces shared by the MVTU and the standalone thresholding unit.
+
+Semantics: :func:`hwgen.golden.ops.multithreshold` — ``out_offset + #{t : acc >= thr[c, t]}``.
+Thresholds are clipped to ``[lo, hi + 1]`` of the value they are compared with, which keeps the
+result exact and the comparators as narrow as the value range allows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from amaranth.hdl import Array, Cat, Const, Signal, unsigned
+from amaranth.lib.memory import Memory
+
+from hwgen.ir.datatypes import BINARY, BIPOLAR, UINT, smallest_type_for
+from hwgen.layers import _common as c
+
+__all__ = ["check_thresholds", "count", "out_dtype", "table", "words"]
+
+
+def check_thresholds(thresholds, channels: int) -> np.ndarray:
+    """Validated (channels, T) int64 thresholds (a (1, T) row is shared by all channels)."""
+    thr = c.int_array("thresholds", thresholds, 2)
+    if thr.shape[0] not in (1, channels) or thr.shape[1] < 1:
+        raise ValueError(f"'thresholds' must have shape ({channels} or 1, T>=1), not {thr.shape}")
+    if np.any(np.diff(thr, axis=1) < 0):
+        raise ValueError("'thresholds' rows must be ascending")
+    return np.broadcast_to(thr, (channels, thr.shape[1])).copy()
+
+
+def out_dtype(out_offset: int, n_thr: int, odt):
+    """The output datatype: ``odt`` checked against ``out_offset .. out_offset + n_thr``, or the narrowest."""
+    lo, hi = out_offset, out_offset + n_thr
+    if odt is None:
+        odt = smallest_type_for(lo, hi)
+        return BINARY if odt == UINT(1) else odt
+    c.check_dtype("odt", odt)
+    if odt == BIPOLAR:
+        if (lo, hi) != (0, 1):
+            raise ValueError("'odt' BIPOLAR needs one threshold per channel and out_offset 0")
+    elif not (odt.min <= lo and hi <= odt.max):
+        raise ValueError(f"'odt' {odt} cannot hold outputs {lo}..{hi}")
+    return odt
+
+
+def words(thr: np.ndarray, pe: int, bits: int) -> list[int]:
+    """One word per fold: lane ``p`` threshold ``t`` at bit ``(p*T + t) * bits``, two's complement."""
+    mask = (1 << bits) - 1
+    out = []
+    for f in range(thr.shape[0] // pe):
+        word = 0
+        for k, v in enumerate(thr[f * pe : (f + 1) * pe].reshape(-1)):
+            word |= (int(v) & mask) << (k * bits)
+        out.append(word)
+    return out
+
+
+def table(m, name: str, data: list[int], width: int, addr, storage: str):
+    """``data[addr]`` one cycle after ``addr``: a Memory ROM or a constant table; a constant if one word."""
+    if len(data) == 1:
+        return Const(data[0], width)
+    if storage == "rom":
+        m.submodules[name] = mem = Memory(shape=unsigned(width), depth=len(data), init=data)
+        port = mem.read_port()
+        m.d.comb += port.addr.eq(addr)
+        return port.data
+    word = Signal(width, name=f"{name}_data")
+    m.d.sync += word.eq(Array(Const(d, width) for d in data)[addr])
+    return word
+
+
+def count(m, value, p: int, word, n_thr: int, shape, name: str):
+    """Number of lane-``p`` thresholds in ``word`` that ``value`` reaches (combinational)."""
+    tb = shape.width
+    ge = []
+    for t in range(n_thr):
+        raw = word[(p * n_thr + t) * tb : (p * n_thr + t + 1) * tb]
+        ge.append(value >= (raw.as_signed() if shape.signed else raw))
+    return c.popcount(m, Cat(*ge), f"{name}{p}")

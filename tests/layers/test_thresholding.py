@@ -1,0 +1,72 @@
+"""Thresholding unit in amaranth.sim against hwgen.golden.ops.multithreshold."""
+
+import numpy as np
+import pytest
+
+from hwgen.golden import ops
+from hwgen.ir.datatypes import BINARY, BIPOLAR, INT, UINT
+from hwgen.layers.testing import pack, run_stream_test
+from hwgen.layers.thresholding import Thresholding
+
+
+def check(ch, pe, idt, thr, off=0, pixels=3, stall=0.3, gap=0.3, seed=0, **kw):
+    rng = np.random.default_rng(seed)
+    dut = Thresholding(ch, pe=pe, idt=idt, thresholds=thr, out_offset=off, **kw)
+    x = rng.choice(idt.values(), size=(pixels, ch))
+    y = ops.multithreshold(x if idt != BIPOLAR else x, thr, off)
+    odt = BINARY if dut.odt == BIPOLAR else dut.odt
+    res = run_stream_test(dut, pack(x, idt, pe), pack(y, odt, pe), stall_prob=stall, gap_prob=gap, seed=seed)
+    return dut, res
+
+
+@pytest.mark.parametrize(
+    "ch,pe,idt,nthr,off",
+    [
+        (4, 2, INT(6), 3, -2),
+        (6, 3, UINT(8), 1, 0),  # on-chip first quantizer of raw pixels
+        (6, 6, UINT(8), 3, 0),
+        (1, 1, INT(4), 15, -8),
+        (4, 1, BIPOLAR, 1, 0),
+        (8, 4, INT(10), 7, 0),
+    ],
+)
+def test_thresholding(ch, pe, idt, nthr, off):
+    rng = np.random.default_rng(ch + pe + nthr)
+    thr = np.sort(rng.integers(idt.min - 2, idt.max + 3, size=(ch, nthr)), axis=1)
+    check(ch, pe, idt, thr, off, seed=nthr)
+
+
+def test_edges_shared_row_and_extremes():
+    check(4, 2, INT(4), np.array([[-8, -8, 7, 8]]), seed=1, pixels=4)  # shared row at both extremes
+    check(2, 1, INT(4), np.array([[3, 3, 3], [-100, 0, 100]]), seed=2, pixels=8)  # all equal; out of range
+    dut, _ = check(2, 2, INT(4), np.array([[0], [1]]), odt=BIPOLAR, seed=3, pixels=8, storage="rom")
+    assert dut.odt == BIPOLAR
+
+
+@pytest.mark.parametrize("ch,pe", [(6, 2), (4, 4), (3, 1)])
+def test_cycles(ch, pe):
+    thr = np.arange(3 * ch).reshape(ch, 3) - 4
+    dut, res = check(ch, pe, INT(5), thr, pixels=5, stall=0, gap=0)
+    assert res.frame_intervals(ch // pe) == [dut.ii_cycles] * 4 == [ch // pe] * 4
+    assert res.latency == dut.latency_cycles
+    assert set(dut.resources()) == {"luts", "ffs", "bram_bits"}
+
+
+@pytest.mark.parametrize(
+    "kwargs,exc,msg",
+    [
+        ({"channels": 0}, ValueError, r"'channels' must be >= 1, not 0"),
+        ({"pe": 3}, ValueError, r"'pe'=3 must divide channels=4"),
+        ({"idt": 4}, TypeError, r"'idt' must be a hwgen.ir.datatypes.DataType, not 4"),
+        ({"thresholds": np.zeros((2, 2))}, ValueError, r"'thresholds' must have shape \(4 or 1, T>=1\)"),
+        ({"thresholds": [[1.5]]}, ValueError, r"'thresholds' must hold integer values"),
+        ({"storage": "bram"}, ValueError, r"'storage' must be 'auto', 'rom' or 'hardwired', not 'bram'"),
+        ({"odt": UINT(1)}, ValueError, r"'odt' UINT1 cannot hold outputs 0..3"),
+    ],
+)
+def test_constructor_validation(kwargs, exc, msg):
+    args = {"channels": 4, "pe": 2, "idt": INT(4), "thresholds": np.zeros((4, 3), dtype=int)}
+    args.update(kwargs)
+    ch = args.pop("channels")
+    with pytest.raises(exc, match=msg):
+        Thresholding(ch, **args)
