@@ -90,16 +90,21 @@ def test_popcount_ge_random_near_threshold(n):
     np.testing.assert_array_equal(got, expect.astype(np.int64))
 
 
-def test_compress_columns_weighted_sum():
-    # Columns of weight 1, 2 and 4 with three, five and two bits: value = c0 + 2*c1 + 4*c2.
+@pytest.mark.parametrize("max_counter", [3, 6])
+def test_compress_columns_weighted_sum(max_counter):
+    # Columns of weight 1, 2 and 4 with six, five and two bits: value = c0 + 2*c1 + 4*c2.
+    widths = (6, 5, 2)
     m = Module()
-    sigs = [Signal(3), Signal(5), Signal(2)]
-    a, b = compress_columns(m, [[s[i] for i in range(len(s))] for s in sigs], "cc")
+    sigs = [Signal(w) for w in widths]
+    a, b = compress_columns(m, [[s[i] for i in range(len(s))] for s in sigs], "cc", max_counter)
     total = Signal(8)
     m.d.comb += total.eq(a + b)
-    vectors = [(x, y, z) for x in range(8) for y in range(32) for z in range(4)]
+    vectors = [(x, y, z) for x in range(64) for y in range(32) for z in range(4)]
     got = _run(m, sigs, [total], vectors)[:, 0]
-    expect = [_ones([x], 3)[0] + 2 * _ones([y], 5)[0] + 4 * _ones([z], 2)[0] for x, y, z in vectors]
+    expect = [
+        sum(2**k * _ones([v], w)[0] for k, (v, w) in enumerate(zip(vec, widths, strict=True)))
+        for vec in vectors
+    ]
     np.testing.assert_array_equal(got, expect)
 
 
