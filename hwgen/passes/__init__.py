@@ -1,1 +1,114 @@
-"""hwgen.passes"""
+"""Streamlining: from the frontend's float graph to the hardware IR.
+
+Public API
+----------
+``streamline(graph, input_dtype=None, input_scale=None) -> Graph``
+    Returns a new graph (the input is not modified) made of three parts, in order:
+
+    1. host pre-processing: the float ops from the model input up to ``ToCodes`` (the host quantizes);
+    2. the accelerator: a chain of hardware nodes (``graph.hw_nodes()``) on integer values, NHWC;
+    3. the float tail after the last ``FromCodes`` (e.g. TensorNorm), applied by ``hwgen run`` in float32.
+
+    Hardware node kinds and their ``attrs`` (everything a generator needs; semantics = hwgen.golden.ops):
+
+    - ``Mvtu``: ``weights`` (MH, MW) int64, ``thresholds`` (C, T) int64 ascending or None (raw accumulators
+      out), ``out_offset``, ``in_dtype``/``w_dtype``/``out_dtype`` (names, see hwgen.ir.datatypes),
+      ``acc_min``/``acc_max`` per row, ``mh``, ``mw``, ``in_shape``/``out_shape`` (without batch),
+      ``negated`` (rows whose sign was flipped for a negative batch-norm gamma). XNOR-popcount when
+      ``in_dtype`` and ``w_dtype`` are both BIPOLAR.
+    - ``Thresholding``: ``thresholds``, ``out_offset``, ``in_dtype``, ``out_dtype``, shapes.
+    - ``SlidingWindow``: ``k``, ``stride``, ``pad``, ``pad_value``, ``ifm_dim`` (H, W), ``ofm_dim``,
+      ``channels``, ``dtype``; output vector order (ky, kx, c).
+    - ``MaxPoolHw``: ``k``, ``stride``, ``ifm_dim``, ``ofm_dim``, ``channels``, ``dtype`` (1-bit: an OR).
+
+    A threshold layer outputs ``out_offset + count``, or ``2*count - 1`` when ``out_dtype`` is BIPOLAR.
+    Thresholds are clipped to ``[acc_min, acc_max + 1]`` per channel.
+
+``run_to_fixed_point(graph, passes, max_rounds)`` — the driver; each pass is ``pass(graph) -> bool``.
+"""
+
+from __future__ import annotations
+
+from ..errors import HwgenError
+from ..ir.datatypes import DataType
+from ..ir.graph import HW_OPS, Graph
+from .absorb_layout import absorb_layout
+from .absorb_scalar_affine import absorb_scalar_affine
+from .convert_gemm import convert_gemm
+from .convert_xnor_popcount import convert_xnor_popcount
+from .driver import run_to_fixed_point
+from .fold_constants import fold_constants
+from .lower_activation import lower_activation
+from .lower_conv import lower_conv
+from .lower_matmul import lower_matmul
+from .lower_maxpool import lower_maxpool
+from .normalize_codes import normalize_codes
+from .quantize_input import quantize_input
+
+__all__ = ["CLEANUP", "LOWERING", "run_to_fixed_point", "streamline"]
+
+CLEANUP = (fold_constants, convert_gemm, convert_xnor_popcount)
+LOWERING = (
+    absorb_layout,
+    absorb_scalar_affine,
+    normalize_codes,
+    lower_matmul,
+    lower_conv,
+    lower_maxpool,
+    lower_activation,
+)
+_LAYOUT_ON_CODES = ("Flatten",)
+
+
+def _check_structure(graph: Graph) -> None:
+    """host ops -> ToCodes -> hardware chain -> FromCodes -> tail; anything else was not lowered."""
+    stage = 0
+    for n in graph.nodes:
+        if n.op == "ToCodes":
+            stage = 1
+        elif stage == 1 and n.op not in HW_OPS and n.op not in _LAYOUT_ON_CODES:
+            if n.op != "FromCodes":
+                raise HwgenError(f"node {n.name!r} ({n.op}) could not be mapped to hardware")
+            users = graph.consumers(n.outputs[0])
+            if any(u.op in HW_OPS for u in users):
+                raise HwgenError(f"node {n.name!r} could not be mapped to hardware")
+            stage = 2
+        elif stage == 2 and (n.op in HW_OPS or n.op in ("ToCodes", "FromCodes")):
+            raise HwgenError(
+                f"node {n.name!r} ({n.op}): part of the float tail after the accelerator could not "
+                "be mapped to hardware"
+            )
+        elif stage == 2 and n.op in ("Quant", "BipolarQuant", "MultiThreshold", "MatMul", "Conv"):
+            raise HwgenError(f"node {n.name!r} ({n.op}) could not be mapped to hardware")
+
+
+def _annotate(graph: Graph) -> None:
+    from ..golden.shapes import infer_shapes
+
+    infer_shapes(graph)
+    for n in graph.hw_nodes():
+        a = n.attrs
+        a["in_shape"], a["out_shape"] = graph.shapes[n.inputs[0]][1:], graph.shapes[n.outputs[0]][1:]
+        if n.op == "Mvtu":
+            a["mh"], a["mw"] = a["weights"].shape
+        if n.op in ("SlidingWindow", "MaxPoolHw"):
+            a["ifm_dim"], a["ofm_dim"] = a["in_shape"][:2], a["out_shape"][:2]
+            a["channels"] = a["in_shape"][2]
+
+
+def streamline(
+    graph: Graph, input_dtype: DataType | str | None = None, input_scale: float | None = None
+) -> Graph:
+    """Map a frontend graph to the hardware IR (see the module docstring)."""
+    g = graph.copy()
+    if isinstance(input_dtype, str):
+        try:
+            input_dtype = DataType.from_name(input_dtype)
+        except ValueError as e:
+            raise HwgenError(f"--input-dtype: {e}") from None
+    run_to_fixed_point(g, CLEANUP)
+    quantize_input(g, input_dtype, input_scale)
+    run_to_fixed_point(g, LOWERING)
+    _check_structure(g)
+    _annotate(g)
+    return g

@@ -1,0 +1,83 @@
+"""``hwgen run MODEL.onnx --inputs X.npy -o Y.npy [--integer]``: the golden model on a batch of inputs."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import HwgenError
+
+__all__ = ["load_inputs", "register", "run"]
+
+
+def load_inputs(path, input_shape) -> np.ndarray:
+    """Read ``X.npy`` (float, shape (N, *input_shape[1:])) as float32; one-line errors for bad files."""
+    path = Path(path)
+    if not path.is_file():
+        raise HwgenError(f"--inputs {path}: no such file")
+    try:
+        x = np.load(path, allow_pickle=False)
+    except Exception as e:  # noqa: BLE001 - numpy raises several types for broken files
+        raise HwgenError(f"--inputs {path}: not a readable .npy file ({type(e).__name__})") from None
+    if not np.issubdtype(x.dtype, np.floating) and not np.issubdtype(x.dtype, np.integer):
+        raise HwgenError(f"--inputs {path}: expected float32 data, not {x.dtype}")
+    want = tuple(input_shape[1:])
+    if x.ndim != len(want) + 1 or tuple(x.shape[1:]) != want:
+        raise HwgenError(
+            f"--inputs {path}: shape {x.shape} does not match the model input (N, "
+            f"{', '.join(map(str, want))})"
+        )
+    return x.astype(np.float32)
+
+
+def save_atomic(path, arr: np.ndarray) -> None:
+    """Write ``arr`` to ``path`` through a temporary file in the same folder (never a half-written file)."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise HwgenError(f"-o {path}: folder {path.parent} does not exist")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npy.tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.save(fh, arr)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def run(model, inputs, integer: bool = False, input_dtype=None, input_scale=None) -> np.ndarray:
+    """Load, streamline and execute; returns the float output or (``integer``) the accelerator's integers."""
+    from ..frontend import load
+    from ..golden import execute
+    from ..passes import streamline
+
+    graph = load(model)
+    x = load_inputs(inputs, graph.meta["input_shape"])
+    hw = streamline(graph, input_dtype=input_dtype, input_scale=input_scale)
+    y, acc = execute(hw, x)
+    return acc if integer else y
+
+
+def _cmd(args) -> int:
+    if (args.input_dtype is None) != (args.input_scale is None):
+        raise HwgenError("--input-dtype and --input-scale go together")
+    out = run(args.model, args.inputs, args.integer, args.input_dtype, args.input_scale)
+    save_atomic(args.output, out)
+    print(f"wrote {args.output}: {out.shape[0]} frames, {out.dtype}, shape {out.shape}")
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("run", help="run the golden model (bit-exact NumPy) on inputs")
+    p.add_argument("model", help="QONNX or FINN-ONNX model file")
+    p.add_argument("--inputs", required=True, help="float32 .npy, shape (N, C, H, W) or (N, features)")
+    p.add_argument("-o", "--output", required=True, help="output .npy")
+    p.add_argument("--integer", action="store_true", help="output the last layer's integer dot products")
+    p.add_argument("--input-dtype", default=None, help="raw integer input type on chip, e.g. uint8")
+    p.add_argument(
+        "--input-scale", type=float, default=None, help="float value of one input step, e.g. 1/255"
+    )
+    p.set_defaults(func=_cmd)

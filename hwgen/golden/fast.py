@@ -1,0 +1,168 @@
+"""Fast NumPy execution of the hardware ops and of the float <-> integer bridges.
+
+Same results as the plain reference in :mod:`hwgen.golden.ops` (``tests/test_golden_fast.py`` compares them),
+but vectorised: bipolar x bipolar products as bit-packed XNOR-popcount with ``np.bitwise_count``, other
+integer products as one float64 BLAS product (exact: every accumulator stays far below 2**53), thresholds
+as one comparison per threshold or a per-channel ``searchsorted``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import HwgenError
+from ..ir.datatypes import DataType
+from . import float_ops
+
+F32 = np.float32
+
+__all__ = ["HW_EXEC", "from_codes", "matvec_fast", "threshold_fast", "to_codes"]
+
+
+def pack_bipolar(x: np.ndarray) -> np.ndarray:
+    """(..., K) of -1/+1 -> (..., ceil(K/64)) uint64 words, bit 1 = +1, padding bits 0."""
+    bits = np.packbits(np.asarray(x) > 0, axis=-1, bitorder="little")
+    pad = (-bits.shape[-1]) % 8
+    if pad:
+        bits = np.concatenate([bits, np.zeros((*bits.shape[:-1], pad), np.uint8)], axis=-1)
+    return np.ascontiguousarray(bits).view(np.uint64)
+
+
+def xnor_popcount_dot(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Bipolar dot products ``x @ w.T`` as ``2*popcount(xnor) - K``; x (R, K), w (MH, K)."""
+    k = x.shape[-1]
+    xp, wp = pack_bipolar(x), pack_bipolar(w)
+    out = np.zeros((xp.shape[0], wp.shape[0]), dtype=np.int64)
+    for j in range(xp.shape[1]):  # XOR counts disagreements; padding bits agree (0 ^ 0)
+        out += np.bitwise_count(xp[:, None, j] ^ wp[None, :, j]).astype(np.int64)
+    return k - 2 * out
+
+
+def matvec_fast(x, w, xnor: bool = False) -> np.ndarray:
+    """``x (..., MW) @ w.T`` with exact integer results."""
+    x = np.asarray(x)
+    lead = x.shape[:-1]
+    x2 = x.reshape(-1, x.shape[-1])
+    if xnor:
+        acc = xnor_popcount_dot(x2, np.asarray(w))
+    else:
+        acc = np.rint(x2.astype(np.float64) @ np.asarray(w, np.float64).T).astype(np.int64)
+    return acc.reshape(*lead, -1)
+
+
+def threshold_fast(acc, thr, out_offset: int = 0, bipolar: bool = False) -> np.ndarray:
+    """Multithreshold on the last axis; ``2*count - 1`` for a bipolar output."""
+    acc = np.asarray(acc, dtype=np.int64)
+    thr = np.asarray(thr, dtype=np.int64)
+    if thr.shape[1] <= 16:
+        cnt = np.zeros(acc.shape, dtype=np.int64)
+        for t in range(thr.shape[1]):
+            cnt += acc >= thr[:, t]
+    else:
+        flat = acc.reshape(-1, acc.shape[-1])
+        cnt = np.empty_like(flat)
+        for c in range(flat.shape[1]):
+            cnt[:, c] = np.searchsorted(thr[c if thr.shape[0] > 1 else 0], flat[:, c], side="right")
+        cnt = cnt.reshape(acc.shape)
+    return 2 * cnt - 1 if bipolar else cnt + int(out_offset)
+
+
+def _is_bipolar(name) -> bool:
+    return str(name) == "BIPOLAR"
+
+
+def _mvtu(ins, a):
+    xnor = _is_bipolar(a["in_dtype"]) and _is_bipolar(a["w_dtype"])
+    acc = matvec_fast(ins[0], a["weights"], xnor=xnor)
+    if a.get("thresholds") is None:
+        return acc
+    return threshold_fast(acc, a["thresholds"], a.get("out_offset", 0), _is_bipolar(a["out_dtype"]))
+
+
+def _thresholding(ins, a):
+    return threshold_fast(ins[0], a["thresholds"], a.get("out_offset", 0), _is_bipolar(a["out_dtype"]))
+
+
+def _sliding_window(ins, a):
+    x = np.asarray(ins[0], dtype=np.int64)
+    k, s, p = a["k"], a["stride"], a.get("pad", 0)
+    kh, kw = (k, k) if np.isscalar(k) else k
+    if p:
+        x = np.pad(x, ((0, 0), (p, p), (p, p), (0, 0)), constant_values=a.get("pad_value", 0))
+    win = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(1, 2))[:, ::s, ::s]
+    n, oh, ow, c = win.shape[:4]
+    return win.transpose(0, 1, 2, 4, 5, 3).reshape(n, oh, ow, kh * kw * c)
+
+
+def _maxpool_hw(ins, a):
+    x = np.asarray(ins[0], dtype=np.int64)
+    k, s = a["k"], a["stride"]
+    win = np.lib.stride_tricks.sliding_window_view(x, (k, k), axis=(1, 2))[:, ::s, ::s]
+    return win.max(axis=(-2, -1))
+
+
+def _label_select(ins, a):
+    x = np.asarray(ins[0], dtype=np.int64)
+    return np.argsort(-x, axis=-1, kind="stable")[..., : a["k"]].astype(np.int64)
+
+
+def activation_raw(act: dict, x) -> np.ndarray:
+    """Integer output of an activation (Quant / BipolarQuant / MultiThreshold / Grid) on float input ``x``.
+
+    ``Quant`` gives ``y_int - zeropt``, ``BipolarQuant`` -1/+1, ``MultiThreshold`` the count, ``Grid``
+    (raw integer input declared by the user) ``rint(x / scale)``.
+    """
+    op, c, at = act["op"], act["consts"], act["attrs"]
+    if op == "Quant":
+        y = float_ops.quant_integer(
+            x, c[0], c[1], c[2], at.get("signed", 1), at.get("narrow", 0), at.get("rounding_mode", "ROUND")
+        )
+        y = y - F32(c[1])
+    elif op == "BipolarQuant":
+        y = np.where(np.asarray(x, F32) >= 0, 1, -1)
+    elif op == "MultiThreshold":
+        y = float_ops.mt_count(x, c[0], float_ops.mt_channel_axis(at, np.ndim(x)))
+    elif op == "Grid":
+        x64 = np.asarray(x, np.float64)
+        y = np.rint(x64 / float(c[0]))
+        if np.any(np.abs(y * float(c[0]) - x64) > 1e-6 * np.maximum(1.0, np.abs(x64))):
+            raise HwgenError(f"input values are not integers times the declared input scale {float(c[0]):g}")
+    else:
+        raise ValueError(f"not an activation: {op}")
+    return np.asarray(y).astype(np.int64)
+
+
+def to_codes(ins, a):
+    """Float -> integer values: ``a_mul * raw + a_add``, then ``perm`` (what the host does)."""
+    v = activation_raw(a["act"], ins[0]) * int(a.get("a_mul", 1)) + int(a.get("a_add", 0))
+    dt = DataType.from_name(str(a["dtype"]))
+    if not dt.allowed(v):
+        raise ValueError(f"ToCodes: values outside {dt}")
+    return np.transpose(v, a["perm"]) if a.get("perm") else v
+
+
+def from_codes(ins, a):
+    """Integer values -> float32: ``float32(v * mul) + add`` on the last axis, then ``perm``, then ``shape``
+    (the batch axis kept)."""
+    v = np.asarray(ins[0])
+    y = v.astype(F32) * np.asarray(a["mul"], F32)
+    add = np.asarray(a.get("add", 0.0), F32)
+    if np.any(add != 0):
+        y = y + add
+    y = y.astype(F32)
+    if a.get("perm"):
+        y = np.transpose(y, a["perm"])
+    if a.get("shape"):
+        y = y.reshape(y.shape[0], *a["shape"][1:])
+    return y
+
+
+HW_EXEC = {
+    "Mvtu": _mvtu,
+    "Thresholding": _thresholding,
+    "SlidingWindow": _sliding_window,
+    "MaxPoolHw": _maxpool_hw,
+    "LabelSelect": _label_select,
+    "ToCodes": to_codes,
+    "FromCodes": from_codes,
+}

@@ -1,0 +1,246 @@
+"""Float32 semantics of the ONNX / QONNX / FINN ops the frontend accepts, as the reference executes them.
+
+The reference (qonnx ``execute_onnx``) runs standard ops one at a time in onnxruntime in float32 and the
+QONNX/FINN custom ops in NumPy. Each function here reproduces that bit for bit where it matters:
+
+- element-wise ops are IEEE float32, so NumPy float32 gives the same bits;
+- ``BatchNormalization`` follows onnxruntime's CPU kernel: ``inv = 1/sqrt(var + eps)``, ``s = inv * gamma``,
+  ``b' = beta - mean * s``, ``y = x * s + b'`` (each step rounded to float32, no fused multiply-add) —
+  checked against onnxruntime in ``tests/test_golden_float_ops.py``;
+- ``MatMul`` / ``Conv`` / ``Gemm`` are summed in float64 and rounded once: exact (and therefore equal to any
+  summation order) whenever the products are multiples of a common power of two and the sum stays below
+  2**24 units of it, which the passes check before relying on it;
+- ``Quant`` / ``BipolarQuant`` / ``MultiThreshold`` / ``XnorPopcountMatMul`` follow qonnx's NumPy code.
+
+Every function takes ``(inputs, attrs)`` and returns one array.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+F32 = np.float32
+
+__all__ = ["FLOAT_OPS", "bn_coefficients", "quant_integer"]
+
+
+def _f(x):
+    return np.asarray(x, dtype=F32)
+
+
+def quant_integer(x, scale, zeropt, bitwidth, signed, narrow, rounding_mode="ROUND"):
+    """The integer ``y_int`` of a QONNX ``Quant`` (before ``(y_int - zeropt) * scale``), as float32."""
+    y = _f(x) / _f(scale)
+    y = y + _f(zeropt)
+    bits = float(np.asarray(bitwidth).reshape(-1)[0])
+    if bits == 1 and signed:
+        return np.where(y >= 0.0, F32(1), F32(-1))
+    lo, hi = quant_limits(bits, signed, narrow)
+    y = np.where(y > hi, F32(hi), y)
+    y = np.where(y < lo, F32(lo), y)
+    return _ROUNDING[str(rounding_mode).upper()](y).astype(F32)
+
+
+def quant_limits(bits, signed: bool, narrow: bool) -> tuple[int, int]:
+    """Integer range of a QONNX ``Quant`` of ``bits`` bits."""
+    bits = int(bits)
+    if signed:
+        return -(1 << (bits - 1)) + int(bool(narrow)), (1 << (bits - 1)) - 1
+    return 0, (1 << bits) - 1 - int(bool(narrow))
+
+
+_ROUNDING = {
+    "ROUND": np.round,
+    "HALF_EVEN": np.round,
+    "CEIL": np.ceil,
+    "FLOOR": np.floor,
+    "DOWN": np.fix,
+    "UP": lambda x: np.sign(x) * np.ceil(np.abs(x)),
+    "HALF_UP": lambda x: np.sign(x) * np.floor(np.abs(x) + F32(0.5)),
+    "HALF_DOWN": lambda x: np.sign(x) * np.ceil(np.abs(x) - F32(0.5)),
+}
+
+
+def _quant(ins, a):
+    x, scale, zeropt, bits = ins
+    y = quant_integer(
+        x, scale, zeropt, bits, a.get("signed", 1), a.get("narrow", 0), a.get("rounding_mode", "ROUND")
+    )
+    return (y - _f(zeropt)) * _f(scale)
+
+
+def _bipolar_quant(ins, a):
+    x, scale = ins
+    x = _f(x)
+    return np.where(x >= 0.0, F32(1), F32(-1)) * _f(scale)
+
+
+def _trunc(ins, a):
+    x, scale, zeropt, in_bits, out_bits = ins[:5]
+    y = _f(x) / _f(scale) + _f(zeropt)
+    y = np.round(y)
+    shift = F32(2.0) ** (_f(in_bits) - _f(out_bits))
+    y = _ROUNDING[str(a.get("rounding_mode", "FLOOR")).upper()](y / shift)
+    return ((y - _f(zeropt)) * _f(scale)).astype(F32)
+
+
+def mt_channel_axis(a, ndim: int) -> int:
+    """Channel axis of a MultiThreshold input (``data_layout`` NCHW/NC -> 1, NHWC -> last)."""
+    layout = a.get("data_layout", "") or ""
+    if layout.endswith("C") and ndim > 2:
+        return ndim - 1
+    return 1 if ndim > 1 else 0
+
+
+def mt_count(x, thr, axis: int):
+    """Number of thresholds each element is >= to (qonnx ``multithreshold`` without scale/bias)."""
+    x = _f(x)
+    thr = _f(thr)
+    xm = np.moveaxis(x, axis, -1)[..., None]
+    cnt = np.count_nonzero(xm >= thr, axis=-1).astype(F32)
+    return np.moveaxis(cnt, -1, axis)
+
+
+def _multithreshold(ins, a):
+    x, thr = ins
+    cnt = mt_count(x, thr, mt_channel_axis(a, np.ndim(x)))
+    return F32(a.get("out_scale", 1.0)) * cnt + F32(a.get("out_bias", 0.0))
+
+
+def _matmul(ins, a):
+    x, w = ins
+    return (np.asarray(x, np.float64) @ np.asarray(w, np.float64)).astype(F32)
+
+
+def _gemm(ins, a):
+    x, w = np.asarray(ins[0], np.float64), np.asarray(ins[1], np.float64)
+    if a.get("transA", 0):
+        x = x.T
+    if a.get("transB", 0):
+        w = w.T
+    y = (F32(a.get("alpha", 1.0)) * (x @ w).astype(F32)).astype(F32)
+    if len(ins) > 2 and ins[2] is not None:
+        y = y + F32(a.get("beta", 1.0)) * _f(ins[2])
+    return y
+
+
+def im2col_nchw(x, kh: int, kw: int, stride: tuple, pads: tuple, pad_value=0.0):
+    """(N, C, H, W) -> (N, OH, OW, C*kh*kw) in ONNX weight order (c, ky, kx)."""
+    t, l_, b, r = pads
+    x = np.pad(x, ((0, 0), (0, 0), (t, b), (l_, r)), constant_values=pad_value)
+    win = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, :: stride[0], :: stride[1]]
+    n, c, oh, ow = win.shape[:4]
+    return win.transpose(0, 2, 3, 1, 4, 5).reshape(n, oh, ow, c * kh * kw)
+
+
+def _conv(ins, a):
+    x, w = np.asarray(ins[0], np.float64), np.asarray(ins[1], np.float64)
+    if a.get("group", 1) != 1 or any(d != 1 for d in a.get("dilations", [1, 1])):
+        raise ValueError("Conv: only group=1 and dilation 1 are supported")
+    m, c, kh, kw = w.shape
+    pads = tuple(a.get("pads", [0, 0, 0, 0]))
+    pads = (pads[0], pads[1], pads[2], pads[3])
+    cols = im2col_nchw(x, kh, kw, tuple(a.get("strides", [1, 1])), pads)
+    y = (cols @ w.reshape(m, -1).T).astype(F32)
+    if len(ins) > 2 and ins[2] is not None:
+        y = y + _f(ins[2])
+    return y.transpose(0, 3, 1, 2)
+
+
+def bn_coefficients(gamma, beta, mean, var, eps):
+    """onnxruntime's fused BatchNormalization coefficients ``(s, b)``: ``y = x * s + b`` in float32."""
+    inv = F32(1) / np.sqrt(_f(var) + F32(eps))
+    s = (inv * _f(gamma)).astype(F32)
+    b = (_f(beta) - _f(mean) * s).astype(F32)
+    return s, b
+
+
+def _batchnorm(ins, a):
+    x, gamma, beta, mean, var = ins
+    s, b = bn_coefficients(gamma, beta, mean, var, a.get("epsilon", 1e-5))
+    shape = (1, -1) + (1,) * (np.ndim(x) - 2)
+    return _f(x) * s.reshape(shape) + b.reshape(shape)
+
+
+def _maxpool(ins, a):
+    x = _f(ins[0])
+    kh, kw = a["kernel_shape"]
+    sh, sw = a.get("strides", [kh, kw])
+    pads = a.get("pads", [0, 0, 0, 0])
+    if any(pads) or a.get("ceil_mode", 0):
+        raise ValueError("MaxPool: padding and ceil_mode are not supported")
+    win = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
+    return win.max(axis=(-2, -1))
+
+
+def _maxpool_nhwc(ins, a):
+    x = _f(ins[0])
+    kh, kw = a["kernel_shape"]
+    sh, sw = a.get("strides", [kh, kw])
+    win = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(1, 2))[:, ::sh, ::sw]
+    return win.max(axis=(-2, -1))
+
+
+def _im2col(ins, a):
+    """FINN ``Im2Col`` on NHWC: (N, H, W, C) -> (N, OH, OW, kh*kw*C), order (ky, kx, c)."""
+    x = _f(ins[0])
+    kh, kw = a["kernel_size"]
+    sh, sw = a.get("stride", [1, 1])
+    pads = a.get("pad_amount", [0, 0, 0, 0])
+    x = np.pad(
+        x, ((0, 0), (pads[0], pads[2]), (pads[1], pads[3]), (0, 0)), constant_values=a.get("pad_value", 0)
+    )
+    win = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(1, 2))[:, ::sh, ::sw]
+    n, oh, ow, c = win.shape[:4]
+    return win.transpose(0, 1, 2, 4, 5, 3).reshape(n, oh, ow, kh * kw * c)
+
+
+def _xnor_popcount(ins, a):
+    x, w = np.asarray(ins[0], np.float64), np.asarray(ins[1], np.float64)
+    out = (2.0 * x - 1.0) @ (2.0 * w - 1.0)
+    return ((out + x.shape[-1]) * 0.5).astype(F32)
+
+
+def _reshape(ins, a):
+    x, shape = ins
+    shape = [int(s) for s in np.asarray(shape).reshape(-1)]
+    if not a.get("allowzero", 0):
+        shape = [x.shape[i] if s == 0 else s for i, s in enumerate(shape)]
+    if shape and shape[0] == 1 and x.shape[0] != 1:  # models are exported for batch 1; keep the batch axis
+        shape[0] = x.shape[0]
+    return np.reshape(x, shape)
+
+
+def _flatten(ins, a):
+    x = ins[0]
+    ax = a.get("axis", 1)
+    return np.reshape(x, (int(np.prod(x.shape[:ax])), -1))
+
+
+def _pow(ins, a):
+    return np.power(_f(ins[0]), _f(ins[1])).astype(F32)
+
+
+FLOAT_OPS = {
+    "Quant": _quant,
+    "BipolarQuant": _bipolar_quant,
+    "Trunc": _trunc,
+    "MultiThreshold": _multithreshold,
+    "MatMul": _matmul,
+    "Gemm": _gemm,
+    "Conv": _conv,
+    "BatchNormalization": _batchnorm,
+    "MaxPool": _maxpool,
+    "MaxPoolNHWC": _maxpool_nhwc,
+    "Im2Col": _im2col,
+    "XnorPopcountMatMul": _xnor_popcount,
+    "Reshape": _reshape,
+    "Flatten": _flatten,
+    "Transpose": lambda ins, a: np.transpose(ins[0], a.get("perm")),
+    "Identity": lambda ins, a: ins[0],
+    "Mul": lambda ins, a: _f(ins[0]) * _f(ins[1]),
+    "Add": lambda ins, a: _f(ins[0]) + _f(ins[1]),
+    "Sub": lambda ins, a: _f(ins[0]) - _f(ins[1]),
+    "Div": lambda ins, a: _f(ins[0]) / _f(ins[1]),
+    "Pow": _pow,
+}

@@ -1,0 +1,67 @@
+"""Integer weights of a matrix or convolution layer, and the exactness conditions of its float result."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import HwgenError
+from ..ir.datatypes import BIPOLAR, DataType, smallest_type_for
+from ..ir.graph import Graph, Node
+
+F32 = np.float32
+
+
+def is_pow2(x) -> bool:
+    x = np.asarray(x, np.float64)
+    m, _ = np.frexp(np.abs(x))
+    return bool(np.all(x > 0) and np.all(m == 0.5))
+
+
+def weight_codes(graph: Graph, name: str, node: Node) -> tuple[np.ndarray, np.ndarray, DataType]:
+    """``(values int64, scale float32 of the same shape, dtype)`` of a constant weight tensor."""
+    q = graph.quant.get(name)
+    if q is not None:
+        vals, scale = (
+            np.asarray(q["values"], np.int64),
+            np.broadcast_to(np.asarray(q["scale"], F32), q["values"].shape),
+        )
+        return vals, scale, q["dtype"]
+    w = np.asarray(graph.consts[name], np.float64)
+    if not np.all(w == np.round(w)):
+        raise HwgenError(
+            f"node {node.name!r} ({node.op}): weights are not quantized (no Quant node and not "
+            "integers); hwgen maps only quantized weights to hardware"
+        )
+    vals = w.astype(np.int64)
+    dt = BIPOLAR if np.all(np.abs(vals) == 1) else smallest_type_for(int(vals.min()), int(vals.max()))
+    return vals, np.ones(vals.shape, F32), dt
+
+
+def column_scale(scale: np.ndarray, axis: int, node: Node) -> np.ndarray:
+    """One power-of-two scale per output channel (``axis`` of the weight tensor)."""
+    s = np.moveaxis(np.asarray(scale, F32), axis, 0).reshape(scale.shape[axis], -1)
+    if not np.all(s == s[:, :1]):
+        raise HwgenError(f"node {node.name!r} ({node.op}): weight scale varies inside an output channel")
+    s = s[:, 0]
+    if not is_pow2(s):
+        raise HwgenError(
+            f"node {node.name!r} ({node.op}): weight scale {s[0]:g} is not a power of two; the float "
+            "result of the model cannot be reproduced exactly by integer hardware"
+        )
+    return s
+
+
+def acc_range(w: np.ndarray, in_dt: DataType) -> tuple[np.ndarray, np.ndarray]:
+    """Exact per-row min/max of ``w @ x`` for x ranging over ``in_dt``."""
+    w = np.asarray(w, np.int64)
+    lo = np.minimum(w * in_dt.min, w * in_dt.max).sum(axis=1)
+    hi = np.maximum(w * in_dt.min, w * in_dt.max).sum(axis=1)
+    return lo, hi
+
+
+def check_exact_sum(lo, hi, node: Node) -> None:
+    if max(int(np.max(np.abs(lo))), int(np.max(np.abs(hi)))) >= 1 << 24:
+        raise HwgenError(
+            f"node {node.name!r} ({node.op}): accumulator range exceeds 2**24; float32 sums are no "
+            "longer exact"
+        )

@@ -1,0 +1,185 @@
+"""Batch-norm, scales and a quantizer after integer values -> integer thresholds (checked exhaustively).
+
+Pattern: ``FromCodes -> [BatchNormalization | Mul | Div | Add | Sub by constants]* -> Quant |
+BipolarQuant | MultiThreshold``. The chain is a step function of each channel's integer. It is evaluated
+in float32 exactly as the reference does on every reachable integer; thresholds are derived from it and
+then checked against it on that whole range. When the integers come from a matrix layer without
+thresholds, the thresholds go into that layer (antitone channels, e.g. negative batch-norm gamma, negate
+their weight row); otherwise a standalone ``Thresholding`` layer is created.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import HwgenError
+from ..golden.execute import run_node
+from ..golden.fast import activation_raw, from_codes
+from ..ir.datatypes import BIPOLAR, INT
+from ..ir.graph import Graph, Node
+from ._codes import ACTIVATIONS, activation_spec, from_codes_node
+from .thresholds import check_thresholds, derive_thresholds
+
+__all__ = ["lower_activation"]
+
+_AFFINE = ("BatchNormalization", "Mul", "Div", "Add", "Sub")
+MAX_TABLE = 60_000_000
+
+
+def _chain(graph: Graph, act: Node):
+    """The FromCodes and the affine nodes between it and ``act``, or None."""
+    chain, t = [], act.inputs[0]
+    while True:
+        p = graph.producer(t)
+        if p is None or graph.single_consumer(t) is not (chain[0] if chain else act):
+            return None
+        if p.op == "FromCodes":
+            return p, chain
+        data = [i for i in p.inputs if i and i not in graph.consts]
+        if p.op not in _AFFINE or len(data) != 1:
+            return None
+        chain.insert(0, p)
+        t = data[0]
+
+
+def _evaluate(graph: Graph, f: Node, chain: list[Node], act: Node, spec: dict, v: np.ndarray, c: int):
+    """Values of the activation for integer ``v`` (R,) in every channel: (R, C) in codes order."""
+    shape = graph.shapes[f.inputs[0]]
+    scalar = bool(f.attrs.get("shape")) or all(
+        graph.consts[i].size == 1 for n in chain for i in n.inputs if i in graph.consts
+    )
+    if scalar and act.op == "MultiThreshold" and graph.consts[act.inputs[1]].shape[0] != 1:
+        scalar = False
+    if scalar:
+        y = from_codes([v[:, None]], {"mul": f.attrs["mul"], "add": f.attrs.get("add", 0.0)})
+        if np.size(f.attrs["mul"]) != 1 or np.size(f.attrs.get("add", 0.0)) != 1:
+            y = np.broadcast_to(y, (v.size, c))
+    else:
+        if f.attrs.get("shape"):
+            raise HwgenError(f"node {act.name!r}: per-channel parameters after a flatten are not supported")
+        z = np.broadcast_to(v.reshape(-1, *([1] * (len(shape) - 1))), (v.size, *([1] * (len(shape) - 2)), c))
+        y = from_codes([z], f.attrs)
+    for n in chain:
+        y = run_node(n, [y if i not in graph.consts else graph.consts[i] for i in n.inputs])
+    q = activation_raw(spec["act"], y) * spec["a_mul"] + spec["a_add"]
+    if not scalar and f.attrs.get("perm"):
+        q = np.transpose(q, np.argsort(f.attrs["perm"]))
+    return np.broadcast_to(q.reshape(v.size, -1), (v.size, c))
+
+
+def _widen(dt_name: str) -> str:
+    if dt_name == "BIPOLAR":
+        return dt_name
+    if dt_name.startswith("UINT"):
+        return INT(int(dt_name[4:]) + 1).name
+    if dt_name.startswith("INT"):
+        return INT(int(dt_name[3:]) + 1).name
+    raise HwgenError(f"cannot negate weights of type {dt_name}")
+
+
+def _counts(q: np.ndarray, dt) -> tuple[np.ndarray, int, int]:
+    """Level index of each value, number of thresholds, out_offset."""
+    if dt == BIPOLAR:
+        return (q + 1) // 2, 1, 0
+    return q - dt.min, dt.max - dt.min, dt.min
+
+
+def lower_activation(graph: Graph) -> bool:
+    for act in graph.nodes:
+        if act.op not in ACTIVATIONS:
+            continue
+        found = _chain(graph, act)
+        if found is None:
+            continue
+        f, chain = found
+        spec = activation_spec(graph, act)
+        codes = f.inputs[0]
+        p = graph.producer(codes)
+        c = graph.shapes[codes][-1]
+        absorb = (
+            p is not None
+            and p.op == "Mvtu"
+            and p.attrs.get("thresholds") is None
+            and graph.single_consumer(codes) is f
+            and graph.single_consumer(f.outputs[0]) is not None
+        )
+        if absorb:
+            lo, hi = np.asarray(p.attrs["acc_min"]), np.asarray(p.attrs["acc_max"])
+        else:
+            dt_in = graph.dtypes[codes]
+            lo, hi = np.full(c, dt_in.min, np.int64), np.full(c, dt_in.max, np.int64)
+        r = int(max(hi.max(), -lo.min()))
+        base = -r
+        if (r - base + 1) * c > MAX_TABLE:
+            raise HwgenError(
+                f"node {act.name!r}: integer range {base}..{r} too large to check thresholds exhaustively"
+            )
+        v = np.arange(base, r + 1, dtype=np.int64)
+        q = _evaluate(graph, f, chain, act, spec, v, c)
+        cnt, levels, offset = _counts(q, spec["dtype"])
+        reach = (v[:, None] >= lo) & (v[:, None] <= hi)
+        d = np.where(reach[1:] & reach[:-1], np.diff(cnt, axis=0), 0)
+        up, down = np.any(d > 0, axis=0), np.any(d < 0, axis=0)
+        if np.any(up & down):
+            ch = int(np.argmax(up & down))
+            raise HwgenError(f"node {act.name!r}: output is not monotone in the integer input (channel {ch})")
+        neg = down
+        if np.any(neg) and not absorb:
+            raise HwgenError(f"node {act.name!r}: decreasing channels need a matrix layer in front to negate")
+        if np.any(neg):  # x -> -x: level at -v is cnt at v; mirror the table around 0
+            cnt = np.where(neg[None, :], cnt[::-1], cnt)  # v runs over -r..r, so row i of -v is row R-1-i
+            lo, hi = np.where(neg, -hi, lo), np.where(neg, -lo, hi)
+            w = p.attrs["weights"].copy()
+            w[neg] = -w[neg]
+            wdt = graph_dt = p.attrs["w_dtype"]
+            if not _fits(w, graph_dt):
+                wdt = _widen(graph_dt)
+            p.attrs.update(weights=w, w_dtype=wdt, acc_min=lo, acc_max=hi, negated=np.flatnonzero(neg))
+        thr = derive_thresholds(cnt, lo, hi, base, levels)
+        check_thresholds(cnt, lo, hi, base, thr, where=f"node {act.name!r}")
+        out = graph.fresh(act.outputs[0] + "_codes")
+        graph.dtypes[out] = spec["dtype"]
+        graph.shapes[out] = graph.shapes[codes]
+        if absorb:
+            p.attrs.update(thresholds=thr, out_offset=offset, out_dtype=spec["dtype"].name)
+            p.outputs = [out]
+            node = p
+            remove = [f, *chain, act]
+        else:
+            if np.all(thr == thr[:1]):
+                thr = thr[:1]
+            node = Node(
+                "Thresholding",
+                [codes],
+                [out],
+                {
+                    "thresholds": thr,
+                    "out_offset": offset,
+                    "in_dtype": graph.dtypes[codes].name,
+                    "out_dtype": spec["dtype"].name,
+                },
+                act.name,
+            )
+            remove = [f, *chain, act]
+        fc = from_codes_node(
+            graph,
+            out,
+            act.outputs[0],
+            spec["mul"],
+            spec["add"],
+            act.name + "_deq",
+            perm=f.attrs.get("perm"),
+            shape=f.attrs.get("shape"),
+        )
+        new = [fc] if absorb else [node, fc]
+        graph.replace(remove, new)
+        return True
+    return False
+
+
+def _fits(w: np.ndarray, dt_name: str) -> bool:
+    if dt_name == "BIPOLAR":
+        return bool(np.all(np.abs(w) == 1))
+    from ..ir.datatypes import DataType
+
+    return DataType.from_name(dt_name).allowed(w)

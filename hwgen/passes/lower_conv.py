@@ -1,0 +1,114 @@
+"""Convolution on integer values -> sliding window + matrix-vector unit (im2col order (ky, kx, c))."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import HwgenError
+from ..ir.graph import Graph, Node
+from ._codes import dequantize, from_codes_node
+from ._weights import column_scale, weight_codes
+from .lower_matmul import _input_codes, make_mvtu
+
+__all__ = ["lower_conv"]
+
+_NCHW = [0, 3, 1, 2]
+
+
+def _pad_value(graph: Graph, f: Node, pad_float: float, node: Node) -> int:
+    """The integer value whose float is the padding value."""
+    dt = graph.dtypes[f.inputs[0]]
+    vals = dt.values()
+    hit = vals[dequantize(f.attrs, vals) == np.float32(pad_float)]
+    if hit.size != 1:
+        raise HwgenError(
+            f"node {node.name!r} ({node.op}): padding value {pad_float:g} is not representable in the "
+            f"input datatype {dt}"
+        )
+    return int(hit[0])
+
+
+def _sliding_window(graph: Graph, node: Node, codes: str, k: int, stride: int, pad: int, pad_value: int):
+    win = graph.fresh(node.name + "_win")
+    graph.dtypes[win] = graph.dtypes[codes]
+    n, h, w, c = graph.shapes[codes]
+    oh, ow = (h + 2 * pad - k) // stride + 1, (w + 2 * pad - k) // stride + 1
+    graph.shapes[win] = (n, oh, ow, k * k * c)
+    attrs = {"k": k, "stride": stride, "pad": pad, "pad_value": pad_value, "dtype": graph.dtypes[codes].name}
+    return Node("SlidingWindow", [codes], [win], attrs, node.name + "_swg"), win
+
+
+def _lower_conv(graph: Graph, node: Node, f: Node) -> list[Node]:
+    a = node.attrs
+    if f.attrs.get("perm") != _NCHW or f.attrs.get("shape"):
+        raise HwgenError(f"node {node.name!r} (Conv): input layout not understood")
+    if node.inputs[1] not in graph.consts:
+        raise HwgenError(f"node {node.name!r} (Conv): weights must be constant")
+    vals, scale, w_dt = weight_codes(graph, node.inputs[1], node)
+    m, c, kh, kw = vals.shape
+    strides, pads = a.get("strides", [1, 1]), a.get("pads", [0, 0, 0, 0])
+    if (
+        kh != kw
+        or strides[0] != strides[1]
+        or len(set(pads)) != 1
+        or a.get("group", 1) != 1
+        or any(d != 1 for d in a.get("dilations", [1, 1]))
+        or a.get("auto_pad", "NOTSET") not in ("NOTSET", "")
+    ):
+        raise HwgenError(
+            f"node {node.name!r} (Conv): only square kernels, equal strides, equal padding on all "
+            "sides, group 1 and dilation 1 are supported"
+        )
+    codes, in_mul = _input_codes(graph, f, node)
+    pad_value = _pad_value(graph, f, 0.0, node) if pads[0] else 0
+    swg, win = _sliding_window(graph, node, codes, kh, strides[0], pads[0], pad_value)
+    w_hw = vals.transpose(0, 2, 3, 1).reshape(m, -1)
+    out = node.outputs[0]
+    bias = len(node.inputs) > 2 and node.inputs[2]
+    if bias:
+        out = graph.fresh(node.name + "_nobias")
+        graph.shapes[out] = graph.shapes[node.outputs[0]]
+    new = [
+        swg,
+        *make_mvtu(graph, node, win, w_hw, w_dt, in_mul, column_scale(scale, 0, node), out, perm=_NCHW),
+    ]
+    if bias:
+        b = np.asarray(graph.consts[node.inputs[2]], np.float32).reshape(1, -1, 1, 1)
+        new.append(
+            Node("Add", [out, graph.add_const(node.name + "_b", b)], [node.outputs[0]], {}, node.name + "_b")
+        )
+    return new
+
+
+def _lower_im2col(graph: Graph, node: Node, f: Node) -> list[Node]:
+    a = node.attrs
+    if f.attrs.get("perm") or f.attrs.get("shape"):
+        raise HwgenError(f"node {node.name!r} (Im2Col): input layout not understood")
+    kh, kw = a["kernel_size"]
+    st = a.get("stride", [1, 1])
+    pads = a.get("pad_amount", [0, 0, 0, 0])
+    if kh != kw or st[0] != st[1] or len(set(pads)) != 1 or any(d != 1 for d in a.get("dilations", [1, 1])):
+        raise HwgenError(
+            f"node {node.name!r} (Im2Col): only square, evenly padded, undilated windows are supported"
+        )
+    pad_value = _pad_value(graph, f, a.get("pad_value", 0), node) if pads[0] else 0
+    swg, win = _sliding_window(graph, node, f.inputs[0], kh, st[0], pads[0], pad_value)
+    fc = from_codes_node(
+        graph, win, node.outputs[0], f.attrs["mul"], f.attrs.get("add", 0.0), node.name + "_deq"
+    )
+    return [swg, fc]
+
+
+def lower_conv(graph: Graph) -> bool:
+    """``FromCodes -> Conv`` / ``FromCodes -> Im2Col`` become ``SlidingWindow [-> Mvtu] -> FromCodes``."""
+    for node in graph.nodes:
+        if node.op not in ("Conv", "Im2Col"):
+            continue
+        f = graph.producer(node.inputs[0])
+        if f is None or f.op != "FromCodes":
+            continue
+        new = (_lower_conv if node.op == "Conv" else _lower_im2col)(graph, node, f)
+        remove = [node] if graph.single_consumer(f.outputs[0]) is not node else [node, f]
+        graph.replace(remove, new)
+        return True
+    return False
