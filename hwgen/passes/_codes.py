@@ -44,6 +44,8 @@ def activation_spec(graph: Graph, node: Node) -> dict:
             "dtype": BIPOLAR,
             "mul": np.float32(s),
             "add": np.float32(0),
+            "vmin": -1,
+            "vmax": 1,
         }
     if node.op == "Quant":
         s = scalar(graph, node.inputs[1], "scale", node)
@@ -56,10 +58,11 @@ def activation_spec(graph: Graph, node: Node) -> dict:
                 "point, positive scale)"
             )
         if bits == 1 and a.get("signed", 1):
-            dt = BIPOLAR
+            dt, lo, hi = BIPOLAR, -1, 1
         else:
             lo, hi = quant_limits(bits, a.get("signed", 1), a.get("narrow", 0))
-            dt = smallest_type_for(lo - int(zp), hi - int(zp))
+            lo, hi = lo - int(zp), hi - int(zp)
+            dt = smallest_type_for(lo, hi)
         consts = [np.float32(s), np.float32(zp), np.float32(bits)]
         return {
             "act": {"op": "Quant", "consts": consts, "attrs": a},
@@ -68,6 +71,8 @@ def activation_spec(graph: Graph, node: Node) -> dict:
             "dtype": dt,
             "mul": np.float32(s),
             "add": np.float32(0),
+            "vmin": lo,
+            "vmax": hi,
         }
     if node.op == "MultiThreshold":
         thr = c[0]
@@ -84,8 +89,11 @@ def activation_spec(graph: Graph, node: Node) -> dict:
                 "dtype": BIPOLAR,
                 "mul": np.float32(1),
                 "add": np.float32(0),
+                "vmin": -1,
+                "vmax": 1,
             }
-        return {"act": act, "a_mul": 1, "a_add": 0, "dtype": smallest_type_for(0, t), "mul": osc, "add": obi}
+        dt = smallest_type_for(0, t)
+        return {"act": act, "a_mul": 1, "a_add": 0, "dtype": dt, "mul": osc, "add": obi, "vmin": 0, "vmax": t}
     raise HwgenError(f"node {node.name!r}: {node.op} is not a quantizer")
 
 

@@ -77,11 +77,11 @@ def _widen(dt_name: str) -> str:
     raise HwgenError(f"cannot negate weights of type {dt_name}")
 
 
-def _counts(q: np.ndarray, dt) -> tuple[np.ndarray, int, int]:
+def _counts(q: np.ndarray, spec: dict) -> tuple[np.ndarray, int, int]:
     """Level index of each value, number of thresholds, out_offset."""
-    if dt == BIPOLAR:
+    if spec["dtype"] == BIPOLAR:
         return (q + 1) // 2, 1, 0
-    return q - dt.min, dt.max - dt.min, dt.min
+    return q - spec["vmin"], spec["vmax"] - spec["vmin"], spec["vmin"]
 
 
 def lower_activation(graph: Graph) -> bool:
@@ -116,7 +116,7 @@ def lower_activation(graph: Graph) -> bool:
             )
         v = np.arange(base, r + 1, dtype=np.int64)
         q = _evaluate(graph, f, chain, act, spec, v, c)
-        cnt, levels, offset = _counts(q, spec["dtype"])
+        cnt, levels, offset = _counts(q, spec)
         reach = (v[:, None] >= lo) & (v[:, None] <= hi)
         d = np.where(reach[1:] & reach[:-1], np.diff(cnt, axis=0), 0)
         up, down = np.any(d > 0, axis=0), np.any(d < 0, axis=0)

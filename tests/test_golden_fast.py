@@ -1,0 +1,56 @@
+"""The fast golden ops equal the plain reference semantics in hwgen.golden.ops."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_passes_models import MODELS, inputs_for
+
+from hwgen.golden import execute_all, ops
+from hwgen.golden.fast import matvec_fast, threshold_fast, xnor_popcount_dot
+from hwgen.passes import streamline
+
+
+@pytest.mark.parametrize("k", [1, 63, 64, 65, 200])
+def test_xnor_popcount_equals_matvec(k):
+    rng = np.random.default_rng(k)
+    x = rng.choice([-1, 1], size=(7, k))
+    w = rng.choice([-1, 1], size=(5, k))
+    assert np.array_equal(xnor_popcount_dot(x, w), ops.matvec(x, w))
+    assert np.array_equal(matvec_fast(x, w, xnor=False), ops.matvec(x, w))
+
+
+@pytest.mark.parametrize("t", [1, 3, 16, 17, 255])
+def test_threshold_equals_reference(t):
+    rng = np.random.default_rng(t)
+    acc = rng.integers(-300, 300, size=(9, 6))
+    thr = np.sort(rng.integers(-300, 300, size=(6, t)), axis=1)
+    assert np.array_equal(threshold_fast(acc, thr, -2), ops.multithreshold(acc, thr, -2))
+    shared = thr[:1]
+    assert np.array_equal(threshold_fast(acc, shared), ops.multithreshold(acc, shared))
+
+
+def _reference(node, x):
+    a = node.attrs
+    if node.op in ("Mvtu", "Thresholding"):
+        thr = a.get("thresholds")
+        if node.op == "Mvtu":
+            return ops.mvtu(x, a["weights"], thr, a["out_offset"]) if thr is not None else ops.matvec(x, a["weights"])
+        return ops.multithreshold(x, thr, a["out_offset"])
+    if node.op == "SlidingWindow":
+        return ops.sliding_window(x, a["k"], a["stride"], a["pad"], a["pad_value"])
+    if node.op == "MaxPoolHw":
+        return ops.maxpool_nhwc(x, a["k"], a["stride"])
+    return x.reshape(x.shape[0], -1)  # Flatten
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_hardware_nodes_equal_reference_ops(name):
+    g = MODELS[name]()
+    hw = streamline(g)
+    env = execute_all(hw, inputs_for(g))
+    for node in hw.hw_nodes() + [n for n in hw.nodes if n.op == "Flatten"]:
+        want = _reference(node, env[node.inputs[0]])
+        if node.attrs.get("thresholds") is not None and node.attrs["out_dtype"] == "BIPOLAR":
+            want = 2 * want - 1
+        assert np.array_equal(env[node.outputs[0]], want), node.name

@@ -1,0 +1,79 @@
+"""Every pass preserves what the graph computes: execute before == execute after, one application at a time."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_passes_models import MODELS, inputs_for, tiny_mlp
+
+from hwgen.errors import HwgenError
+from hwgen.golden import execute
+from hwgen.passes import CLEANUP, LOWERING, run_to_fixed_point, streamline
+from hwgen.passes.quantize_input import quantize_input
+
+
+def _step_all(graph, x):
+    """Apply passes one application at a time, checking the output after each; returns the passes that fired."""
+    ref, _ = execute(graph, x)
+    fired = set()
+    for group in (CLEANUP, "input", LOWERING):
+        progress = True
+        while progress:
+            progress = False
+            for p in ((quantize_input,) if group == "input" else group):
+                if p(graph):
+                    fired.add(p.__name__)
+                    progress = group != "input"
+                    y, _ = execute(graph, x)
+                    assert np.array_equal(y, ref), f"{p.__name__} changed the result"
+    return fired
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_each_pass_preserves_execution(name):
+    g = MODELS[name]()
+    fired = _step_all(g, inputs_for(g))
+    assert {"quantize_input", "lower_matmul", "lower_activation"} <= fired
+
+
+def test_every_pass_fires_somewhere():
+    fired = set()
+    for make in MODELS.values():
+        g = make()
+        fired |= _step_all(g, inputs_for(g))
+    assert fired == {p.__name__ for p in (*CLEANUP, *LOWERING)} | {"quantize_input"}
+
+
+def test_passes_report_no_change_at_fixed_point():
+    g = streamline(tiny_mlp())
+    assert not any(p(g) for p in (*CLEANUP, *LOWERING))
+    assert not quantize_input(g)
+
+
+def test_streamline_makes_hardware_chain():
+    hw = streamline(MODELS["cnn"]())
+    kinds = [n.op for n in hw.hw_nodes()]
+    assert kinds == ["SlidingWindow", "Mvtu", "MaxPoolHw", "SlidingWindow", "Mvtu", "Mvtu"]
+    mv = hw.hw_nodes()[1]
+    assert mv.attrs["in_dtype"] == "INT8" and mv.attrs["w_dtype"] == "BIPOLAR"
+    assert mv.attrs["thresholds"].shape == (4, 1) and mv.attrs["mw"] == 18 and mv.attrs["mh"] == 4
+    assert list(mv.attrs["negated"]) == [1]
+    last = hw.hw_nodes()[-1]
+    assert last.attrs["thresholds"] is None
+
+
+def test_streamline_with_raw_input_thresholds_on_chip():
+    g = tiny_mlp()
+    x = inputs_for(g, grid=255)[16:]
+    ref, _ = execute(g, x)
+    hw = streamline(g, input_dtype="UINT8", input_scale=1 / 255)
+    assert hw.hw_nodes()[0].op == "Thresholding"
+    assert np.array_equal(execute(hw, x)[0], ref)
+
+
+def test_driver_names_the_pass_that_does_not_converge():
+    def restless(graph):
+        return True
+
+    with pytest.raises(HwgenError, match="restless"):
+        run_to_fixed_point(tiny_mlp(), [restless], max_rounds=5)

@@ -1,0 +1,100 @@
+"""Small hand-built graphs (no onnx) for the pass tests: an MLP, a CNN and a FINN-style stream graph."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hwgen.golden.shapes import infer_shapes
+from hwgen.ir.graph import Graph, Node
+
+F32 = np.float32
+
+
+class _B:
+    def __init__(self, input_shape):
+        self.g = Graph(inputs=["x"], meta={"input_shape": tuple(input_shape)})
+        self.n = 0
+
+    def c(self, v):
+        return self.g.add_const("c", np.asarray(v, F32) if not isinstance(v, np.ndarray) else v)
+
+    def op(self, op, ins, **attrs):
+        self.n += 1
+        out = f"t{self.n}"
+        self.g.nodes.append(Node(op, list(ins), [out], attrs, f"{op}_{self.n}"))
+        return out
+
+    def bn(self, x, gamma, rng, eps=1e-4):
+        c = len(gamma)
+        beta, mean = rng.normal(size=c).astype(F32), rng.normal(size=c).astype(F32) * 3
+        var = rng.uniform(0.5, 20, size=c).astype(F32)
+        return self.op("BatchNormalization", [x, self.c(np.asarray(gamma, F32)), self.c(beta), self.c(mean),
+                                              self.c(var)], epsilon=eps)
+
+    def quant(self, x, bits, signed=1, narrow=1, scale=1.0):
+        return self.op("Quant", [x, self.c(scale), self.c(0.0), self.c(float(bits))], signed=signed,
+                       narrow=narrow, rounding_mode="ROUND")
+
+    def done(self, y):
+        self.g.outputs = [y]
+        infer_shapes(self.g)
+        return self.g
+
+
+def tiny_mlp(seed=0) -> Graph:
+    rng = np.random.default_rng(seed)
+    b = _B((1, 1, 4, 4))
+    t = b.op("Reshape", ["x", b.c(np.array([1, -1], np.int64))])
+    t = b.op("Sub", [b.op("Mul", [t, b.c(2.0)]), b.c(1.0)])
+    t = b.op("BipolarQuant", [t, b.c(1.0)])
+    w1 = b.op("BipolarQuant", [b.c(rng.normal(size=(16, 8))), b.c(1.0)])
+    t = b.op("MatMul", [t, w1])
+    t = b.quant(b.bn(t, [1.5, -0.7, 0.0, 2.0, -3.0, 0.5, 1.0, -1.0], rng), 2)
+    w2 = b.quant(b.c(rng.normal(size=(8, 6)) * 1.5), 2)
+    t = b.op("MatMul", [t, w2])
+    t = b.op("BipolarQuant", [b.bn(t, [1.0, -2.0, 0.3, 0.0, 4.0, -0.1], rng), b.c(1.0)])
+    w3 = b.op("BipolarQuant", [b.c(rng.normal(size=(3, 6))), b.c(1.0)])
+    t = b.op("Gemm", [t, w3], transB=1)
+    t = b.op("Div", [b.op("Sub", [t, b.c([0.25])]), b.c([3.7])])
+    return b.done(b.op("Add", [b.op("Mul", [t, b.c([0.9])]), b.c([-0.1])]))
+
+
+def tiny_cnn(seed=0) -> Graph:
+    rng = np.random.default_rng(seed)
+    b = _B((1, 2, 8, 8))
+    t = b.quant(b.op("Sub", [b.op("Mul", ["x", b.c(2.0)]), b.c(1.0)]), 8, narrow=0, scale=2.0**-7)
+    w = b.op("BipolarQuant", [b.c(rng.normal(size=(4, 2, 3, 3))), b.c(1.0)])
+    t = b.op("Conv", [t, w], kernel_shape=[3, 3], pads=[0, 0, 0, 0], strides=[1, 1])
+    t = b.op("BipolarQuant", [b.bn(t, [1.0, -1.0, 0.0, 0.5], rng), b.c(1.0)])
+    t = b.op("MaxPool", [t], kernel_shape=[2, 2], strides=[2, 2])
+    w = b.quant(b.c(rng.normal(size=(5, 4, 2, 2))), 2)
+    t = b.op("Conv", [t, w], kernel_shape=[2, 2], pads=[0, 0, 0, 0], strides=[1, 1])
+    t = b.quant(b.bn(t, [1.0, -1.0, 2.0, 0.0, -0.5], rng), 2)
+    t = b.op("Reshape", [t, b.c(np.array([1, -1], np.int64))])
+    w = b.quant(b.c(rng.normal(size=(20, 3))), 2)
+    return b.done(b.op("MatMul", [t, w]))
+
+
+def tiny_finn_stream(seed=0) -> Graph:
+    """MultiThreshold -> XnorPopcountMatMul -> MultiThreshold -> XnorPopcountMatMul -> Mul/Add, like FINN."""
+    rng = np.random.default_rng(seed)
+    b = _B((1, 12))
+    t = b.op("MultiThreshold", ["x", b.c(np.array([[0.5]], F32))], out_dtype="BINARY")
+    t = b.op("XnorPopcountMatMul", [t, b.c((rng.random((12, 6)) > 0.5).astype(F32))])
+    thr = rng.integers(3, 9, size=(6, 1)).astype(F32)
+    t = b.op("MultiThreshold", [t, b.c(thr)], out_dtype="BINARY")
+    t = b.op("XnorPopcountMatMul", [t, b.c((rng.random((6, 4)) > 0.5).astype(F32))])
+    return b.done(b.op("Add", [b.op("Mul", [t, b.c([0.37])]), b.c([-1.5])]))
+
+
+def inputs_for(graph: Graph, n=64, seed=1, grid=None):
+    """Random float inputs in [0, 1), with exact ties (0.5, 0.25, 0.75) mixed in."""
+    rng = np.random.default_rng(seed)
+    x = rng.random((n, *graph.meta["input_shape"][1:])).astype(F32)
+    if grid:
+        x = (np.rint(x * grid) / grid).astype(F32)
+    x[: n // 4] = rng.choice(np.array([0.25, 0.5, 0.75], F32), size=x[: n // 4].shape)
+    return x
+
+
+MODELS = {"mlp": tiny_mlp, "cnn": tiny_cnn, "finn_stream": tiny_finn_stream}
