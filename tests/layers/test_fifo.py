@@ -3,6 +3,7 @@
 import random
 
 import pytest
+from amaranth.back import verilog
 from amaranth.sim import Simulator
 
 from hwgen.layers.fifo import FIFO, ram_style
@@ -62,3 +63,8 @@ def test_fifo_cycles(depth):
 def test_constructor_validation(args, exc, msg):
     with pytest.raises(exc, match=msg):
         FIFO(*args)
+
+
+@pytest.mark.parametrize("depth", [2, 16])
+def test_converts_to_verilog(depth):
+    assert "module fifo_top" in verilog.convert(FIFO(8, depth), name="fifo_top")

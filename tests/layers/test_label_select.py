@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from amaranth.back import verilog
 
 from hwgen.golden import ops
 from hwgen.ir.datatypes import BINARY, INT, UINT
@@ -67,3 +68,8 @@ def test_constructor_validation(ch, kwargs, exc, msg):
     kw.update(kwargs)
     with pytest.raises(exc, match=msg):
         LabelSelect(ch, **kw)
+
+
+def test_converts_to_verilog():
+    dut = LabelSelect(10, k=3, pe=2, idt=INT(8))
+    assert "module ls_top" in verilog.convert(dut, name="ls_top")

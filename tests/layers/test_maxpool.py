@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from amaranth.back import verilog
 
 from hwgen.golden import ops
 from hwgen.ir.datatypes import BINARY, BIPOLAR, INT, UINT
@@ -65,3 +66,8 @@ def test_constructor_validation(args, kwargs, exc, msg):
     kw.update(kwargs)
     with pytest.raises(exc, match=msg):
         MaxPool(*args, **kw)
+
+
+def test_converts_to_verilog():
+    dut = MaxPool(4, 4, 4, k=2, simd=2, dtype=INT(4))
+    assert "module mp_top" in verilog.convert(dut, name="mp_top")

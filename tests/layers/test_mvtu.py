@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from amaranth.back import verilog
 
 from hwgen.golden import ops
 from hwgen.ir.datatypes import BINARY, BIPOLAR, INT, UINT
@@ -160,3 +161,14 @@ def test_constructor_validation(kwargs, exc, msg):
     w = args.pop("w")
     with pytest.raises(exc, match=msg):
         MVTU(w, **args)
+
+
+@pytest.mark.parametrize("weights", ["rom", "hardwired"])
+def test_converts_to_verilog(weights):
+    rng = np.random.default_rng(0)
+    w = _rand(rng, INT(2), (4, 8))
+    dut = MVTU(
+        w, idt=UINT(8), wdt=INT(2), pe=2, simd=4, thresholds=np.zeros((4, 3), dtype=int), weights=weights
+    )
+    text = verilog.convert(dut, name="mvtu_top")
+    assert "module mvtu_top" in text and "i__ready" in text

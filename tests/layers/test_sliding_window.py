@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from amaranth.back import verilog
 
 from hwgen.golden import ops
 from hwgen.ir.datatypes import BIPOLAR, INT, UINT
@@ -93,3 +94,8 @@ def test_constructor_validation(args, kwargs, exc, msg):
     kw.update(kwargs)
     with pytest.raises(exc, match=msg):
         SlidingWindow(*args, **kw)
+
+
+def test_converts_to_verilog():
+    dut = SlidingWindow(6, 6, 4, k=3, pad=1, pad_value=-1, simd=2, dtype=BIPOLAR)
+    assert "module sw_top" in verilog.convert(dut, name="sw_top")

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from amaranth.back import verilog
 
 from hwgen.golden import ops
 from hwgen.ir.datatypes import BINARY, BIPOLAR, INT, UINT
@@ -70,3 +71,8 @@ def test_constructor_validation(kwargs, exc, msg):
     ch = args.pop("channels")
     with pytest.raises(exc, match=msg):
         Thresholding(ch, **args)
+
+
+def test_converts_to_verilog():
+    dut = Thresholding(4, pe=2, idt=INT(8), thresholds=np.arange(12).reshape(4, 3))
+    assert "module thr_top" in verilog.convert(dut, name="thr_top")

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from amaranth.back import verilog
 
 from hwgen.ir.datatypes import INT, UINT
 from hwgen.layers.testing import pack, run_stream_test
@@ -54,3 +55,7 @@ def test_buffer_sizes():
 def test_constructor_validation(args, kwargs, exc, msg):
     with pytest.raises(exc, match=msg):
         WidthConverter(*args, **kwargs)
+
+
+def test_converts_to_verilog():
+    assert "module wc_top" in verilog.convert(WidthConverter(2, 3, 2), name="wc_top")
