@@ -71,3 +71,8 @@ def test_constructor_validation(args, kwargs, exc, msg):
 def test_converts_to_verilog():
     dut = MaxPool(4, 4, 4, k=2, simd=2, dtype=INT(4))
     assert "module mp_top" in verilog.convert(dut, name="mp_top")
+
+
+@pytest.mark.slow
+def test_cnv_pool_size():
+    check(28, 28, 64, 2, 16, BIPOLAR, images=1)

@@ -172,3 +172,31 @@ def test_converts_to_verilog(weights):
     )
     text = verilog.convert(dut, name="mvtu_top")
     assert "module mvtu_top" in text and "i__ready" in text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "mh,mw,pe,simd,idt,wdt,nthr",
+    [
+        (64, 784, 16, 49, BIPOLAR, BIPOLAR, 1),  # TFC-W1A1 first layer
+        (64, 64, 8, 16, INT(2), INT(2), 3),  # TFC-W2A2 hidden layer
+        (16, 27, 4, 9, UINT(8), BIPOLAR, 1),  # CNV first layer on 8-bit pixels
+    ],
+)
+def test_model_sized_layers(mh, mw, pe, simd, idt, wdt, nthr):
+    rng = np.random.default_rng(mw)
+    w = _rand(rng, wdt, (mh, mw))
+    lo, hi = _acc_range(w, idt)
+    check(
+        w, idt, wdt, pe, simd, _thresholds(rng, lo, hi, mh, nthr), -2 if nthr == 3 else 0, stall=0.2, gap=0.2
+    )
+
+
+def test_integer_accumulator_width_is_exact():
+    w = np.full((1, 2), 7)  # INT4 weights at their maximum, INT4 inputs: acc in [-112, 98]
+    x = np.array([[-8, -8], [7, 7], [-8, 7]])
+    dut = MVTU(w, idt=INT(4), wdt=INT(4), pe=1, simd=1)
+    assert dut.odt == INT(8)
+    exp = [b for f in range(3) for b in pack(ops.mvtu(x[f : f + 1], w)[0], INT(8), 1)]
+    assert [v - 256 if v > 127 else v for v in exp] == [-112, 98, -7]
+    run_stream_test(dut, pack(x, INT(4), 1), exp, stall_prob=0.5, seed=2)

@@ -99,3 +99,8 @@ def test_constructor_validation(args, kwargs, exc, msg):
 def test_converts_to_verilog():
     dut = SlidingWindow(6, 6, 4, k=3, pad=1, pad_value=-1, simd=2, dtype=BIPOLAR)
     assert "module sw_top" in verilog.convert(dut, name="sw_top")
+
+
+@pytest.mark.slow
+def test_cnv_first_layer_size():
+    check(32, 32, 3, 3, 1, 0, 3, UINT(8), images=1, stall=0.2, gap=0.2)
