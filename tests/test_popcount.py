@@ -5,7 +5,7 @@ import pytest
 from amaranth.hdl import Module, Signal
 from amaranth.sim import Simulator
 
-from hwgen.layers.popcount import compress_columns, popcount, popcount_ge
+from hwgen.layers.popcount import compress_columns, popcount, popcount_ge, popcount_thresholds
 
 
 def _run(m, inputs, outputs, vectors):
@@ -88,6 +88,23 @@ def test_popcount_ge_random_near_threshold(n):
     got = _run(m, [bits], outs, [(v,) for v in vectors])
     expect = _ones(vectors, n)[:, None] >= np.array(thresholds)[None, :]
     np.testing.assert_array_equal(got, expect.astype(np.int64))
+
+
+@pytest.mark.parametrize("thresholds", [[3], [-2, 0, 4, 4, 9, 12], [1, 5, 7]])
+def test_popcount_thresholds_counts_reached_thresholds(thresholds):
+    n = 9
+    m = Module()
+    bits = Signal(n)
+    level = popcount_thresholds(m, bits, thresholds, "mt")
+    vectors = list(range(1 << n))
+    got = _run(m, [bits], [level], [(v,) for v in vectors])[:, 0]
+    expect = (_ones(vectors, n)[:, None] >= np.array(thresholds)[None, :]).sum(axis=1)
+    np.testing.assert_array_equal(got, expect)
+
+
+def test_popcount_thresholds_rejects_unsorted():
+    with pytest.raises(ValueError, match="ascending"):
+        popcount_thresholds(None, Signal(4), [3, 1], "mt")  # rejected before any logic is built
 
 
 @pytest.mark.parametrize("max_counter", [3, 6])
