@@ -106,8 +106,8 @@ def fc_inputs(rng: np.random.Generator, n_mnist: int = 96, n_digits: int = 48, n
     return s
 
 
-def cnv_inputs(rng: np.random.Generator, n_digits: int = 16, n_mnist: int = 8, n_rand: int = 12,
-               n_tie_mix: int = 8) -> InputSet:
+def cnv_inputs(rng: np.random.Generator, n_digits: int = 24, n_mnist: int = 12, n_rand: int = 16,
+               n_tie_mix: int = 14) -> InputSet:
     """Inputs for CNV (shape (3, 32, 32)).
 
     The 8-bit input quantizer has scale 2^-7 on ``2x - 1``: x = 0.5 + (2j+1)/512 gives (2x-1)/scale = j + 0.5,

@@ -86,7 +86,8 @@ def make_model(name: str) -> tuple[torch.nn.Module, dict]:
         info.update(randomize.randomize_batchnorm(model, calibration_batch(arch, rng), rng))
         values, probs = randomize.WEIGHT_VALUES[wbits]
         info["init"] = (f"random weights from {values} with p={probs}; batch-norm randomized and calibrated "
-                        "(~30% negative gamma, ~5% |gamma|=1e-3, ~2% gamma=0); TensorNorm calibrated")
+                        "(~30% negative gamma, ~5% |gamma|=1e-3, ~2% gamma=0, ~6% tie channels); "
+                        "TensorNorm calibrated")
     gammas = torch.cat([bn.weight.detach() for bn in bnn.norm_layers(model)])
     info["negative_gamma_channels"] = int((gammas < 0).sum())
     info["zero_gamma_channels"] = int((gammas == 0).sum())

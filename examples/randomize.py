@@ -39,16 +39,28 @@ def _capture_input(model: nn.Module, layer: nn.Module, x: torch.Tensor) -> torch
     return seen[0]
 
 
+def _var_for_sqrt2() -> np.float32:
+    """A float32 variance ``v`` with ``v + BN_EPS == 4`` in float32, so ``sqrt(v + eps)`` is exactly 2."""
+    v = np.float32(4.0) - np.float32(bnn.BN_EPS)
+    while v + np.float32(bnn.BN_EPS) != np.float32(4.0):
+        v = np.nextafter(v, np.float32(5.0) if v + np.float32(bnn.BN_EPS) < 4 else np.float32(0.0))
+    return v
+
+
 def randomize_batchnorm(model: nn.Module, x_calib: torch.Tensor, rng: np.random.Generator) -> dict:
     """Give every BatchNorm random parameters calibrated on ``x_calib``, layer by layer, and the same for the
     TensorNorm tail.
 
     Running mean/var come from the statistics of the layer's real input (with jitter), so the following
     quantizer sees values on both sides of its thresholds. About 30% of gammas are negative, 5% are tiny
-    (+-1e-3) and 2% are exactly 0 (a constant channel). Returns counts of those channels.
+    (+-1e-3) and 2% are exactly 0 (a constant channel). About 6% are "tie channels": beta = 0 and the
+    running mean is an accumulator value seen in calibration, gamma = +-1 and sqrt(var + eps) = 2: that value
+    gives exactly 0 after batch-norm (a BipolarQuant tie), and mean +- 1 give exactly +-0.5 (a round-half-even
+    tie of a 2-bit Quant). Returns counts of those channels.
     """
     model.eval()
-    counts = {"negative_gamma_channels": 0, "near_zero_gamma_channels": 0, "zero_gamma_channels": 0}
+    counts = {"negative_gamma_channels": 0, "near_zero_gamma_channels": 0, "zero_gamma_channels": 0,
+              "tie_channels": 0}
     for bn in bnn.norm_layers(model):
         x = _capture_input(model, bn, x_calib)
         dims = [d for d in range(x.dim()) if d != 1]
@@ -60,14 +72,24 @@ def randomize_batchnorm(model: nn.Module, x_calib: torch.Tensor, rng: np.random.
         gamma[tiny] = 1e-3 * np.sign(gamma[tiny])
         zero = rng.random(n) < 0.02
         gamma[zero] = 0.0
+        beta = rng.normal(0.0, 0.3, n)
+        mean = mean + rng.normal(0, 0.2, n) * std
+        var = std**2 * rng.uniform(0.5, 2.0, n)
+        tie = (rng.random(n) < 0.06) & ~tiny & ~zero
+        seen = x.transpose(0, 1).reshape(n, -1).numpy()
+        beta[tie] = 0.0
+        mean[tie] = seen[np.arange(n), rng.integers(0, seen.shape[1], n)][tie]
+        # gamma / sqrt(var + eps) = +-0.5 exactly: torch's fused x*a + (b - mean*a) then also gives exact 0
+        gamma[tie] = np.sign(gamma[tie])
+        var[tie] = _var_for_sqrt2()
         counts["negative_gamma_channels"] += int((gamma < 0).sum())
         counts["near_zero_gamma_channels"] += int(tiny.sum() - (tiny & zero).sum())
         counts["zero_gamma_channels"] += int(zero.sum())
+        counts["tie_channels"] += int(tie.sum())
         with torch.no_grad():
-            bn.weight.copy_(torch.from_numpy(gamma.astype(np.float32)))
-            bn.bias.copy_(torch.from_numpy(rng.normal(0.0, 0.3, n).astype(np.float32)))
-            bn.running_mean.copy_(torch.from_numpy((mean + rng.normal(0, 0.2, n) * std).astype(np.float32)))
-            bn.running_var.copy_(torch.from_numpy((std**2 * rng.uniform(0.5, 2.0, n)).astype(np.float32)))
+            pairs = ((bn.weight, gamma), (bn.bias, beta), (bn.running_mean, mean), (bn.running_var, var))
+            for param, val in pairs:
+                param.copy_(torch.from_numpy(val.astype(np.float32)))
     tail = model.features[-1] if hasattr(model, "features") else model.linear_features[-1]
     x = _capture_input(model, tail, x_calib)
     with torch.no_grad():
