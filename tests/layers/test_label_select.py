@@ -73,3 +73,15 @@ def test_constructor_validation(ch, kwargs, exc, msg):
 def test_converts_to_verilog():
     dut = LabelSelect(10, k=3, pe=2, idt=INT(8))
     assert "module ls_top" in verilog.convert(dut, name="ls_top")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(3))
+def test_random_sweep(seed):
+    rng = np.random.default_rng(seed)
+    for _ in range(3):
+        ch = int(rng.integers(1, 13))
+        k = int(rng.integers(1, ch + 1))
+        pe = int(rng.choice([d for d in range(1, ch + 1) if ch % d == 0]))
+        idt = [INT(2), INT(8), UINT(3)][int(rng.integers(0, 3))]
+        check(ch, k, pe, idt, rng.choice(idt.values(), size=(3, ch)), seed=seed)

@@ -76,3 +76,16 @@ def test_converts_to_verilog():
 @pytest.mark.slow
 def test_cnv_pool_size():
     check(28, 28, 64, 2, 16, BIPOLAR, images=1)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(3))
+def test_random_sweep(seed):
+    rng = np.random.default_rng(seed)
+    for _ in range(3):
+        k = int(rng.integers(1, 4))
+        h, w = int(rng.integers(k, 8)), int(rng.integers(k, 8))
+        ch = int(rng.choice([1, 2, 4]))
+        simd = int(rng.choice([d for d in (1, 2, 4) if ch % d == 0]))
+        dt = [BIPOLAR, INT(3), UINT(4)][int(rng.integers(0, 3))]
+        check(h, w, ch, k, simd, dt, seed=seed)

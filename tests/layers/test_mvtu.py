@@ -37,7 +37,16 @@ def _acc_range(w, idt):
 
 @pytest.mark.parametrize(
     "mh,mw,pe,simd",
-    [(4, 8, 1, 2), (4, 8, 2, 8), (6, 6, 3, 3), (1, 8, 1, 4), (4, 4, 4, 4), (8, 6, 8, 1)],
+    [
+        (4, 8, 1, 2),
+        (4, 8, 2, 8),
+        (6, 6, 3, 3),
+        (1, 8, 1, 4),
+        (4, 4, 4, 4),
+        (8, 6, 8, 1),
+        (4, 4, 1, 4),
+        (2, 7, 2, 1),
+    ],
 )
 def test_xnor_threshold(mh, mw, pe, simd):
     rng = np.random.default_rng(mh * 100 + mw * 10 + pe + simd)

@@ -76,3 +76,17 @@ def test_constructor_validation(kwargs, exc, msg):
 def test_converts_to_verilog():
     dut = Thresholding(4, pe=2, idt=INT(8), thresholds=np.arange(12).reshape(4, 3))
     assert "module thr_top" in verilog.convert(dut, name="thr_top")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(3))
+def test_random_sweep(seed):
+    rng = np.random.default_rng(seed)
+    for _ in range(4):
+        ch = int(rng.choice([1, 2, 3, 4, 6, 8]))
+        pe = int(rng.choice([d for d in range(1, ch + 1) if ch % d == 0]))
+        idt = [BIPOLAR, INT(2), INT(8), UINT(8), UINT(3)][int(rng.integers(0, 5))]
+        nthr = int(rng.choice([1, 3, 7]))
+        rows = int(rng.choice([1, ch]))
+        thr = np.sort(rng.integers(idt.min - 2, idt.max + 3, size=(rows, nthr)), axis=1)
+        check(ch, pe, idt, thr, int(rng.integers(-4, 1)), seed=seed)

@@ -59,3 +59,14 @@ def test_constructor_validation(args, kwargs, exc, msg):
 
 def test_converts_to_verilog():
     assert "module wc_top" in verilog.convert(WidthConverter(2, 3, 2), name="wc_top")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(4))
+def test_random_ratios(seed):
+    rng = np.random.default_rng(seed)
+    n_in, n_out = (int(v) for v in rng.integers(1, 9, size=2))
+    dt = UINT(int(rng.integers(1, 5)))
+    x = rng.choice(dt.values(), size=3 * int(np.lcm(n_in, n_out)))
+    dut = WidthConverter(dt.bits, n_in, n_out)
+    run_stream_test(dut, pack(x, dt, n_in), pack(x, dt, n_out), stall_prob=0.5, gap_prob=0.5, seed=seed)
