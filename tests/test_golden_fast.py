@@ -35,7 +35,11 @@ def _reference(node, x):
     if node.op in ("Mvtu", "Thresholding"):
         thr = a.get("thresholds")
         if node.op == "Mvtu":
-            return ops.mvtu(x, a["weights"], thr, a["out_offset"]) if thr is not None else ops.matvec(x, a["weights"])
+            return (
+                ops.mvtu(x, a["weights"], thr, a["out_offset"])
+                if thr is not None
+                else ops.matvec(x, a["weights"])
+            )
         return ops.multithreshold(x, thr, a["out_offset"])
     if node.op == "SlidingWindow":
         return ops.sliding_window(x, a["k"], a["stride"], a["pad"], a["pad_value"])
@@ -54,3 +58,27 @@ def test_hardware_nodes_equal_reference_ops(name):
         if node.attrs.get("thresholds") is not None and node.attrs["out_dtype"] == "BIPOLAR":
             want = 2 * want - 1
         assert np.array_equal(env[node.outputs[0]], want), node.name
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_fused_execution_equals_node_by_node(name):
+    from hwgen.golden import execute
+
+    g = MODELS[name]()
+    hw = streamline(g)
+    x = inputs_for(g)
+    env = execute_all(hw, x)
+    y, acc = execute(hw, x)
+    assert np.array_equal(y, env[hw.outputs[0]])
+    assert np.array_equal(acc, env[hw.hw_nodes()[-1].outputs[0]])
+
+
+def test_conv_xnor_with_padding_equals_reference():
+    from hwgen.golden.fast import conv_xnor
+
+    rng = np.random.default_rng(7)
+    x = rng.choice([-1, 1], size=(3, 6, 5, 70))
+    w = rng.choice([-1, 1], size=(9, 3 * 3 * 70))
+    sw = {"k": 3, "stride": 2, "pad": 1, "pad_value": -1}
+    want = ops.matvec(ops.sliding_window(x, 3, 2, 1, -1), w)
+    assert np.array_equal(conv_xnor(x, sw, w), want)

@@ -15,12 +15,18 @@ from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 def _run_ort(op, x, consts, **attrs):
     names = [f"c{i}" for i in range(len(consts))]
     node = helper.make_node(op, ["x", *names], ["y"], **attrs)
-    g = helper.make_graph([node], "t", [helper.make_tensor_value_info("x", TensorProto.FLOAT, x.shape)],
-                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
-                          [numpy_helper.from_array(c, n) for c, n in zip(consts, names, strict=True)])
+    g = helper.make_graph(
+        [node],
+        "t",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, x.shape)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(c, n) for c, n in zip(consts, names, strict=True)],
+    )
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
     m.ir_version = 8
-    return ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    return ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"]).run(
+        None, {"x": x}
+    )[0]
 
 
 @pytest.mark.parametrize("shape", [(2001, 32), (3, 32, 5, 5)])

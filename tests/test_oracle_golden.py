@@ -6,12 +6,11 @@ import json
 
 import numpy as np
 import pytest
+from test_golden_discovery import ORACLE, discover, references
 
 from hwgen.frontend import load
 from hwgen.golden import execute
 from hwgen.passes import streamline
-
-from test_golden_discovery import ORACLE, discover, references
 
 pytestmark = pytest.mark.oracle
 CASES = discover(ORACLE)
@@ -20,7 +19,9 @@ if not CASES:
     CASES = [(None, "none", None)]
 
 
-@pytest.mark.parametrize("folder,form,model", CASES, ids=[f"{c[0].name}-{c[1]}" if c[0] else "none" for c in CASES])
+@pytest.mark.parametrize(
+    "folder,form,model", CASES, ids=[f"{c[0].name}-{c[1]}" if c[0] else "none" for c in CASES]
+)
 def test_golden_matches_executor(folder, form, model):
     x, out_ref, acc_ref, mask = references(folder, form)
     hw = streamline(load(model))

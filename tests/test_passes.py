@@ -1,4 +1,4 @@
-"""Every pass preserves what the graph computes: execute before == execute after, one application at a time."""
+"""Every pass preserves what the graph computes: execute before == after, one application at a time."""
 
 from __future__ import annotations
 
@@ -13,14 +13,14 @@ from hwgen.passes.quantize_input import quantize_input
 
 
 def _step_all(graph, x):
-    """Apply passes one application at a time, checking the output after each; returns the passes that fired."""
+    """Apply passes one at a time, checking the output after each; returns the passes that fired."""
     ref, _ = execute(graph, x)
     fired = set()
     for group in (CLEANUP, "input", LOWERING):
         progress = True
         while progress:
             progress = False
-            for p in ((quantize_input,) if group == "input" else group):
+            for p in (quantize_input,) if group == "input" else group:
                 if p(graph):
                     fired.add(p.__name__)
                     progress = group != "input"

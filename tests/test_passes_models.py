@@ -28,12 +28,20 @@ class _B:
         c = len(gamma)
         beta, mean = rng.normal(size=c).astype(F32), rng.normal(size=c).astype(F32) * 3
         var = rng.uniform(0.5, 20, size=c).astype(F32)
-        return self.op("BatchNormalization", [x, self.c(np.asarray(gamma, F32)), self.c(beta), self.c(mean),
-                                              self.c(var)], epsilon=eps)
+        return self.op(
+            "BatchNormalization",
+            [x, self.c(np.asarray(gamma, F32)), self.c(beta), self.c(mean), self.c(var)],
+            epsilon=eps,
+        )
 
     def quant(self, x, bits, signed=1, narrow=1, scale=1.0):
-        return self.op("Quant", [x, self.c(scale), self.c(0.0), self.c(float(bits))], signed=signed,
-                       narrow=narrow, rounding_mode="ROUND")
+        return self.op(
+            "Quant",
+            [x, self.c(scale), self.c(0.0), self.c(float(bits))],
+            signed=signed,
+            narrow=narrow,
+            rounding_mode="ROUND",
+        )
 
     def done(self, y):
         self.g.outputs = [y]

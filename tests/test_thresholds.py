@@ -14,7 +14,7 @@ F32 = np.float32
 
 
 def _one_layer(mul, add, quant_bits=2):
-    """x (N, 4) -> BipolarQuant -> MatMul(all +1) -> Mul(mul) -> Add(add) -> Quant(2 bits, narrow) per channel."""
+    """x (N, 4) -> BipolarQuant -> MatMul(all +1) -> Mul(mul) -> Add(add) -> Quant(2 bits, narrow)."""
     c = len(mul)
     b = _B((1, 4))
     t = b.op("BipolarQuant", ["x", b.c(1.0)])
@@ -25,11 +25,11 @@ def _one_layer(mul, add, quant_bits=2):
 
 def test_hand_computed_thresholds():
     # acc in [-4, 4]; values -1/0/1 (2-bit narrow), out_offset -1.
-    # ch0: round(acc/4): -0.5 -> 0 and 0.5 -> 0 (half to even), 0.75 -> 1:          thresholds [-2, 3]
-    # ch1: round(-acc/4): antitone -> row negated, same thresholds on -acc:         [-2, 3], negated
-    # ch2: gamma = 0: 0*acc + 0.7 -> 1 for all acc:                                  [-4, -4] (clipped to acc_min)
-    # ch3: round(acc) clipped to [-1, 1]: acc >= 0 -> 0, acc >= 1 -> 1:              [0, 1]
-    # ch4: acc - 10 <= -6 -> -1 always:                                              [5, 5] (acc_max + 1)
+    # ch0: round(acc/4): -0.5 -> 0 and 0.5 -> 0 (half to even), 0.75 -> 1:  thresholds [-2, 3]
+    # ch1: round(-acc/4): antitone -> row negated, same thresholds on -acc: [-2, 3], negated
+    # ch2: gamma = 0: 0*acc + 0.7 -> 1 for all acc:                          [-4, -4] (clipped: acc_min)
+    # ch3: round(acc) clipped to [-1, 1]: acc >= 0 -> 0, acc >= 1 -> 1:      [0, 1]
+    # ch4: acc - 10 <= -6 -> -1 always:                                      [5, 5] (acc_max + 1)
     g = _one_layer([0.25, -0.25, 0.0, 1.0, 1.0], [0.0, 0.0, 0.7, 0.0, -10.0])
     hw = streamline(g)
     (mv,) = [n for n in hw.hw_nodes() if n.op == "Mvtu"]
@@ -48,8 +48,11 @@ def test_batchnorm_with_eps_and_negative_gamma():
     t = b.op("BipolarQuant", ["x", b.c(1.0)])
     t = b.op("MatMul", [t, b.c(np.ones((4, 2), F32))])
     eps = 0.25
-    t = b.op("BatchNormalization", [t, b.c([2.0, -2.0]), b.c([0.0, 0.0]), b.c([0.25, 0.25]), b.c([0.75, 0.75])],
-             epsilon=eps)
+    t = b.op(
+        "BatchNormalization",
+        [t, b.c([2.0, -2.0]), b.c([0.0, 0.0]), b.c([0.25, 0.25]), b.c([0.75, 0.75])],
+        epsilon=eps,
+    )
     hw = streamline(b.done(b.op("BipolarQuant", [t, b.c(1.0)])))
     (mv,) = hw.hw_nodes()
     assert mv.attrs["thresholds"].tolist() == [[1], [0]]

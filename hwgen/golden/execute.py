@@ -6,7 +6,7 @@ import numpy as np
 
 from ..errors import HwgenError
 from ..ir.graph import Graph
-from .fast import HW_EXEC
+from .fast import HW_EXEC, is_xnor, mvtu_after_window
 from .float_ops import FLOAT_OPS
 
 __all__ = ["execute", "execute_all", "integer_output_tensor", "run_node"]
@@ -32,7 +32,25 @@ def execute_all(graph: Graph, x, keep: bool = True, protect=()) -> dict[str, np.
         for i, n in enumerate(graph.nodes):
             for t in n.inputs:
                 last_use[t] = i
+    skip = None
     for i, n in enumerate(graph.nodes):
+        if n is skip:
+            continue
+        nxt = graph.nodes[i + 1] if i + 1 < len(graph.nodes) else None
+        if (
+            not keep
+            and n.op == "SlidingWindow"
+            and nxt is not None
+            and nxt.op == "Mvtu"
+            and is_xnor(nxt.attrs)
+            and nxt.inputs[0] == n.outputs[0]
+            and len(graph.consumers(n.outputs[0])) == 1
+            and n.outputs[0] not in protect
+            and n.outputs[0] not in graph.outputs
+        ):
+            env[nxt.outputs[0]] = mvtu_after_window(env[n.inputs[0]], n.attrs, nxt.attrs)
+            skip = nxt
+            continue
         env[n.outputs[0]] = run_node(n, [env[t] if t else None for t in n.inputs])
         if not keep:
             for t in n.inputs:

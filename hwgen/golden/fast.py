@@ -16,7 +16,15 @@ from . import float_ops
 
 F32 = np.float32
 
-__all__ = ["HW_EXEC", "from_codes", "matvec_fast", "threshold_fast", "to_codes"]
+__all__ = [
+    "HW_EXEC",
+    "conv_xnor",
+    "from_codes",
+    "matvec_fast",
+    "mvtu_after_window",
+    "threshold_fast",
+    "to_codes",
+]
 
 
 def pack_bipolar(x: np.ndarray) -> np.ndarray:
@@ -28,39 +36,99 @@ def pack_bipolar(x: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(bits).view(np.uint64)
 
 
-def xnor_popcount_dot(x: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Bipolar dot products ``x @ w.T`` as ``2*popcount(xnor) - K``; x (R, K), w (MH, K)."""
-    k = x.shape[-1]
-    xp, wp = pack_bipolar(x), pack_bipolar(w)
-    out = np.zeros((xp.shape[0], wp.shape[0]), dtype=np.int64)
-    for j in range(xp.shape[1]):  # XOR counts disagreements; padding bits agree (0 ^ 0)
-        out += np.bitwise_count(xp[:, None, j] ^ wp[None, :, j]).astype(np.int64)
-    return k - 2 * out
+def popcount_mismatch(xp: np.ndarray, wp: np.ndarray, limit=None, chunk: int = 2048) -> np.ndarray:
+    """``popcount(xp[r] xor wp[m])`` summed over words: xp (R, W) and wp (M, W) uint64 -> (R, M) int64.
+
+    With ``limit`` (M,) the result is instead the bipolar value ``+1 if mismatches <= limit[m] else -1``
+    (int8): a one-threshold layer fused into the popcount. Works in row chunks with preallocated buffers.
+    """
+    r, m = xp.shape[0], wp.shape[0]
+    xt, wt = np.ascontiguousarray(xp.T), np.ascontiguousarray(wp.T)
+    out = np.empty((r, m), dtype=np.int64 if limit is None else np.int8)
+    n0 = min(chunk, r)
+    tmp, cnt = np.empty((n0, m), dtype=np.uint64), np.empty((n0, m), dtype=np.uint8)
+    acc = np.empty((n0, m), dtype=np.int32)
+    for s in range(0, r, chunk):
+        e = min(r, s + chunk)
+        n = e - s
+        acc[:n] = 0
+        for j in range(xt.shape[0]):
+            np.bitwise_xor(xt[j, s:e, None], wt[j], out=tmp[:n])
+            np.bitwise_count(tmp[:n], out=cnt[:n])
+            acc[:n] += cnt[:n]
+        if limit is None:
+            out[s:e] = acc[:n]
+        else:
+            out[s:e] = np.where(acc[:n] <= limit, 1, -1)
+    return out
 
 
-def matvec_fast(x, w, xnor: bool = False) -> np.ndarray:
-    """``x (..., MW) @ w.T`` with exact integer results."""
+def _xnor_limit(a: dict, k: int):
+    """Mismatch limits equivalent to a single threshold with bipolar output, or None."""
+    thr = a.get("thresholds")
+    if thr is None or thr.shape[1] != 1 or not _is_bipolar(a["out_dtype"]):
+        return None
+    t = np.broadcast_to(np.asarray(thr[:, 0], np.int64), (a["weights"].shape[0],))
+    return np.floor_divide(k - t, 2)  # k - 2*miss >= t  <=>  miss <= floor((k - t) / 2)
+
+
+def xnor_popcount_dot(x: np.ndarray, w: np.ndarray, limit=None) -> np.ndarray:
+    """Bipolar dot products ``x @ w.T`` as ``K - 2*popcount(x xor w)``; x (R, K), w (MH, K)."""
+    miss = popcount_mismatch(pack_bipolar(x), pack_bipolar(w), limit)
+    return miss if limit is not None else x.shape[-1] - 2 * miss
+
+
+def conv_xnor(x, sw: dict, w, limit=None) -> np.ndarray:
+    """SlidingWindow followed by a bipolar matrix, without building the window: (N, OH, OW, MH) dot products.
+
+    The window vector is ordered (ky, kx, c): its XNOR-popcount is the sum over (ky, kx) of the popcounts of
+    the per-pixel channel words, so the window is built from packed words (64 channels per word).
+    """
+    x = np.asarray(x)
+    k, s, p = sw["k"], sw["stride"], sw.get("pad", 0)
+    if p:
+        x = np.pad(x, ((0, 0), (p, p), (p, p), (0, 0)), constant_values=sw.get("pad_value", 0))
+    c = x.shape[-1]
+    xp = pack_bipolar(x)
+    win = np.lib.stride_tricks.sliding_window_view(xp, (k, k), axis=(1, 2))[:, ::s, ::s]
+    n, oh, ow, nw = win.shape[:4]
+    win = np.ascontiguousarray(win.transpose(0, 1, 2, 4, 5, 3)).reshape(n * oh * ow, k * k * nw)
+    wp = pack_bipolar(np.asarray(w).reshape(-1, k, k, c)).reshape(-1, k * k * nw)
+    miss = popcount_mismatch(win, wp, limit)
+    return (miss if limit is not None else k * k * c - 2 * miss).reshape(n, oh, ow, -1)
+
+
+def matvec_fast(x, w, xnor: bool = False):
+    """``x (..., MW) @ w.T`` with exact integer results (int64, or float32 holding exact integers)."""
     x = np.asarray(x)
     lead = x.shape[:-1]
     x2 = x.reshape(-1, x.shape[-1])
+    w = np.asarray(w)
     if xnor:
-        acc = xnor_popcount_dot(x2, np.asarray(w))
+        acc = xnor_popcount_dot(x2, w)
+    elif int(np.abs(w).sum(axis=1).max(initial=0)) * int(np.abs(x2).max(initial=0)) < 1 << 24:
+        acc = x2.astype(np.float32) @ w.astype(np.float32).T  # every partial sum is an exact float32 integer
     else:
-        acc = np.rint(x2.astype(np.float64) @ np.asarray(w, np.float64).T).astype(np.int64)
+        acc = np.rint(x2.astype(np.float64) @ w.astype(np.float64).T).astype(np.int64)
     return acc.reshape(*lead, -1)
 
 
 def threshold_fast(acc, thr, out_offset: int = 0, bipolar: bool = False) -> np.ndarray:
-    """Multithreshold on the last axis; ``2*count - 1`` for a bipolar output."""
-    acc = np.asarray(acc, dtype=np.int64)
+    """Multithreshold on the last axis; ``2*count - 1`` (int8) for a bipolar output."""
+    acc = np.asarray(acc)
     thr = np.asarray(thr, dtype=np.int64)
+    if acc.dtype.kind == "f":
+        thr = thr.astype(acc.dtype)  # exact: |thr| <= accumulator range + 1 < 2**24
+    if thr.shape[1] == 1:
+        hit = acc >= thr[:, 0]
+        return np.where(hit, np.int8(1), np.int8(-1)) if bipolar else hit.astype(np.int64) + int(out_offset)
     if thr.shape[1] <= 16:
         cnt = np.zeros(acc.shape, dtype=np.int64)
         for t in range(thr.shape[1]):
             cnt += acc >= thr[:, t]
     else:
         flat = acc.reshape(-1, acc.shape[-1])
-        cnt = np.empty_like(flat)
+        cnt = np.empty(flat.shape, dtype=np.int64)
         for c in range(flat.shape[1]):
             cnt[:, c] = np.searchsorted(thr[c if thr.shape[0] > 1 else 0], flat[:, c], side="right")
         cnt = cnt.reshape(acc.shape)
@@ -71,9 +139,33 @@ def _is_bipolar(name) -> bool:
     return str(name) == "BIPOLAR"
 
 
+def is_xnor(a: dict) -> bool:
+    """True if an Mvtu's attributes make it an XNOR-popcount layer."""
+    return _is_bipolar(a["in_dtype"]) and _is_bipolar(a["w_dtype"])
+
+
 def _mvtu(ins, a):
-    xnor = _is_bipolar(a["in_dtype"]) and _is_bipolar(a["w_dtype"])
-    acc = matvec_fast(ins[0], a["weights"], xnor=xnor)
+    x = np.asarray(ins[0])
+    if is_xnor(a):
+        limit = _xnor_limit(a, x.shape[-1])
+        if limit is not None:
+            return xnor_popcount_dot(x.reshape(-1, x.shape[-1]), a["weights"], limit).reshape(
+                *x.shape[:-1], -1
+            )
+    thr = a.get("thresholds")
+    acc = matvec_fast(x, a["weights"], xnor=is_xnor(a))
+    if thr is None:
+        return np.asarray(acc).astype(np.int64)
+    return threshold_fast(acc, a["thresholds"], a.get("out_offset", 0), _is_bipolar(a["out_dtype"]))
+
+
+def mvtu_after_window(x, sw: dict, a: dict) -> np.ndarray:
+    """SlidingWindow + XNOR Mvtu in one step (same result as running them one after the other)."""
+    k = sw["k"] * sw["k"] * np.shape(x)[-1]
+    limit = _xnor_limit(a, k)
+    acc = conv_xnor(x, sw, a["weights"], limit)
+    if limit is not None:
+        return acc
     if a.get("thresholds") is None:
         return acc
     return threshold_fast(acc, a["thresholds"], a.get("out_offset", 0), _is_bipolar(a["out_dtype"]))
@@ -137,7 +229,7 @@ def to_codes(ins, a):
     v = activation_raw(a["act"], ins[0]) * int(a.get("a_mul", 1)) + int(a.get("a_add", 0))
     dt = DataType.from_name(str(a["dtype"]))
     if not dt.allowed(v):
-        raise ValueError(f"ToCodes: values outside {dt}")
+        raise HwgenError(f"inputs: quantized input values fall outside {dt} (the input datatype)")
     return np.transpose(v, a["perm"]) if a.get("perm") else v
 
 
