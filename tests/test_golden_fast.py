@@ -82,3 +82,16 @@ def test_conv_xnor_with_padding_equals_reference():
     sw = {"k": 3, "stride": 2, "pad": 1, "pad_value": -1}
     want = ops.matvec(ops.sliding_window(x, 3, 2, 1, -1), w)
     assert np.array_equal(conv_xnor(x, sw, w), want)
+
+
+@pytest.mark.parametrize("rows", [1, 2047, 2049, 4097, 9000])
+def test_popcount_chunks_and_threads(rows):
+    from hwgen.golden.fast import popcount_mismatch
+
+    rng = np.random.default_rng(rows)
+    xp = rng.integers(0, 2**63, size=(rows, 40), dtype=np.uint64)
+    wp = rng.integers(0, 2**63, size=(64, 40), dtype=np.uint64)
+    want = np.bitwise_count(xp[:, None, :] ^ wp[None]).astype(np.int64).sum(-1)
+    assert np.array_equal(popcount_mismatch(xp, wp), want)
+    limit = rng.integers(1200, 1360, size=64)
+    assert np.array_equal(popcount_mismatch(xp, wp, limit), np.where(want <= limit, 1, -1))

@@ -8,6 +8,8 @@ as one comparison per threshold or a per-channel ``searchsorted``.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from ..errors import HwgenError
@@ -36,30 +38,52 @@ def pack_bipolar(x: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(bits).view(np.uint64)
 
 
+_PREPARED: dict = {}
+
+
+def _prepared(w: np.ndarray, key: str, make):
+    """Per-weight-array derived data (packed bits, bounds), computed once per array object."""
+    hit = _PREPARED.get((id(w), key))
+    if hit is None or hit[0] is not w:
+        if len(_PREPARED) > 256:
+            _PREPARED.clear()
+        hit = _PREPARED[(id(w), key)] = (w, make(w))
+    return hit[1]
+
+
 def popcount_mismatch(xp: np.ndarray, wp: np.ndarray, limit=None, chunk: int = 2048) -> np.ndarray:
     """``popcount(xp[r] xor wp[m])`` summed over words: xp (R, W) and wp (M, W) uint64 -> (R, M) int64.
 
     With ``limit`` (M,) the result is instead the bipolar value ``+1 if mismatches <= limit[m] else -1``
-    (int8): a one-threshold layer fused into the popcount. Works in row chunks with preallocated buffers.
+    (int8): a one-threshold layer fused into the popcount. Works in row chunks with preallocated buffers
+    (the temporaries stay in cache), large inputs split over two threads (NumPy releases the GIL).
     """
     r, m = xp.shape[0], wp.shape[0]
     xt, wt = np.ascontiguousarray(xp.T), np.ascontiguousarray(wp.T)
     out = np.empty((r, m), dtype=np.int64 if limit is None else np.int8)
-    n0 = min(chunk, r)
-    tmp, cnt = np.empty((n0, m), dtype=np.uint64), np.empty((n0, m), dtype=np.uint8)
-    acc = np.empty((n0, m), dtype=np.int32)
-    for s in range(0, r, chunk):
-        e = min(r, s + chunk)
-        n = e - s
-        acc[:n] = 0
-        for j in range(xt.shape[0]):
-            np.bitwise_xor(xt[j, s:e, None], wt[j], out=tmp[:n])
-            np.bitwise_count(tmp[:n], out=cnt[:n])
-            acc[:n] += cnt[:n]
-        if limit is None:
-            out[s:e] = acc[:n]
-        else:
-            out[s:e] = np.where(acc[:n] <= limit, 1, -1)
+
+    def work(lo: int, hi: int) -> None:
+        n0 = min(chunk, hi - lo)
+        tmp, cnt = np.empty((n0, m), dtype=np.uint64), np.empty((n0, m), dtype=np.uint8)
+        acc = np.empty((n0, m), dtype=np.int32)
+        for s in range(lo, hi, chunk):
+            e = min(hi, s + chunk)
+            n = e - s
+            acc[:n] = 0
+            for j in range(xt.shape[0]):
+                np.bitwise_xor(xt[j, s:e, None], wt[j], out=tmp[:n])
+                np.bitwise_count(tmp[:n], out=cnt[:n])
+                acc[:n] += cnt[:n]
+            out[s:e] = acc[:n] if limit is None else np.where(acc[:n] <= limit, 1, -1)
+
+    half = (r // 2 // chunk + 1) * chunk
+    if r * m * xt.shape[0] < 1 << 22 or half >= r:
+        work(0, r)
+    else:
+        t = threading.Thread(target=work, args=(half, r))
+        t.start()
+        work(0, min(half, r))
+        t.join()
     return out
 
 
@@ -74,7 +98,7 @@ def _xnor_limit(a: dict, k: int):
 
 def xnor_popcount_dot(x: np.ndarray, w: np.ndarray, limit=None) -> np.ndarray:
     """Bipolar dot products ``x @ w.T`` as ``K - 2*popcount(x xor w)``; x (R, K), w (MH, K)."""
-    miss = popcount_mismatch(pack_bipolar(x), pack_bipolar(w), limit)
+    miss = popcount_mismatch(pack_bipolar(x), _prepared(w, "packed", pack_bipolar), limit)
     return miss if limit is not None else x.shape[-1] - 2 * miss
 
 
@@ -93,7 +117,9 @@ def conv_xnor(x, sw: dict, w, limit=None) -> np.ndarray:
     win = np.lib.stride_tricks.sliding_window_view(xp, (k, k), axis=(1, 2))[:, ::s, ::s]
     n, oh, ow, nw = win.shape[:4]
     win = np.ascontiguousarray(win.transpose(0, 1, 2, 4, 5, 3)).reshape(n * oh * ow, k * k * nw)
-    wp = pack_bipolar(np.asarray(w).reshape(-1, k, k, c)).reshape(-1, k * k * nw)
+    wp = _prepared(
+        w, f"packed{k}", lambda w: pack_bipolar(np.asarray(w).reshape(-1, k, k, c)).reshape(-1, k * k * nw)
+    )
     miss = popcount_mismatch(win, wp, limit)
     return (miss if limit is not None else k * k * c - 2 * miss).reshape(n, oh, ow, -1)
 
@@ -106,8 +132,13 @@ def matvec_fast(x, w, xnor: bool = False):
     w = np.asarray(w)
     if xnor:
         acc = xnor_popcount_dot(x2, w)
-    elif int(np.abs(w).sum(axis=1).max(initial=0)) * int(np.abs(x2).max(initial=0)) < 1 << 24:
-        acc = x2.astype(np.float32) @ w.astype(np.float32).T  # every partial sum is an exact float32 integer
+    elif (
+        _prepared(w, "l1", lambda w: int(np.abs(w).sum(axis=1).max(initial=0)))
+        * int(np.abs(x2).max(initial=0))
+        < 1 << 24
+    ):
+        wf = _prepared(w, "f32T", lambda w: np.ascontiguousarray(w.astype(np.float32).T))
+        acc = x2.astype(np.float32) @ wf  # every partial sum is an exact float32 integer
     else:
         acc = np.rint(x2.astype(np.float64) @ w.astype(np.float64).T).astype(np.int64)
     return acc.reshape(*lead, -1)
