@@ -19,7 +19,9 @@ thresholds : None (raw signed accumulators out, two's complement ``odt = INT(n)`
 out_offset : int, odt : DataType, optional (default: narrowest type of the output range;
     BIPOLAR is allowed for T = 1, out_offset = 0: code 1 = +1).
 weights : "auto" | "rom" | "hardwired" — weights and thresholds in ``Memory`` ROMs or as constants
-    (auto: constants when fully parallel, i.e. one beat in and one out per vector).
+    (auto: constants when fully parallel, i.e. one beat in and one out per vector; a one-word
+    table is a constant either way). A fully parallel hard-wired XNOR layer folds its threshold
+    comparisons into the popcount trees (``fused_thresholds``).
 
 Cycle model
 -----------
@@ -119,7 +121,19 @@ class MVTU(wiring.Component):
 
     @property
     def weight_storage(self) -> str:
+        """``"rom"`` or ``"hardwired"``: where weights and thresholds live."""
         return self._storage
+
+    @property
+    def fused_thresholds(self) -> bool:
+        """True for a fully parallel, hard-wired XNOR layer with thresholds: the threshold
+        comparisons are folded into the popcount trees (``popcount_thresholds``)."""
+        return self._xnor and self._thr is not None and self._storage == "hardwired" and self.ii_cycles == 1
+
+    @property
+    def acc_range(self) -> tuple[int, int]:
+        """Smallest and largest reachable accumulator (dot product) value over all channels."""
+        return self._acc_lo, self._acc_hi
 
     @property
     def ii_cycles(self) -> int:
@@ -219,23 +233,34 @@ class MVTU(wiring.Component):
             m.d.comb += x1.eq(x_in)
         w1 = th.table(m, "wrom", self._weight_words(), pe * simd * wb, addr, self._storage)
 
-        # S2: per-lane beat sums, registered.
+        # S2: per-lane beat sums, registered. A fully parallel XNOR layer with constant thresholds
+        # counts the thresholds reached right here, the comparisons folded into the popcount trees.
         valid2, first2, last2 = Signal(), Signal(), Signal()
         nf2 = Signal(range(nf_n))
         m.d.sync += [valid2.eq(valid1), first2.eq(first1), last2.eq(last1), nf2.eq(nf1)]
-        psum2 = [Signal(self._psum_shape, name=f"psum2_{p}") for p in range(pe)]
+        fused = self.fused_thresholds
+        psum_shape, a_shape = self._psum_shape, self._a_shape
+        if fused:
+            psum_shape = a_shape = unsigned(self._thr.shape[1].bit_length())
+        psum2 = [Signal(psum_shape, name=f"psum2_{p}") for p in range(pe)]
         for p in range(pe):
             wp = w1[p * simd * wb : (p + 1) * simd * wb]
-            m.d.sync += psum2[p].eq(self._beat_sum(m, x1, wp, p))
+            if fused:
+                level = c.popcount_thresholds(m, ~(x1 ^ wp), self._thr[p].tolist(), f"pt{p}")
+                m.d.sync += psum2[p].eq(level)
+            else:
+                m.d.sync += psum2[p].eq(self._beat_sum(m, x1, wp, p))
 
         # S3: accumulators; thresholds of fold nf read alongside.
         done3 = Signal()
-        acc = [Signal(self._a_shape, name=f"acc_{p}") for p in range(pe)]
+        acc = [Signal(a_shape, name=f"acc_{p}") for p in range(pe)]
         m.d.sync += done3.eq(valid2 & last2)
         with m.If(valid2):
             m.d.sync += [a.eq(Mux(first2, 0, a) + s) for a, s in zip(acc, psum2, strict=True)]
         ob = self._odt.bits
-        if self._thr is not None:
+        if fused:
+            values = [a + self._out_offset for a in acc]
+        elif self._thr is not None:
             n_thr, tshape = self._thr.shape[1], self._thr_shape
             words = th.words(self._thr, pe, tshape.width)
             thr_word = th.table(m, "trom", words, pe * n_thr * tshape.width, nf2, self._storage)

@@ -209,3 +209,17 @@ def test_integer_accumulator_width_is_exact():
     exp = [b for f in range(3) for b in pack(ops.mvtu(x[f : f + 1], w)[0], INT(8), 1)]
     assert [v - 256 if v > 127 else v for v in exp] == [-112, 98, -7]
     run_stream_test(dut, pack(x, INT(4), 1), exp, stall_prob=0.5, seed=2)
+
+
+@pytest.mark.parametrize("nthr", [1, 3])
+def test_fused_thresholds_fully_parallel(nthr):
+    """Fully parallel hard-wired XNOR: thresholds folded into the popcount trees, same results."""
+    rng = np.random.default_rng(nthr)
+    w = _rand(rng, BIPOLAR, (4, 9))
+    thr = _thresholds(rng, -9, 9, 4, nthr)
+    thr[0] = -50  # reached by every input
+    thr[1, -1] = 50  # reached by none
+    dut, res = check(w, BIPOLAR, BIPOLAR, 4, 9, thr, -1 if nthr == 3 else 0, frames=6)
+    assert dut.fused_thresholds
+    rom, _ = check(w, BIPOLAR, BIPOLAR, 4, 9, thr, -1 if nthr == 3 else 0, frames=6, weights="rom")
+    assert not rom.fused_thresholds
