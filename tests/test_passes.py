@@ -77,3 +77,18 @@ def test_driver_names_the_pass_that_does_not_converge():
 
     with pytest.raises(HwgenError, match="restless"):
         run_to_fixed_point(tiny_mlp(), [restless], max_rounds=5)
+
+
+def test_topk_label_select():
+    from hwgen.golden import ops
+
+    g = tiny_mlp()
+    x = inputs_for(g)
+    hw = streamline(g, topk=2)
+    assert hw.hw_nodes()[-1].op == "LabelSelect"
+    y, idx = execute(hw, x)
+    _, acc = execute(streamline(g), x)
+    assert np.array_equal(y, execute(g, x)[0])
+    assert np.array_equal(idx, ops.label_select(acc, 2))
+    with pytest.raises(HwgenError, match="topk"):
+        streamline(g, topk=4)

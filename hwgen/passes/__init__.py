@@ -20,6 +20,9 @@ Public API
     - ``SlidingWindow``: ``k``, ``stride``, ``pad``, ``pad_value``, ``ifm_dim`` (H, W), ``ofm_dim``,
       ``channels``, ``dtype``; output vector order (ky, kx, c).
     - ``MaxPoolHw``: ``k``, ``stride``, ``ifm_dim``, ``ofm_dim``, ``channels``, ``dtype`` (1-bit: an OR).
+    - ``LabelSelect`` (only with ``topk``): ``k``; outputs the indices of the k largest values.
+    - ``Flatten`` between layers is a no-op on the stream (NHWC order kept; the next layer's weights are
+      permuted to match), listed so the shapes chain.
 
     A threshold layer outputs ``out_offset + count``, or ``2*count - 1`` when ``out_dtype`` is BIPOLAR.
     Thresholds are clipped to ``[acc_min, acc_max + 1]`` per channel.
@@ -30,8 +33,8 @@ Public API
 from __future__ import annotations
 
 from ..errors import HwgenError
-from ..ir.datatypes import DataType
-from ..ir.graph import HW_OPS, Graph
+from ..ir.datatypes import DataType, smallest_type_for
+from ..ir.graph import HW_OPS, Graph, Node
 from .absorb_layout import absorb_layout
 from .absorb_scalar_affine import absorb_scalar_affine
 from .convert_gemm import convert_gemm
@@ -96,10 +99,32 @@ def _annotate(graph: Graph) -> None:
             a["channels"] = a["in_shape"][2]
 
 
+def _add_label_select(graph: Graph, k: int) -> None:
+    """Append a top-k layer after the last matrix layer: the accelerator then outputs class indices."""
+    last = graph.hw_nodes()[-1]
+    if last.op != "Mvtu" or last.attrs.get("thresholds") is not None:
+        raise HwgenError("--topk needs the model to end with a matrix layer without output quantizer")
+    mh = last.attrs["weights"].shape[0]
+    if not 1 <= k <= mh:
+        raise HwgenError(f"--topk {k}: must be between 1 and the {mh} outputs of the last layer")
+    out = graph.fresh("topk")
+    node = Node("LabelSelect", [last.outputs[0]], [out], {"k": k}, "topk")
+    graph.nodes.insert(graph.nodes.index(last) + 1, node)
+    graph.dtypes[out] = smallest_type_for(0, mh - 1)
+    graph.shapes[out] = (*graph.shapes[last.outputs[0]][:-1], k)
+
+
 def streamline(
-    graph: Graph, input_dtype: DataType | str | None = None, input_scale: float | None = None
+    graph: Graph,
+    input_dtype: DataType | str | None = None,
+    input_scale: float | None = None,
+    topk: int | None = None,
 ) -> Graph:
-    """Map a frontend graph to the hardware IR (see the module docstring)."""
+    """Map a frontend graph to the hardware IR (see the module docstring).
+
+    ``topk`` appends a ``LabelSelect`` layer (indices of the k largest accumulators, ties to the lower
+    index); the float tail still reads the accumulators.
+    """
     g = graph.copy()
     if isinstance(input_dtype, str):
         try:
@@ -110,5 +135,7 @@ def streamline(
     quantize_input(g, input_dtype, input_scale)
     run_to_fixed_point(g, LOWERING)
     _check_structure(g)
+    if topk is not None:
+        _add_label_select(g, int(topk))
     _annotate(g)
     return g
