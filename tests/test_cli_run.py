@@ -184,43 +184,35 @@ def test_input_shape_mismatch(tmp_path):
     )
 
 
-def test_inputs_outside_declared_type(tmp_path):
-    _model(tmp_path / "m.onnx")
-    np.save(tmp_path / "x.npy", np.full((2, 8), 300 / 255, np.float32))
-    _assert_bad(
-        _run(
-            tmp_path / "m.onnx",
-            "--inputs",
-            tmp_path / "x.npy",
-            "-o",
-            tmp_path / "y.npy",
-            "--input-dtype",
-            "uint8",
-            "--input-scale",
-            "0.00392156862745098",
-            cwd=tmp_path,
-        ),
-        tmp_path,
-        "UINT8",
-    )
+_UINT8 = ("--input-dtype", "uint8", "--input-scale", "0.00392156862745098")
 
 
-def test_inputs_not_on_declared_grid(tmp_path):
+@pytest.mark.parametrize(
+    "values,word",
+    [
+        (np.full((2, 8), 300 / 255), "UINT8"),
+        (np.full((2, 8), 0.3), "input scale"),
+        (-np.ones((2, 8)), "UINT8"),
+    ],
+)
+def test_inputs_that_do_not_fit_the_declared_input(tmp_path, values, word):
     _model(tmp_path / "m.onnx")
-    _inputs(tmp_path)
-    _assert_bad(
-        _run(
-            tmp_path / "m.onnx",
-            "--inputs",
-            tmp_path / "x.npy",
-            "-o",
-            tmp_path / "y.npy",
-            "--input-dtype",
-            "uint8",
-            "--input-scale",
-            "0.00392156862745098",
-            cwd=tmp_path,
-        ),
-        tmp_path,
-        "input scale",
+    np.save(tmp_path / "x.npy", values.astype(np.float32))
+    r = _run(
+        tmp_path / "m.onnx", "--inputs", tmp_path / "x.npy", "-o", tmp_path / "y.npy", *_UINT8, cwd=tmp_path
     )
+    _assert_bad(r, tmp_path, word)
+
+
+def test_raw_uint8_input_gives_the_same_result(tmp_path):
+    """Quant(8 bits, scale 1/128) as the first layer: on chip it becomes a 255-threshold layer on pixels."""
+    _model(tmp_path / "m.onnx", quant_bits=8, act_scale=2.0**-7)
+    x = (np.random.default_rng(2).integers(0, 256, size=(6, 8)) / 255).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    r1 = _run(tmp_path / "m.onnx", "--inputs", tmp_path / "x.npy", "-o", tmp_path / "a.npy", cwd=tmp_path)
+    r2 = _run(
+        tmp_path / "m.onnx", "--inputs", tmp_path / "x.npy", "-o", tmp_path / "b.npy", *_UINT8, cwd=tmp_path
+    )
+    assert r1.returncode == 0 and r2.returncode == 0, r1.stderr + r2.stderr
+    a, b = np.load(tmp_path / "a.npy"), np.load(tmp_path / "b.npy")
+    assert np.array_equal(a, b) and len(np.unique(a)) > 6
