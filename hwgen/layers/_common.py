@@ -37,6 +37,7 @@ __all__ = [
     "check_dtype",
     "check_fold",
     "check_int",
+    "idx",
     "int_array",
     "popcount",
     "popcount_thresholds",
@@ -58,6 +59,11 @@ def quiet_on_error(init):
             raise
 
     return wrapper
+
+
+def idx(n: int) -> range:
+    """Shape of a counter over ``0 .. n-1``, at least one bit wide (no zero-width signals in Verilog)."""
+    return range(max(2, n))
 
 
 def check_int(name: str, value, minimum: int = 1) -> int:
@@ -123,10 +129,10 @@ class OutputQueue:
         self.data = Signal(width, name=f"{name}_data")
         self.has_credit = Signal(name=f"{name}_has_credit")
         entries = Array(Signal(width, name=f"{name}_e{k}") for k in range(depth))
-        wp = Signal(range(depth), name=f"{name}_wp")
-        rp = Signal(range(depth), name=f"{name}_rp")
-        level = Signal(range(depth + 1), name=f"{name}_level")
-        owed = Signal(range(depth + 1), name=f"{name}_owed")
+        wp = Signal(idx(depth), name=f"{name}_wp")
+        rp = Signal(idx(depth), name=f"{name}_rp")
+        level = Signal(idx(depth + 1), name=f"{name}_level")
+        owed = Signal(idx(depth + 1), name=f"{name}_owed")
         pop = Signal(name=f"{name}_pop")
         m.d.comb += [
             o.valid.eq(level != 0),

@@ -83,8 +83,8 @@ class LabelSelect(wiring.Component):
         k, pe, vb, ib = self._k, self._pe, self._idt.bits, self._odt.bits
         folds = self._c // pe
 
-        fold = Signal(range(folds))
-        remaining = Signal(range(k + 1))  # result beats still to send
+        fold = Signal(c.idx(folds))
+        remaining = Signal(c.idx(k + 1))  # result beats still to send
         last_fold = Signal()
         take = Signal()
         m.d.comb += [

@@ -101,10 +101,10 @@ class MaxPool(wiring.Component):
     def _row_walk(self, m):
         """Stride k: running maxima of one output row, at ``ox·C/SIMD + cf``; drops the floor remainder."""
         k = self._k
-        y, x, cf = Signal(range(self._h)), Signal(range(self._w)), Signal(range(self._cf))
-        ky, kx, ox = Signal(range(k)), Signal(range(k)), Signal(range(self._ow + 1))
+        y, x, cf = Signal(c.idx(self._h)), Signal(c.idx(self._w)), Signal(c.idx(self._cf))
+        ky, kx, ox = Signal(c.idx(k)), Signal(c.idx(k)), Signal(c.idx(self._ow + 1))
         keep, first, last, step = Signal(), Signal(), Signal(), Signal()
-        addr = Signal(range(self._ow * self._cf))
+        addr = Signal(c.idx(self._ow * self._cf))
         m.d.comb += [
             keep.eq((x < self._ow * k) & (y < self._oh * k)),
             first.eq((ky == 0) & (kx == 0)),
@@ -129,7 +129,7 @@ class MaxPool(wiring.Component):
     def _window_walk(self, m):
         """im2col input: beats (ky, kx, cf) of one window; running maxima per ``cf``."""
         n = self._k * self._k
-        g, cf = Signal(range(n)), Signal(range(self._cf))
+        g, cf = Signal(c.idx(n)), Signal(c.idx(self._cf))
         first, last, step = Signal(), Signal(), Signal()
         m.d.comb += [first.eq(g == 0), last.eq(g == n - 1)]
         with m.If(step):
@@ -149,7 +149,9 @@ class MaxPool(wiring.Component):
             oq.reserve.eq(step & last),
         ]
         # Read-modify-write in one cycle through an asynchronous read port (LUTRAM).
-        m.submodules.acc = acc = Memory(shape=unsigned(simd * b), depth=depth, init=[])
+        m.submodules.acc = acc = Memory(
+            shape=unsigned(simd * b), depth=max(2, depth), init=[]
+        )  # no 0-bit address
         rd = acc.read_port(domain="comb")
         wr = acc.write_port()
         new = Signal(simd * b)

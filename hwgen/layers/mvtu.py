@@ -188,9 +188,9 @@ class MVTU(wiring.Component):
         oq = c.OutputQueue(oq_mod, self.o, pe * self._odt.bits, self.queue_depth)
 
         # S0: issue one beat per cycle, (nf, sf) order; stream only during output fold 0.
-        nf = Signal(range(nf_n))
-        sf = Signal(range(sf_n))
-        addr = Signal(range(nf_n * sf_n))
+        nf = Signal(c.idx(nf_n))
+        sf = Signal(c.idx(sf_n))
+        addr = Signal(c.idx(nf_n * sf_n))
         need_stream = Signal()
         can_issue = Signal()
         issue = Signal()
@@ -211,13 +211,13 @@ class MVTU(wiring.Component):
 
         # S1: operands. The input vector is kept for output folds 1.. in a buffer.
         valid1, first1, last1 = Signal(), Signal(), Signal()
-        nf1 = Signal(range(nf_n))
+        nf1 = Signal(c.idx(nf_n))
         x_in = Signal(simd * ib)
         m.d.sync += [valid1.eq(issue), first1.eq(sf == 0), last1.eq(sf == sf_n - 1), nf1.eq(nf)]
         m.d.sync += x_in.eq(self.i.payload)
         x1 = Signal(simd * ib)
         if nf_n > 1:
-            m.submodules.xbuf = xbuf = Memory(shape=unsigned(simd * ib), depth=sf_n, init=[])
+            m.submodules.xbuf = xbuf = Memory(shape=unsigned(simd * ib), depth=max(2, sf_n), init=[])
             wr = xbuf.write_port()
             rd = xbuf.read_port()
             from_stream1 = Signal()
@@ -236,7 +236,7 @@ class MVTU(wiring.Component):
         # S2: per-lane beat sums, registered. A fully parallel XNOR layer with constant thresholds
         # counts the thresholds reached right here, the comparisons folded into the popcount trees.
         valid2, first2, last2 = Signal(), Signal(), Signal()
-        nf2 = Signal(range(nf_n))
+        nf2 = Signal(c.idx(nf_n))
         m.d.sync += [valid2.eq(valid1), first2.eq(first1), last2.eq(last1), nf2.eq(nf1)]
         fused = self.fused_thresholds
         psum_shape, a_shape = self._psum_shape, self._a_shape

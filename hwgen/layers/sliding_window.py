@@ -110,14 +110,14 @@ class SlidingWindow(wiring.Component):
         m.d.sync += lead.eq(lead + w_wrap - r_wrap)
 
         # Reader position: window top-left (ty, tx) in padded-out coordinates, offsets in the window.
-        oy, ox = Signal(range(self._oh)), Signal(range(self._ow))
-        ky, kx, cf = Signal(range(kh)), Signal(range(kw)), Signal(range(cf_n))
+        oy, ox = Signal(c.idx(self._oh)), Signal(c.idx(self._ow))
+        ky, kx, cf = Signal(c.idx(kh)), Signal(c.idx(kw)), Signal(c.idx(cf_n))
         ty = Signal(signed(max(h, pad + 1).bit_length() + 2), init=-pad)
         tx = Signal(signed(max(w, pad + 1).bit_length() + 2), init=-pad)
         iy, ix = Signal(ty.shape()), Signal(tx.shape())
         inside = Signal()
-        rb = Signal(range(frame))  # beat of the frame this read needs
-        lb = Signal(range(frame))  # oldest beat any remaining window needs
+        rb = Signal(c.idx(frame))  # beat of the frame this read needs
+        lb = Signal(c.idx(frame))  # oldest beat any remaining window needs
         m.d.comb += [
             iy.eq(ty + ky),
             ix.eq(tx + kx),
@@ -127,8 +127,8 @@ class SlidingWindow(wiring.Component):
         ]
 
         # Writer.
-        wb = Signal(range(frame))
-        wslot = Signal(range(depth))
+        wb = Signal(c.idx(frame))
+        wslot = Signal(c.idx(depth))
         dist = Signal(signed(len(wb) + len(lb) + 3))
         m.d.comb += [
             dist.eq(wb - lb + Mux(lead == 1, frame, 0)),
@@ -143,7 +143,7 @@ class SlidingWindow(wiring.Component):
             m.d.comb += w_wrap.eq(wb == frame - 1)
 
         # Reader: issue one beat when it is padding or already written, and the queue has room.
-        rbase = Signal(range(depth))
+        rbase = Signal(c.idx(depth))
         started, written = Signal(), Signal()  # the reader's frame has begun; its beat rb has arrived
         issue = Signal()
         m.d.comb += [

@@ -97,7 +97,7 @@ class Thresholding(wiring.Component):
         m.submodules.oq = oq_mod = Module()
         oq = c.OutputQueue(oq_mod, self.o, pe * self._odt.bits, 3)
 
-        fold = Signal(range(self._folds))
+        fold = Signal(c.idx(self._folds))
         take = Signal()
         m.d.comb += [
             self.i.ready.eq(oq.has_credit),

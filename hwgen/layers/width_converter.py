@@ -89,7 +89,7 @@ class WidthConverter(wiring.Component):
         m = Module()
         b, n_in, n_out, cap = self._bits, self._in, self._out, self._cap
         buf = Signal(cap * b)
-        count = Signal(range(cap + 1))
+        count = Signal(c.idx(cap + 1))
         push, pop = Signal(), Signal()
         m.d.comb += [
             self.i.ready.eq(count <= cap - n_in),
@@ -100,7 +100,7 @@ class WidthConverter(wiring.Component):
         ]
         # Elements above ``count`` are kept zero, so a new beat is ORed in at the fill position.
         kept = Mux(pop, buf >> (n_out * b), buf)
-        pos = Signal(range(cap + 1))
+        pos = Signal(c.idx(cap + 1))
         m.d.comb += pos.eq(Mux(pop, count - n_out, count))
         incoming = Mux(push, self.i.payload, 0)
         m.d.sync += [
