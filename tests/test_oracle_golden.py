@@ -30,6 +30,7 @@ def test_golden_matches_executor(folder, form, model):
     assert y.dtype == np.float32 and np.array_equal(y, out_ref)
     assert acc.dtype == np.int64 and np.array_equal(acc[mask], acc_ref[mask])
     assert mask.sum() >= len(mask) // 2
+    assert all(n.attrs.get("thresholds_repaired", 0) == 0 for n in hw.hw_nodes())  # analytic = float32
 
 
 @pytest.mark.parametrize("name", ["tfc_1w1a", "tfc_2w2a", "cnv_1w1a"])

@@ -13,12 +13,12 @@ from hwgen.passes.thresholds import ThresholdCheckError, check_thresholds, deriv
 F32 = np.float32
 
 
-def _one_layer(mul, add, quant_bits=2):
+def _one_layer(mul, add, quant_bits=2, n_in=4):
     """x (N, 4) -> BipolarQuant -> MatMul(all +1) -> Mul(mul) -> Add(add) -> Quant(2 bits, narrow)."""
     c = len(mul)
-    b = _B((1, 4))
+    b = _B((1, n_in))
     t = b.op("BipolarQuant", ["x", b.c(1.0)])
-    t = b.op("MatMul", [t, b.c(np.ones((4, c), F32))])
+    t = b.op("MatMul", [t, b.c(np.ones((n_in, c), F32))])
     t = b.op("Add", [b.op("Mul", [t, b.c(np.asarray(mul, F32))]), b.c(np.asarray(add, F32))])
     return b.done(b.quant(t, quant_bits))
 
@@ -100,3 +100,21 @@ def test_streamlined_model_thresholds_are_tight_and_checked():
                 assert not np.array_equal(execute(hw, x)[0], ref)
                 mv.attrs["thresholds"][c, k] -= 2
     assert np.array_equal(execute(hw, x)[0], ref)
+
+
+def test_real_arithmetic_off_by_one_is_repaired_to_float32():
+    # 0.1f = 0.10000000149: in real arithmetic 5 * 0.1f > 0.5, so round() gives 1 from v = 5; in float32
+    # 5 * 0.1f rounds to exactly 0.5, a tie that rounds to 0 (even): float32 first reaches 1 at v = 6.
+    # Likewise -5 * 0.1f is exactly -0.5 in float32, which rounds to 0: level 0 starts at -5, not -4.
+    g = _one_layer([0.1], [0.0], n_in=8)
+    hw = streamline(g)
+    (mv,) = hw.hw_nodes()
+    assert mv.attrs["thresholds_repaired"] == 2
+    assert mv.attrs["thresholds"].tolist() == [[-5, 6]]
+    x = np.array(np.meshgrid(*[[-1.0, 1.0]] * 8)).reshape(8, -1).T.astype(F32)
+    assert np.array_equal(execute(hw, x)[0], execute(g, x)[0])
+
+
+def test_analytic_derivation_needs_no_repair_on_hand_cases():
+    hw = streamline(_one_layer([0.25, -0.25, 0.0, 1.0, 1.0], [0.0, 0.0, 0.7, 0.0, -10.0]))
+    assert hw.hw_nodes()[0].attrs["thresholds_repaired"] == 0

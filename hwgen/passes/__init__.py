@@ -14,7 +14,9 @@ Public API
     - ``Mvtu``: ``weights`` (MH, MW) int64, ``thresholds`` (C, T) int64 ascending or None (raw accumulators
       out), ``out_offset``, ``in_dtype``/``w_dtype``/``out_dtype`` (names, see hwgen.ir.datatypes),
       ``acc_min``/``acc_max`` per row, ``mh``, ``mw``, ``in_shape``/``out_shape`` (without batch),
-      ``negated`` (rows whose sign was flipped for a negative batch-norm gamma). XNOR-popcount when
+      ``negated`` (rows whose sign was flipped for a negative batch-norm gamma, if any),
+      ``thresholds_repaired`` (thresholds where float32 rounding overrode the analytic value; 0 on every
+      model tested). XNOR-popcount when
       ``in_dtype`` and ``w_dtype`` are both BIPOLAR.
     - ``Thresholding``: ``thresholds``, ``out_offset``, ``in_dtype``, ``out_dtype``, shapes.
     - ``SlidingWindow``: ``k``, ``stride``, ``pad``, ``pad_value``, ``ifm_dim`` (H, W), ``ofm_dim``,

@@ -1,11 +1,15 @@
 """Batch-norm, scales and a quantizer after integer values -> integer thresholds (checked exhaustively).
 
 Pattern: ``FromCodes -> [BatchNormalization | Mul | Div | Add | Sub by constants]* -> Quant |
-BipolarQuant | MultiThreshold``. The chain is a step function of each channel's integer. It is evaluated
-in float32 exactly as the reference does on every reachable integer; thresholds are derived from it and
-then checked against it on that whole range. When the integers come from a matrix layer without
-thresholds, the thresholds go into that layer (antitone channels, e.g. negative batch-norm gamma, negate
-their weight row); otherwise a standalone ``Thresholding`` layer is created.
+BipolarQuant | MultiThreshold``. Per channel this is a step function of an integer with a finite range.
+Thresholds are derived from the float parameters (:mod:`.analytic_thresholds`), then CHECKED against the
+float32 sub-graph, evaluated exactly as the reference does, on every reachable integer (exact per-channel
+min/max from the weights and the input type). Where real arithmetic and float32 rounding disagree at a
+boundary, the float32 result is the truth: that threshold is re-derived from the evaluation (counted in
+``thresholds_repaired``) and checked again; a failing check raises. When the integers come from a matrix
+layer without thresholds, the thresholds go into that layer (antitone channels, e.g. negative batch-norm
+gamma, negate their weight row; the weight type is widened if needed); otherwise a standalone
+``Thresholding`` layer is created.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ from ..golden.fast import activation_raw, from_codes
 from ..ir.datatypes import BIPOLAR, INT
 from ..ir.graph import Graph, Node
 from ._codes import ACTIVATIONS, activation_spec, from_codes_node
-from .thresholds import check_thresholds, derive_thresholds
+from .analytic_thresholds import affine_chain, analytic_thresholds, level_boundaries
+from .thresholds import ThresholdCheckError, check_thresholds, derive_thresholds
 
 __all__ = ["lower_activation"]
 
@@ -42,8 +47,9 @@ def _chain(graph: Graph, act: Node):
         t = data[0]
 
 
-def _evaluate(graph: Graph, f: Node, chain: list[Node], act: Node, spec: dict, v: np.ndarray, c: int):
-    """Values of the activation for integer ``v`` (R,) in every channel: (R, C) in codes order."""
+def _synthetic(graph: Graph, f: Node, act: Node, v: np.ndarray, c: int, chain: list[Node]):
+    """FromCodes applied to a tensor holding integer ``v[r]`` in row r, every channel: (float tensor, back)
+    where ``back`` turns a tensor of that layout into (R, C) in codes order."""
     shape = graph.shapes[f.inputs[0]]
     scalar = bool(f.attrs.get("shape")) or all(
         graph.consts[i].size == 1 for n in chain for i in n.inputs if i in graph.consts
@@ -59,12 +65,34 @@ def _evaluate(graph: Graph, f: Node, chain: list[Node], act: Node, spec: dict, v
             raise HwgenError(f"node {act.name!r}: per-channel parameters after a flatten are not supported")
         z = np.broadcast_to(v.reshape(-1, *([1] * (len(shape) - 1))), (v.size, *([1] * (len(shape) - 2)), c))
         y = from_codes([z], f.attrs)
+
+    def back(t):
+        if not scalar and f.attrs.get("perm"):
+            t = np.transpose(t, np.argsort(f.attrs["perm"]))
+        return np.broadcast_to(np.reshape(t, (t.shape[0], -1)), (t.shape[0], c))
+
+    return y, back
+
+
+def _evaluate(graph: Graph, f: Node, chain: list[Node], act: Node, spec: dict, v: np.ndarray, c: int):
+    """Values of the activation (float32, as the reference) for integer ``v`` (R,): (R, C) in codes order."""
+    y, back = _synthetic(graph, f, act, v, c, chain)
     for n in chain:
         y = run_node(n, [y if i not in graph.consts else graph.consts[i] for i in n.inputs])
-    q = activation_raw(spec["act"], y) * spec["a_mul"] + spec["a_add"]
-    if not scalar and f.attrs.get("perm"):
-        q = np.transpose(q, np.argsort(f.attrs["perm"]))
-    return np.broadcast_to(q.reshape(v.size, -1), (v.size, c))
+    return back(activation_raw(spec["act"], y) * spec["a_mul"] + spec["a_add"])
+
+
+def _analytic(graph: Graph, f: Node, chain: list[Node], act: Node, spec: dict, c: int, neg, lo, hi):
+    """Thresholds from the float parameters (real arithmetic), or None for chains it does not cover."""
+    bounds = level_boundaries(graph, act, spec, c)
+    if bounds is None:
+        return None
+    ys, back = _synthetic(graph, f, act, np.array([0, 1]), c, chain)
+    ys = np.asarray(ys, np.float64)
+    beta, alpha = (back(t)[0] for t in affine_chain(graph, chain, ys[:1], ys[1:]))
+    alpha, beta = np.asarray(alpha, np.float64), np.asarray(beta, np.float64)
+    alpha = np.where(neg, -alpha, alpha)  # negated rows see -v
+    return analytic_thresholds(alpha, beta, bounds, lo, hi)
 
 
 def _widen(dt_name: str) -> str:
@@ -135,13 +163,26 @@ def lower_activation(graph: Graph) -> bool:
             if not _fits(w, graph_dt):
                 wdt = _widen(graph_dt)
             p.attrs.update(weights=w, w_dtype=wdt, acc_min=lo, acc_max=hi, negated=np.flatnonzero(neg))
-        thr = derive_thresholds(cnt, lo, hi, base, levels)
-        check_thresholds(cnt, lo, hi, base, thr, where=f"node {act.name!r}")
+        thr = _analytic(graph, f, chain, act, spec, c, neg, lo, hi)
+        repaired = 0
+        try:
+            if thr is None:
+                raise ThresholdCheckError("no analytic form")
+            check_thresholds(cnt, lo, hi, base, thr, where=f"node {act.name!r}")
+        except ThresholdCheckError:
+            # real arithmetic and float32 disagree within rounding at a boundary (or the chain has no
+            # analytic form): take the first reachable integer that reaches each level in float32
+            exact = derive_thresholds(cnt, lo, hi, base, levels)
+            repaired = -1 if thr is None else int(np.count_nonzero(exact != thr))
+            thr = exact
+            check_thresholds(cnt, lo, hi, base, thr, where=f"node {act.name!r}")
         out = graph.fresh(act.outputs[0] + "_codes")
         graph.dtypes[out] = spec["dtype"]
         graph.shapes[out] = graph.shapes[codes]
         if absorb:
-            p.attrs.update(thresholds=thr, out_offset=offset, out_dtype=spec["dtype"].name)
+            p.attrs.update(
+                thresholds=thr, out_offset=offset, out_dtype=spec["dtype"].name, thresholds_repaired=repaired
+            )
             p.outputs = [out]
             node = p
             remove = [f, *chain, act]
@@ -156,6 +197,7 @@ def lower_activation(graph: Graph) -> bool:
                     "thresholds": thr,
                     "out_offset": offset,
                     "in_dtype": graph.dtypes[codes].name,
+                    "thresholds_repaired": repaired,
                     "out_dtype": spec["dtype"].name,
                 },
                 act.name,
