@@ -53,7 +53,7 @@ def test_passes_report_no_change_at_fixed_point():
 def test_streamline_makes_hardware_chain():
     hw = streamline(MODELS["cnn"]())
     kinds = [n.op for n in hw.hw_nodes()]
-    assert kinds == ["SlidingWindow", "Mvtu", "MaxPoolHw", "SlidingWindow", "Mvtu", "Mvtu"]
+    assert kinds == ["SlidingWindow", "Mvtu", "MaxPoolHw", "SlidingWindow", "Mvtu", "MaxPoolHw", "Mvtu"]
     mv = hw.hw_nodes()[1]
     assert mv.attrs["in_dtype"] == "INT8" and mv.attrs["w_dtype"] == "BIPOLAR"
     assert mv.attrs["thresholds"].shape == (4, 1) and mv.attrs["mw"] == 18 and mv.attrs["mh"] == 4

@@ -77,9 +77,10 @@ def tiny_cnn(seed=0) -> Graph:
     t = b.op("MaxPool", [t], kernel_shape=[2, 2], strides=[2, 2])
     w = b.quant(b.c(rng.normal(size=(5, 4, 2, 2))), 2)
     t = b.op("Conv", [t, w], kernel_shape=[2, 2], pads=[0, 0, 0, 0], strides=[1, 1])
-    t = b.quant(b.bn(t, [1.0, -1.0, 2.0, 0.0, -0.5], rng), 2)
+    t = b.op("MaxPool", [b.bn(t, [1.0, -1.0, 2.0, 0.0, -0.5], rng)], kernel_shape=[2, 2], strides=[2, 2])
+    t = b.quant(t, 2)  # pooled before the quantizer: swapped by swap_maxpool_quantizer
     t = b.op("Reshape", [t, b.c(np.array([1, -1], np.int64))])
-    w = b.quant(b.c(rng.normal(size=(20, 3))), 2)
+    w = b.quant(b.c(rng.normal(size=(5, 3))), 2)
     return b.done(b.op("MatMul", [t, w]))
 
 

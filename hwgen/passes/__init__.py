@@ -49,10 +49,11 @@ from .lower_matmul import lower_matmul
 from .lower_maxpool import lower_maxpool
 from .normalize_codes import normalize_codes
 from .quantize_input import quantize_input
+from .swap_maxpool_quantizer import swap_maxpool_quantizer
 
 __all__ = ["CLEANUP", "LOWERING", "run_to_fixed_point", "streamline"]
 
-CLEANUP = (fold_constants, convert_gemm, convert_xnor_popcount)
+CLEANUP = (fold_constants, convert_gemm, convert_xnor_popcount, swap_maxpool_quantizer)
 LOWERING = (
     absorb_layout,
     absorb_scalar_affine,
