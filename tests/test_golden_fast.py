@@ -95,3 +95,11 @@ def test_popcount_chunks_and_threads(rows):
     assert np.array_equal(popcount_mismatch(xp, wp), want)
     limit = rng.integers(1200, 1360, size=64)
     assert np.array_equal(popcount_mismatch(xp, wp, limit), np.where(want <= limit, 1, -1))
+
+
+@pytest.mark.parametrize("shape,k,s", [((3, 7, 9, 5), 2, 2), ((2, 8, 8, 3), 3, 3), ((2, 9, 9, 4), 3, 2)])
+def test_maxpool_equals_reference(shape, k, s):
+    from hwgen.golden.fast import HW_EXEC
+
+    x = np.random.default_rng(k).integers(-5, 5, size=shape)
+    assert np.array_equal(HW_EXEC["MaxPoolHw"]([x], {"k": k, "stride": s}), ops.maxpool_nhwc(x, k, s))
