@@ -34,13 +34,14 @@ def _find(name: str):
     return None, None
 
 
-def _time(fn, repeat: int = 3) -> float:
-    best = float("inf")
+def _time(fn, repeat: int = 3) -> tuple[float, float]:
+    """Best wall-clock and CPU (all threads of this process) seconds of ``fn()``."""
+    best, cpu = float("inf"), float("inf")
     for _ in range(repeat):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         fn()
-        best = min(best, time.perf_counter() - t)
-    return best
+        best, cpu = min(best, time.perf_counter() - t), min(cpu, time.process_time() - c)
+    return best, cpu
 
 
 def bench_model(name: str, frames: int, qonnx_frames: int) -> dict:
@@ -59,16 +60,16 @@ def bench_model(name: str, frames: int, qonnx_frames: int) -> dict:
     t0 = time.perf_counter()
     hw = streamline(load(path))
     t_import = time.perf_counter() - t0
-    t_golden_batch = _time(lambda: execute(hw, batch)) / frames
-    t_golden_one = _time(lambda: [execute(hw, x[i : i + 1]) for i in range(len(x))]) / len(x)
+    t_golden_batch, cpu_golden_batch = (t / frames for t in _time(lambda: execute(hw, batch)))
+    t_golden_one, _ = (t / len(x) for t in _time(lambda: [execute(hw, x[i : i + 1]) for i in range(len(x))]))
     wrapper = ModelWrapper(str(path))
     iname, oname = wrapper.graph.input[0].name, wrapper.graph.output[0].name
     n_q = min(qonnx_frames, len(x))
     outs = []
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     for i in range(n_q):
         outs.append(execute_onnx(wrapper, {iname: x[i : i + 1]})[oname])
-    t_qonnx = (time.perf_counter() - t) / n_q
+    t_qonnx, cpu_qonnx = (time.perf_counter() - t) / n_q, (time.process_time() - c) / n_q
     equal = bool(np.array_equal(np.concatenate(outs), execute(hw, x[:n_q])[0]))
     return {
         "model": name,
@@ -79,6 +80,9 @@ def bench_model(name: str, frames: int, qonnx_frames: int) -> dict:
         "golden_s_per_frame_batched": t_golden_batch,
         "golden_s_per_frame_single": t_golden_one,
         "speedup_batched": t_qonnx / t_golden_batch,
+        "qonnx_cpu_s_per_frame": cpu_qonnx,
+        "golden_cpu_s_per_frame_batched": cpu_golden_batch,
+        "speedup_batched_cpu": cpu_qonnx / cpu_golden_batch,
         "speedup_single": t_qonnx / t_golden_one,
         "outputs_equal": equal,
         "frames": {"golden_batch": frames, "qonnx": n_q},
@@ -110,6 +114,7 @@ def main(argv=None) -> int:
             f"{r['model']:4s} qonnx {r['qonnx_s_per_frame'] * 1e3:8.2f} ms/frame | golden "
             f"{r['golden_s_per_frame_batched'] * 1e3:7.3f} ms/frame batched ({r['speedup_batched']:7.0f}x), "
             f"{r['golden_s_per_frame_single'] * 1e3:7.3f} ms single ({r['speedup_single']:5.0f}x) | "
+            f"CPU-time ratio {r['speedup_batched_cpu']:6.0f}x | "
             f"import+streamline {r['import_streamline_s']:.2f} s | equal {r['outputs_equal']}"
         )
     if "cnv_import_streamline_s" in results:
