@@ -70,6 +70,7 @@ def test_xnor_raw_and_bipolar_out(pe, simd):
     [
         (INT(2), INT(2), 3, -2),  # W2A2 hidden layer: 2-bit signed output
         (INT(4), INT(4), 0, 0),  # raw accumulators
+        (INT(8), INT(8), 0, 0),
         (UINT(8), BIPOLAR, 1, 0),  # 8-bit first layer, binary weights
         (BIPOLAR, INT(2), 3, 0),  # bipolar x int mix
         (INT(4), UINT(2), 15, -8),
