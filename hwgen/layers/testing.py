@@ -18,6 +18,7 @@ import random
 from dataclasses import dataclass, field
 
 import numpy as np
+from amaranth.hdl import Module, Signal
 from amaranth.sim import Simulator
 
 __all__ = ["StreamResult", "pack", "run_stream_test", "stream_get", "stream_put", "unpack"]
@@ -180,7 +181,11 @@ def run_stream_test(
             cycle += 1
         res.cycles = cycle
 
-    sim = Simulator(dut)
+    top = Module()  # a sync domain exists even if the component is purely combinational
+    top.submodules.dut = dut
+    tick = Signal()
+    top.d.sync += tick.eq(~tick)
+    sim = Simulator(top)
     sim.add_clock(1e-8)
     sim.add_testbench(bench)
     if vcd:
