@@ -46,3 +46,19 @@ def test_copy_is_independent():
     h.nodes[0].attrs["k"] = 1
     h.consts["new"] = np.ones(1)
     assert "k" not in g.nodes[0].attrs and "new" not in g.consts
+
+
+def test_describe_is_json_and_complete():
+    import json
+
+    from test_passes_models import tiny_cnn
+
+    from hwgen.ir import describe
+    from hwgen.passes import streamline
+
+    d = json.loads(json.dumps(describe(streamline(tiny_cnn()))))
+    assert d["input"] == {"dtype": "INT8", "shape": [8, 8, 2]}
+    assert [lay["kind"] for lay in d["layers"]][:3] == ["SlidingWindow", "Mvtu", "MaxPoolHw"]
+    mv = d["layers"][1]
+    assert len(mv["weights"]) == mv["mh"] == 4 and len(mv["weights"][0]) == mv["mw"] == 18
+    assert d["output"]["shape"] == [3]
