@@ -75,15 +75,6 @@ def _bipolar_quant(ins, a):
     return np.where(x >= 0.0, F32(1), F32(-1)) * _f(scale)
 
 
-def _trunc(ins, a):
-    x, scale, zeropt, in_bits, out_bits = ins[:5]
-    y = _f(x) / _f(scale) + _f(zeropt)
-    y = np.round(y)
-    shift = F32(2.0) ** (_f(in_bits) - _f(out_bits))
-    y = _ROUNDING[str(a.get("rounding_mode", "FLOOR")).upper()](y / shift)
-    return ((y - _f(zeropt)) * _f(scale)).astype(F32)
-
-
 def mt_channel_axis(a, ndim: int) -> int:
     """Channel axis of a MultiThreshold input (``data_layout`` NCHW/NC -> 1, NHWC -> last)."""
     layout = a.get("data_layout", "") or ""
@@ -224,7 +215,6 @@ def _pow(ins, a):
 FLOAT_OPS = {
     "Quant": _quant,
     "BipolarQuant": _bipolar_quant,
-    "Trunc": _trunc,
     "MultiThreshold": _multithreshold,
     "MatMul": _matmul,
     "Gemm": _gemm,
