@@ -173,6 +173,13 @@ def test_external_data_inside_folder_works(tmp_path):
     assert r.returncode == 0, r.stderr
 
 
+def test_empty_inputs(tmp_path):
+    _model(tmp_path / "m.onnx")
+    np.save(tmp_path / "x.npy", np.zeros((0, 8), np.float32))
+    r = _run(tmp_path / "m.onnx", "--inputs", tmp_path / "x.npy", "-o", tmp_path / "y.npy", cwd=tmp_path)
+    _assert_bad(r, tmp_path, "no frames")
+
+
 def test_input_shape_mismatch(tmp_path):
     _model(tmp_path / "m.onnx")
     _inputs(tmp_path, shape=(5, 9))

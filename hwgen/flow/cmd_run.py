@@ -30,6 +30,8 @@ def load_inputs(path, input_shape) -> np.ndarray:
             f"--inputs {path}: shape {x.shape} does not match the model input (N, "
             f"{', '.join(map(str, want))})"
         )
+    if x.shape[0] == 0:
+        raise HwgenError(f"--inputs {path}: contains no frames")
     return x.astype(np.float32)
 
 
