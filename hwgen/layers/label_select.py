@@ -3,8 +3,8 @@
 Semantics of :func:`hwgen.golden.ops.label_select` (ONNX TopK, ``largest=1, sorted=1``). A sorted
 top-k list is kept in registers; each input beat merges its ``PE`` values into it in one cycle by
 ranking all ``k + PE`` candidates at once (candidate ``a`` beats ``b`` if it is larger, or equal
-with the lower index). At the end of a frame the list moves to a result bank that is sent as ``k``
-beats, one index each.
+with the lower index). At the end of a frame the list moves to a result bank (or to a shadow bank
+while the previous result is still being sent), which is sent as ``k`` beats, one index each.
 
 Ports
 -----
@@ -22,8 +22,7 @@ idt : DataType of the values.
 
 Cycle model
 -----------
-``ii_cycles = max(C/PE, k + 1)`` (the result bank is freed one cycle after its last beat);
-``latency_cycles = C/PE``.
+``ii_cycles = max(C/PE, k)``; ``latency_cycles = C/PE``.
 """
 
 from __future__ import annotations
@@ -64,7 +63,7 @@ class LabelSelect(wiring.Component):
 
     @property
     def ii_cycles(self) -> int:
-        return max(self._c // self._pe, self._k + 1)
+        return max(self._c // self._pe, self._k)
 
     @property
     def latency_cycles(self) -> int:
@@ -85,11 +84,12 @@ class LabelSelect(wiring.Component):
 
         fold = Signal(c.idx(folds))
         remaining = Signal(c.idx(k + 1))  # result beats still to send
+        shadow_full = Signal()  # a finished frame's result waits behind the one being sent
         last_fold = Signal()
         take = Signal()
         m.d.comb += [
             last_fold.eq(fold == folds - 1),
-            self.i.ready.eq(~last_fold | (remaining == 0)),
+            self.i.ready.eq(~last_fold | ~shadow_full),
             take.eq(self.i.valid & self.i.ready),
         ]
 
@@ -132,13 +132,26 @@ class LabelSelect(wiring.Component):
             for j in range(k):
                 m.d.sync += [vals[j].eq(new_v[j]), idxs[j].eq(new_i[j]), used[j].eq(new_ok[j])]
 
-        # Result bank: loaded at the end of a frame, shifted out one index per beat.
+        # Result bank, shifted out one index per beat, and a shadow bank for the next frame's result,
+        # so that a frame can finish while the previous result is still being sent.
         bank = [Signal(ib, name=f"res{j}") for j in range(k)]
-        m.d.comb += [self.o.valid.eq(remaining != 0), self.o.payload.eq(bank[0])]
-        with m.If(take & last_fold):
+        shadow = [Signal(ib, name=f"shadow{j}") for j in range(k)]
+        load, pop, bank_free = Signal(), Signal(), Signal()
+        m.d.comb += [
+            self.o.valid.eq(remaining != 0),
+            self.o.payload.eq(bank[0]),
+            load.eq(take & last_fold),
+            pop.eq(self.o.valid & self.o.ready),
+            bank_free.eq((remaining == 0) | (pop & (remaining == 1))),
+        ]
+        with m.If(bank_free & shadow_full):
+            m.d.sync += [remaining.eq(k), shadow_full.eq(0)] + [bank[j].eq(shadow[j]) for j in range(k)]
+        with m.Elif(bank_free & load):
             m.d.sync += [remaining.eq(k)] + [bank[j].eq(new_i[j]) for j in range(k)]
-        with m.Elif(self.o.valid & self.o.ready):
+        with m.Elif(pop):
             m.d.sync += [remaining.eq(remaining - 1)] + [bank[j].eq(bank[j + 1]) for j in range(k - 1)]
+        with m.If(load & ~(bank_free & ~shadow_full)):
+            m.d.sync += [shadow_full.eq(1)] + [shadow[j].eq(new_i[j]) for j in range(k)]
         return m
 
 

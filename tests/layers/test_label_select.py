@@ -43,12 +43,12 @@ def test_ties_go_to_the_lower_index():
     check(6, 4, 3, INT(4), np.zeros((2, 6), dtype=int))
 
 
-@pytest.mark.parametrize("ch,k,pe", [(10, 1, 1), (10, 3, 5), (8, 4, 8), (12, 2, 3)])
+@pytest.mark.parametrize("ch,k,pe", [(10, 1, 1), (10, 3, 5), (8, 4, 8), (12, 2, 3), (10, 1, 10), (6, 3, 2)])
 def test_cycles(ch, k, pe):
     rng = np.random.default_rng(1)
     x = rng.integers(-8, 8, size=(5, ch))
     dut, res = check(ch, k, pe, INT(4), x, stall=0, gap=0)
-    assert dut.ii_cycles == max(ch // pe, k + 1)
+    assert dut.ii_cycles == max(ch // pe, k)
     assert res.frame_intervals(k) == [dut.ii_cycles] * 4
     assert res.latency == dut.latency_cycles
     assert set(dut.resources()) == {"luts", "ffs", "bram_bits"}
