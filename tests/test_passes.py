@@ -92,3 +92,18 @@ def test_topk_label_select():
     assert np.array_equal(idx, ops.label_select(acc, 2))
     with pytest.raises(HwgenError, match="topk"):
         streamline(g, topk=4)
+
+
+def test_zero_padding_maps_to_value_zero_and_bipolar_padding_is_refused():
+    hw = streamline(MODELS["cnn_pad"]())
+    swg = hw.hw_nodes()[0]
+    assert swg.op == "SlidingWindow" and swg.attrs["pad"] == 1 and swg.attrs["pad_value"] == 0
+
+    from test_passes_models import _B
+
+    b = _B((1, 2, 5, 5))
+    t = b.op("BipolarQuant", ["x", b.c(1.0)])
+    w = b.op("BipolarQuant", [b.c(np.ones((3, 2, 3, 3), np.float32)), b.c(1.0)])
+    t = b.op("Conv", [t, w], kernel_shape=[3, 3], pads=[1, 1, 1, 1], strides=[1, 1])
+    with pytest.raises(HwgenError, match="padding value 0 is not representable"):
+        streamline(b.done(t))

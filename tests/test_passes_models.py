@@ -67,12 +67,13 @@ def tiny_mlp(seed=0) -> Graph:
     return b.done(b.op("Add", [b.op("Mul", [t, b.c([0.9])]), b.c([-0.1])]))
 
 
-def tiny_cnn(seed=0) -> Graph:
+def tiny_cnn(seed=0, pad=0) -> Graph:
+    """8-bit input -> conv (optionally zero-padded) -> BN -> sign -> pool -> conv -> BN -> pool -> 2 bits -> FC."""
     rng = np.random.default_rng(seed)
     b = _B((1, 2, 8, 8))
     t = b.quant(b.op("Sub", [b.op("Mul", ["x", b.c(2.0)]), b.c(1.0)]), 8, narrow=0, scale=2.0**-7)
     w = b.op("BipolarQuant", [b.c(rng.normal(size=(4, 2, 3, 3))), b.c(1.0)])
-    t = b.op("Conv", [t, w], kernel_shape=[3, 3], pads=[0, 0, 0, 0], strides=[1, 1])
+    t = b.op("Conv", [t, w], kernel_shape=[3, 3], pads=[pad] * 4, strides=[1, 1])
     t = b.op("BipolarQuant", [b.bn(t, [1.0, -1.0, 0.0, 0.5], rng), b.c(1.0)])
     t = b.op("MaxPool", [t], kernel_shape=[2, 2], strides=[2, 2])
     w = b.quant(b.c(rng.normal(size=(5, 4, 2, 2))), 2)
@@ -106,4 +107,9 @@ def inputs_for(graph: Graph, n=64, seed=1, grid=None):
     return x
 
 
-MODELS = {"mlp": tiny_mlp, "cnn": tiny_cnn, "finn_stream": tiny_finn_stream}
+MODELS = {
+    "mlp": tiny_mlp,
+    "cnn": tiny_cnn,
+    "cnn_pad": lambda: tiny_cnn(pad=1),
+    "finn_stream": tiny_finn_stream,
+}
