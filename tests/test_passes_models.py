@@ -68,7 +68,7 @@ def tiny_mlp(seed=0) -> Graph:
 
 
 def tiny_cnn(seed=0, pad=0) -> Graph:
-    """8-bit input -> conv (zero-padded if asked) -> BN -> sign -> pool -> conv -> BN -> pool -> 2 bits -> FC."""
+    """8-bit input, conv (zero-padded if asked), BN, sign, pool, conv, BN, pool, 2 bits, FC."""
     rng = np.random.default_rng(seed)
     b = _B((1, 2, 8, 8))
     t = b.quant(b.op("Sub", [b.op("Mul", ["x", b.c(2.0)]), b.c(1.0)]), 8, narrow=0, scale=2.0**-7)
