@@ -115,6 +115,27 @@ class MVTU(wiring.Component):
 
     # -- cycle and resource model -----------------------------------------------------------
     @property
+    def shape(self) -> tuple[int, int]:
+        """(MH, MW)."""
+        return self._mh, self._mw
+
+    @property
+    def pe(self) -> int:
+        return self._pe
+
+    @property
+    def simd(self) -> int:
+        return self._simd
+
+    @property
+    def idt(self):
+        return self._idt
+
+    @property
+    def wdt(self):
+        return self._wdt
+
+    @property
     def odt(self):
         """Output datatype (INTn accumulators when there are no thresholds)."""
         return self._odt

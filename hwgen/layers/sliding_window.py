@@ -91,7 +91,10 @@ class SlidingWindow(wiring.Component):
         """Estimated ``luts``, ``ffs``, ``bram_bits``."""
         counters = 4 * max(self._h, self._w).bit_length() + 3 * self._depth.bit_length()
         return estimate(
-            "sliding_window", width=self._simd * self._dt.bits, depth=self._depth, counters_bits=counters
+            "sliding_window",
+            width=self._simd * self._dt.bits,
+            depth=self._depth,
+            counters_bits=counters,
         )
 
     def elaborate(self, platform):
