@@ -113,7 +113,9 @@ def run_stream_test(
     seed : int
         Seed of the stall/gap pattern.
     max_cycles : int, optional
-        Give up (AssertionError) after this many cycles; default is generous.
+        Give up (AssertionError) after this many cycles in all (default: no limit). Independently,
+        the run fails when no beat moves on either side for longer than a few frame times
+        (``dut.ii_cycles`` when the component declares it), which catches lost beats and deadlocks.
     idle_cycles : int
         Cycles with ``o.ready`` high after the last expected beat during which no beat may appear.
     vcd : str, optional
@@ -124,8 +126,8 @@ def run_stream_test(
         if expected_beats is None:
             raise ValueError("give expected_beats or n_out")
         n_out = len(expected_beats)
-    if max_cycles is None:
-        max_cycles = 200 + 20 * (len(inputs) + n_out) * int(1 + 1 / max(1e-3, 1 - max(stall_prob, gap_prob)))
+    slack = 1 / max(1e-3, 1 - max(stall_prob, gap_prob))
+    stuck_limit = int((200 + 4 * getattr(dut, "ii_cycles", 0)) * slack)
     rng = random.Random(seed)
     res = StreamResult()
 
@@ -133,12 +135,17 @@ def run_stream_test(
         nxt = 0
         presenting = False
         held = None  # payload of an output beat that was valid but not taken
-        cycle = 0
+        cycle = last_move = 0
         idle_left = idle_cycles
         while len(res.outputs) < n_out or idle_left > 0:
             if len(res.outputs) >= n_out:
                 idle_left -= 1
-            if cycle >= max_cycles:
+            if cycle - last_move > stuck_limit and len(res.outputs) < n_out:
+                raise AssertionError(
+                    f"no beat moved for {cycle - last_move} cycles: {nxt}/{len(inputs)} in, "
+                    f"{len(res.outputs)}/{n_out} out"
+                )
+            if max_cycles is not None and cycle >= max_cycles:
                 raise AssertionError(
                     f"timeout after {cycle} cycles: {nxt}/{len(inputs)} in, {len(res.outputs)}/{n_out} out"
                 )
@@ -164,12 +171,14 @@ def run_stream_test(
             if o_valid and res.first_valid < 0:
                 res.first_valid = cycle
             if presenting and i_ready:
+                last_move = cycle
                 res.in_cycles.append(cycle)
                 nxt += 1
                 presenting = False
             held = None
             if o_valid:
                 if ready:
+                    last_move = cycle
                     assert len(res.outputs) < n_out, (
                         f"cycle {cycle}: unexpected extra output beat {o_payload:#x}"
                     )
