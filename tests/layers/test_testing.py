@@ -5,9 +5,11 @@ import pytest
 from amaranth.hdl import Module, Signal, unsigned
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
+from amaranth.sim import Simulator
 
 from hwgen.ir.datatypes import BIPOLAR, INT
-from hwgen.layers.testing import pack, run_stream_test, unpack
+from hwgen.layers.fifo import FIFO
+from hwgen.layers.testing import pack, run_stream_test, stream_get, stream_put, unpack
 
 
 class _Stage(wiring.Component):
@@ -77,3 +79,29 @@ def test_pack_unpack_round_trip():
     assert unpack(pack(x, BIPOLAR, 4), BIPOLAR, 4).tolist() == x.tolist()
     with pytest.raises(ValueError, match=r"3 values do not fill beats of 2 lanes"):
         pack([1, 1, 1], INT(3), 2)
+
+
+def test_stream_put_and_get_through_a_fifo():
+    dut = FIFO(8, 4)
+    got = []
+
+    async def producer(ctx):
+        for v in (3, 1, 4, 1, 5, 9):
+            await stream_put(ctx, dut.i, v)
+
+    async def consumer(ctx):
+        for _ in range(6):
+            got.append(await stream_get(ctx, dut.o))
+            await ctx.tick().repeat(2)  # a slow reader: backpressure on the producer
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(producer)
+    sim.add_testbench(consumer)
+    sim.run()
+    assert got == [3, 1, 4, 1, 5, 9]
+
+
+def test_positional_arguments_follow_the_documented_order():
+    res = run_stream_test(_Stage(), [1, 2, 3], [1, 2, 3], 0.5, 0.5, 7)
+    assert res.outputs == [1, 2, 3]
