@@ -28,6 +28,9 @@ Cycle model
 The input vector is buffered while the first output fold runs and reused for the others; one
 beat is issued per cycle. ``ii_cycles = (MH/PE)·(MW/SIMD)``; ``latency_cycles = MW/SIMD + 3``
 (issue, operand read, lane sum, accumulate, threshold into the output queue).
+The input is taken in bursts: MW/SIMD beats at one per cycle during output fold 0, then none for
+(MH/PE − 1)·(MW/SIMD) cycles. A producer that runs at a steady rate upstream needs a FIFO in
+between to keep its own rate (see ``tests/layers/test_chain.py``).
 """
 
 from __future__ import annotations
