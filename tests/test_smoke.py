@@ -10,6 +10,7 @@ import sys
 
 import pytest
 from hwgen.sim.amaranth_bench import run_stream_sim
+from hwgen.sim.runner import session_cache_dir
 from hwgen.sim.smoke import XnorPopcount, pack, random_words, reference, run_verilator
 
 
@@ -41,9 +42,7 @@ def test_bad_parameters():
 
 @pytest.fixture(scope="session")
 def vl_cache(tmp_path_factory):
-    """Verilator builds shared by the xdist workers of this session (the runner locks them)."""
-    base = tmp_path_factory.getbasetemp()
-    return (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "verilator-cache"
+    return session_cache_dir(tmp_path_factory)
 
 
 @pytest.mark.verilator

@@ -68,13 +68,17 @@ class AxisTop(wiring.Component):
     """
 
     def __init__(self, core: Elaboratable, beats_per_frame_out: int | None = None):
-        w_in, w_out = stream_widths(core)
-        if beats_per_frame_out is not None and (
-            not isinstance(beats_per_frame_out, int) or beats_per_frame_out < 1
-        ):
-            raise ValueError(
-                f"'beats_per_frame_out' must be a positive integer or None, not {beats_per_frame_out!r}"
-            )
+        try:
+            w_in, w_out = stream_widths(core)
+            if beats_per_frame_out is not None and (
+                not isinstance(beats_per_frame_out, int) or beats_per_frame_out < 1
+            ):
+                raise ValueError(
+                    f"'beats_per_frame_out' must be a positive integer or None, not {beats_per_frame_out!r}"
+                )
+        except Exception:
+            self._MustUse__silence = True  # rejected, never built: no "created but never used" warning
+            raise
         self._core = core
         self._w_in, self._w_out = w_in, w_out
         self._bpf_out = beats_per_frame_out
