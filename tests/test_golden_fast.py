@@ -103,3 +103,120 @@ def test_maxpool_equals_reference(shape, k, s):
 
     x = np.random.default_rng(k).integers(-5, 5, size=shape)
     assert np.array_equal(HW_EXEC["MaxPoolHw"]([x], {"k": k, "stride": s}), ops.maxpool_nhwc(x, k, s))
+
+
+def _dtype_values(rng, name, size):
+    from hwgen.ir.datatypes import DataType
+
+    if name == "BIPOLAR":
+        return rng.choice(np.array([-1, 1], np.int8), size=size)
+    dt = DataType.from_name(name)
+    return rng.integers(dt.min, dt.max + 1, size=size).astype(np.int8 if dt.max <= 127 else np.int64)
+
+
+def _mvtu_attrs(rng, w, in_dt, out):
+    a = {"weights": w, "in_dtype": in_dt, "w_dtype": "BIPOLAR" if np.all(np.abs(w) == 1) else "INT2"}
+    bound = int(np.abs(w.astype(np.int64)).sum(1).max()) * (1 if in_dt == "BIPOLAR" else 128)
+    if out == "acc":
+        a.update(thresholds=None, out_dtype="INT32", out_offset=0)
+    elif out == "BIPOLAR":
+        a.update(thresholds=rng.integers(-bound // 4, bound // 4 + 1, size=(w.shape[0], 1)), out_dtype=out)
+        a["out_offset"] = 0
+    else:
+        thr = np.sort(rng.integers(-bound // 4, bound // 4 + 1, size=(w.shape[0], 3)), axis=1)
+        a.update(thresholds=thr, out_dtype="INT2", out_offset=-2)
+    return a
+
+
+def _want(x, sw, a):
+    win = ops.sliding_window(x, sw["k"], sw["stride"], sw.get("pad", 0), sw.get("pad_value", 0))
+    thr = a["thresholds"]
+    y = ops.mvtu(win, a["weights"], thr, a["out_offset"])
+    return 2 * y - 1 if thr is not None and a["out_dtype"] == "BIPOLAR" else y
+
+
+CONV_CASES = [  # (N, H, W, C, k, stride, pad, MH, in dtype, weights, output)
+    (2, 7, 6, 5, 3, 1, 0, 7, "BIPOLAR", "BIPOLAR", "acc"),
+    (3, 9, 9, 70, 3, 2, 1, 9, "BIPOLAR", "BIPOLAR", "BIPOLAR"),
+    (1, 40, 41, 3, 3, 1, 0, 64, "INT8", "BIPOLAR", "BIPOLAR"),
+    (2, 8, 8, 16, 2, 2, 0, 5, "INT2", "INT2", "INT2"),
+    (2, 6, 6, 8, 1, 1, 0, 1, "INT4", "BIPOLAR", "acc"),
+    (5, 5, 5, 128, 3, 1, 0, 32, "BIPOLAR", "BIPOLAR", "INT2"),
+    (1, 3, 3, 1800, 3, 1, 0, 6, "BIPOLAR", "BIPOLAR", "BIPOLAR"),  # K = 16200: too large to pack
+]
+
+
+@pytest.mark.parametrize("case", CONV_CASES, ids=[f"conv{i}" for i in range(len(CONV_CASES))])
+@pytest.mark.parametrize("small_blocks", [False, True])
+def test_mvtu_after_window_equals_reference(case, small_blocks, monkeypatch):
+    """Fused window + matrix (float32 GEMM, packed or not, any block split, two threads) == plain ops."""
+    from hwgen.golden import gemm
+    from hwgen.golden.fast import mvtu_after_window
+
+    n, h, w_, c, k, s, p, mh, in_dt, w_dt, out = case
+    if small_blocks:  # many blocks, lines split inside a frame, the two-thread driver
+        monkeypatch.setattr(gemm, "BLOCK_ROWS", 7)
+        monkeypatch.setattr(gemm, "TWO_THREADS_MACS", 0)
+    rng = np.random.default_rng(hash(case) % 2**32)
+    x = _dtype_values(rng, in_dt, (n, h, w_, c))
+    w = _dtype_values(rng, w_dt, (mh, k * k * c))
+    a = _mvtu_attrs(rng, w, in_dt, out)
+    sw = {"k": k, "stride": s, "pad": p, "pad_value": 0 if in_dt != "BIPOLAR" else 1}
+    got = mvtu_after_window(x, sw, a)
+    assert np.array_equal(got, _want(x, sw, a))
+
+
+@pytest.mark.parametrize("rows", [1, 63, 64, 1000, 2050])
+@pytest.mark.parametrize(
+    "in_dt,w_dt,out",
+    [
+        ("BIPOLAR", "BIPOLAR", "BIPOLAR"),
+        ("INT2", "INT2", "INT2"),
+        ("INT8", "BIPOLAR", "acc"),
+        ("BIPOLAR", "BIPOLAR", "acc"),
+    ],
+)
+def test_mvtu_rows_equal_reference(rows, in_dt, w_dt, out):
+    """The Mvtu node (GEMM in row blocks from 64 rows, XNOR / single product below) == plain ops."""
+    from hwgen.golden.fast import HW_EXEC
+
+    rng = np.random.default_rng(rows)
+    x = _dtype_values(rng, in_dt, (rows, 300))
+    a = _mvtu_attrs(rng, _dtype_values(rng, w_dt, (11, 300)), in_dt, out)
+    want = ops.mvtu(x, a["weights"], a["thresholds"], a["out_offset"])
+    if out == "BIPOLAR":
+        want = 2 * want - 1
+    assert np.array_equal(HW_EXEC["Mvtu"]([x], a), want)
+
+
+@pytest.mark.parametrize("k,mh,packed", [(2047, 4, True), (2048, 4, False), (576, 1, False), (576, 9, True)])
+def test_gemm_plan_packs_only_when_exact(k, mh, packed):
+    """Two channels share a float32 column only while lo + B*hi stays below 2**24; results stay exact."""
+    from hwgen.golden.gemm import gemm_plan, rows_gemm
+
+    rng = np.random.default_rng(k)
+    w = rng.choice([-1, 1], size=(mh, k))
+    wt, half, big = gemm_plan(w, 1)
+    assert bool(big) == packed and wt.shape == (k, half)
+    x = np.ones((3, k), np.int8)
+    x[1] = -1
+    x[2] = np.where(w[0] > 0, 1, -1)  # extreme sums: +-K on some channel
+    assert np.array_equal(rows_gemm(x, w, 1, lambda acc: acc.astype(np.int64)), ops.matvec(x, w))
+    assert gemm_plan(w, 1 << 24) is None
+
+
+def test_gemm_thread_error_is_raised(monkeypatch):
+    from hwgen.golden import gemm
+
+    monkeypatch.setattr(gemm, "BLOCK_ROWS", 2)
+    monkeypatch.setattr(gemm, "TWO_THREADS_MACS", 0)
+    calls = []
+
+    def post(acc):
+        calls.append(1)
+        if len(calls) == 4:
+            raise ValueError("boom")
+        return acc
+
+    with pytest.raises(ValueError, match="boom"):
+        gemm.rows_gemm(np.ones((40, 8)), np.ones((3, 8)), 1, post)

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..errors import HwgenError
 from ..ir.graph import Graph
-from .fast import HW_EXEC, is_xnor, mvtu_after_window
+from .fast import HW_EXEC, mvtu_after_window
 from .float_ops import FLOAT_OPS
 
 __all__ = ["execute", "execute_all", "integer_output_tensor", "run_node"]
@@ -42,7 +42,6 @@ def execute_all(graph: Graph, x, keep: bool = True, protect=()) -> dict[str, np.
             and n.op == "SlidingWindow"
             and nxt is not None
             and nxt.op == "Mvtu"
-            and is_xnor(nxt.attrs)
             and nxt.inputs[0] == n.outputs[0]
             and len(graph.consumers(n.outputs[0])) == 1
             and n.outputs[0] not in protect

@@ -15,8 +15,10 @@ import numpy as np
 from ..errors import HwgenError
 from ..ir.datatypes import DataType
 from . import float_ops
+from .gemm import conv_gemm, gemm_plan, rows_gemm
 
 F32 = np.float32
+GEMM_MIN_ROWS = 64  # fewer rows: the XNOR-popcount / single product is as fast
 
 __all__ = [
     "HW_EXEC",
@@ -181,32 +183,57 @@ def is_xnor(a: dict) -> bool:
     return _is_bipolar(a["in_dtype"]) and _is_bipolar(a["w_dtype"])
 
 
+def _x_bound(a: dict) -> int:
+    dt = DataType.from_name(str(a["in_dtype"]))
+    return max(abs(dt.min), abs(dt.max))
+
+
+def _post(a: dict):
+    """Dot products -> the Mvtu's output (thresholds, or the int64 accumulators)."""
+    thr = a.get("thresholds")
+    if thr is None:
+        return lambda acc: acc.astype(np.int64)
+    off, bip = a.get("out_offset", 0), _is_bipolar(a["out_dtype"])
+    return lambda acc: threshold_fast(acc, thr, off, bip)
+
+
+def _plan(a: dict):
+    """Cached float32 GEMM operand of an Mvtu (None when float32 would not be exact)."""
+    xb = _x_bound(a)
+    return _prepared(a["weights"], f"gemm{xb}", lambda w: gemm_plan(w, xb))
+
+
 def _mvtu(ins, a):
     x = np.asarray(ins[0])
+    if x.ndim > 1 and x.size // x.shape[-1] >= GEMM_MIN_ROWS and _plan(a) is not None:
+        return rows_gemm(x, a["weights"], _x_bound(a), _post(a), _plan(a))
     if is_xnor(a):
         limit = _xnor_limit(a, x.shape[-1])
         if limit is not None:
             return xnor_popcount_dot(x.reshape(-1, x.shape[-1]), a["weights"], limit).reshape(
                 *x.shape[:-1], -1
             )
-    thr = a.get("thresholds")
-    in_dt = DataType.from_name(str(a["in_dtype"]))
-    acc = matvec_fast(x, a["weights"], xnor=is_xnor(a), x_bound=max(abs(in_dt.min), abs(in_dt.max)))
-    if thr is None:
-        return np.asarray(acc).astype(np.int64)
-    return threshold_fast(acc, a["thresholds"], a.get("out_offset", 0), _is_bipolar(a["out_dtype"]))
+    acc = matvec_fast(x, a["weights"], xnor=is_xnor(a), x_bound=_x_bound(a))
+    return _post(a)(np.asarray(acc))
 
 
 def mvtu_after_window(x, sw: dict, a: dict) -> np.ndarray:
-    """SlidingWindow + XNOR Mvtu in one step (same result as running them one after the other)."""
+    """SlidingWindow + Mvtu in one step (same result as running them one after the other).
+
+    Float32 GEMM on window blocks when exact (:mod:`hwgen.golden.gemm`), else XNOR-popcount on packed words
+    (bipolar), else the two nodes one after the other.
+    """
+    plan = _plan(a)
+    if plan is not None and abs(int(sw.get("pad_value", 0)) if sw.get("pad") else 0) <= _x_bound(a):
+        return conv_gemm(x, sw, a["weights"], _x_bound(a), _post(a), plan)
+    if not is_xnor(a):
+        return _mvtu([_sliding_window([x], sw)], a)
     k = sw["k"] * sw["k"] * np.shape(x)[-1]
     limit = _xnor_limit(a, k)
     acc = conv_xnor(x, sw, a["weights"], limit)
-    if limit is not None:
+    if limit is not None or a.get("thresholds") is None:
         return acc
-    if a.get("thresholds") is None:
-        return acc
-    return threshold_fast(acc, a["thresholds"], a.get("out_offset", 0), _is_bipolar(a["out_dtype"]))
+    return _post(a)(acc)
 
 
 def _thresholding(ins, a):

@@ -1,0 +1,197 @@
+"""Exact integer matrix products on float32 BLAS, with two output channels packed into one GEMM column.
+
+Every partial sum of an integer product whose magnitude stays below 2**24 is an exact float32 integer, in
+whatever order BLAS adds. For a weight matrix ``w`` and inputs with ``|x| <= x_bound``, every partial sum of
+one output channel is bounded by ``L = x_bound * max_m sum_k |w[m, k]|``. When ``L * (B + 1) < 2**24`` for
+``B = 2**bitlen(2L)``, the columns ``w[j] + B * w[h + j]`` give ``lo + B * hi`` with ``|lo| < B / 2``: ``hi``
+is ``rint(acc / B)`` and ``lo = acc - B * hi``, both exact. That halves the GEMM (bipolar: K <= 2047).
+
+The GEMM runs on blocks of rows (im2col of a few frames built straight into a float32 buffer, so the full
+window tensor never exists) with OpenBLAS limited to one thread for the calling thread: under load, BLAS
+worker threads spin and multiply the CPU time. Large inputs are split over two Python threads instead
+(NumPy releases the GIL in the copy, the GEMM and the comparisons).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import threading
+
+import numpy as np
+
+__all__ = ["blas_one_thread", "conv_gemm", "gemm_plan", "rows_gemm"]
+
+EXACT_F32 = 1 << 24
+BLOCK_ROWS = 1024  # rows per GEMM block: the float32 block stays in L2 (measured best of 512..4096)
+TWO_THREADS_MACS = 1 << 26  # below this many multiply-accumulates one thread is as fast
+
+
+def _openblas_local():
+    """OpenBLAS's ``openblas_set_num_threads_local`` from the loaded library, or None."""
+    try:
+        with open("/proc/self/maps") as f:
+            paths = {ln.split()[-1] for ln in f if "openblas" in ln.lower() and ln.rstrip().endswith(".so")}
+    except OSError:
+        return None
+    for p in sorted(paths):
+        try:
+            fn = ctypes.CDLL(p).openblas_set_num_threads_local
+        except (OSError, AttributeError):
+            continue
+        fn.argtypes, fn.restype = [ctypes.c_int], ctypes.c_int
+        return fn
+    return None
+
+
+_SET_LOCAL: list = []
+
+
+@contextlib.contextmanager
+def blas_one_thread():
+    """OpenBLAS uses one thread for GEMMs issued by the calling thread inside the block (no-op elsewhere)."""
+    if not _SET_LOCAL:
+        _SET_LOCAL.append(_openblas_local())
+    fn = _SET_LOCAL[0]
+    if fn is None:
+        yield
+        return
+    old = fn(1)
+    try:
+        yield
+    finally:
+        fn(old)
+
+
+def gemm_plan(w, x_bound: int):
+    """Float32 GEMM operand for ``x @ w.T``: ``(wT, half, B)``, ``B = 0`` when not packed; None if not exact.
+
+    ``wT`` is (K, half) packed (columns ``w[j] + B*w[half+j]``) or (K, MH) with ``half = MH``.
+    """
+    w = np.asarray(w)
+    bound = int(x_bound) * int(np.abs(w.astype(np.int64)).sum(axis=1).max(initial=0))
+    mh = w.shape[0]
+    if bound >= EXACT_F32:
+        return None
+    wf = w.astype(np.float32)
+    big = 1 << max(1, 2 * bound).bit_length()
+    if mh >= 2 and bound * (big + 1) < EXACT_F32:
+        half = (mh + 1) // 2
+        wp = wf[:half].copy()
+        wp[: mh - half] += np.float32(big) * wf[half:]
+        return np.ascontiguousarray(wp.T), half, big
+    return np.ascontiguousarray(wf.T), mh, 0
+
+
+def _unpack(acc: np.ndarray, mh: int, half: int, big: int) -> np.ndarray:
+    """(R, half) packed accumulators -> (R, MH) float32 dot products."""
+    if not big:
+        return acc
+    nhi = mh - half
+    out = np.empty((acc.shape[0], mh), np.float32)
+    hi = out[:, half:]
+    np.multiply(acc[:, :nhi], np.float32(1.0 / big), out=hi)
+    np.rint(hi, out=hi)
+    out[:, :half] = acc
+    lo = out[:, :nhi]
+    lo -= np.float32(big) * hi
+    return out
+
+
+def _drive(blocks, fill, plan, mh: int, post, out_shape, macs: int) -> np.ndarray:
+    """Run the GEMM block by block: ``blocks`` are ``(row0, nrows, key)`` (rows of the flattened output),
+    ``fill(key, buf)`` writes the block's float32 input rows into ``buf``, ``post(dots)`` maps the float32
+    dot products to the output rows."""
+    wt, half, big = plan
+    cap = max(b[1] for b in blocks)
+
+    def one(b, buf):
+        rows = buf[: b[1]]
+        fill(b[2], rows)
+        return post(_unpack(rows @ wt, mh, half, big))
+
+    with blas_one_thread():
+        first = one(blocks[0], np.empty((cap, wt.shape[0]), np.float32))
+    out = np.empty((*out_shape, mh), first.dtype)
+    flat = out.reshape(-1, mh)
+    flat[blocks[0][0] : blocks[0][0] + blocks[0][1]] = first
+    errors = []
+
+    def run(part):
+        try:
+            buf = np.empty((cap, wt.shape[0]), np.float32)
+            with blas_one_thread():
+                for b in part:
+                    flat[b[0] : b[0] + b[1]] = one(b, buf)
+        except BaseException as e:  # noqa: BLE001 - re-raised in the calling thread
+            errors.append(e)
+
+    rest = blocks[1:]
+    if macs >= TWO_THREADS_MACS and len(rest) >= 4:
+        t = threading.Thread(target=run, args=(rest[1::2],))
+        t.start()
+        run(rest[::2])
+        t.join()
+    else:
+        run(rest)
+    if errors:
+        raise errors[0]
+    return out
+
+
+def rows_gemm(x, w, x_bound: int, post, plan=None):
+    """``post(x @ w.T)`` (exact float32 dot products) computed in row blocks; None if float32 is not exact."""
+    plan = plan or gemm_plan(w, x_bound)
+    if plan is None:
+        return None
+    x = np.asarray(x)
+    x2 = x.reshape(-1, x.shape[-1])
+    r, mh = x2.shape[0], np.shape(w)[0]
+    blocks = [(s, min(BLOCK_ROWS, r - s), s) for s in range(0, r, BLOCK_ROWS)] or [(0, 0, 0)]
+
+    def fill(s, buf):
+        np.copyto(buf, x2[s : s + len(buf)], casting="unsafe")
+
+    return _drive(blocks, fill, plan, mh, post, x.shape[:-1], r * x2.shape[1] * mh)
+
+
+def conv_gemm(x, sw: dict, w, x_bound: int, post, plan=None):
+    """SlidingWindow (``sw`` attributes) then ``post(window @ w.T)``, the window built block by block.
+
+    Returns (N, OH, OW, MH), or None if float32 is not exact for these weights and ``x_bound``.
+    """
+    k, s, p = sw["k"], sw["stride"], sw.get("pad", 0)
+    kh, kw = (k, k) if np.isscalar(k) else k
+    x = np.asarray(x)
+    if p:
+        x = np.pad(x, ((0, 0), (p, p), (p, p), (0, 0)), constant_values=sw.get("pad_value", 0))
+        x_bound = max(int(x_bound), abs(int(sw.get("pad_value", 0))))
+    plan = plan or gemm_plan(w, x_bound)
+    if plan is None:
+        return None
+    win = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(1, 2))[:, ::s, ::s]
+    win = win.transpose(0, 1, 2, 4, 5, 3)  # (N, OH, OW, kh, kw, C): vector order (ky, kx, c)
+    n, oh, ow = win.shape[:3]
+    per = oh * ow
+    if per <= BLOCK_ROWS:
+        step = BLOCK_ROWS // per
+        keys = [(f, min(n, f + step), 0, oh) for f in range(0, n, step)]
+    else:
+        step = max(1, BLOCK_ROWS // ow)
+        keys = [(f, f + 1, y, min(oh, y + step)) for f in range(n) for y in range(0, oh, step)]
+    blocks = [((f0 * oh + y0) * ow, (f1 - f0) * (y1 - y0) * ow, (f0, f1, y0, y1)) for f0, f1, y0, y1 in keys]
+
+    def fill(key, buf):
+        f0, f1, y0, y1 = key
+        np.copyto(buf.reshape(f1 - f0, y1 - y0, *win.shape[2:]), win[f0:f1, y0:y1], casting="unsafe")
+
+    mh = np.shape(w)[0]
+    return _drive(
+        blocks or [(0, 0, (0, 0, 0, 0))],
+        fill,
+        plan,
+        mh,
+        post,
+        (n, oh, ow),
+        n * per * kh * kw * x.shape[-1] * mh,
+    )
