@@ -14,6 +14,7 @@ It records the cycle of every accepted input and output beat, so tests can check
 
 from __future__ import annotations
 
+import itertools
 import random
 from dataclasses import dataclass, field
 
@@ -94,6 +95,8 @@ def run_stream_test(
     n_out: int | None = None,
     max_cycles: int | None = None,
     idle_cycles: int = 8,
+    stall_pattern=None,
+    gap_pattern=None,
     vcd: str | None = None,
 ) -> StreamResult:
     """Simulate ``dut`` (ports ``i`` and ``o``) on ``input_beats``; compare with ``expected_beats``.
@@ -116,6 +119,9 @@ def run_stream_test(
         Give up (AssertionError) after this many cycles in all (default: no limit). Independently,
         the run fails when no beat moves on either side for longer than a few frame times
         (``dut.ii_cycles`` when the component declares it), which catches lost beats and deadlocks.
+    stall_pattern, gap_pattern : iterable of bool, optional
+        Deterministic alternatives to the probabilities, one value per cycle (cycled), as
+        cocotbext-axi pause generators: True = ``o.ready`` low / no new input beat this cycle.
     idle_cycles : int
         Cycles with ``o.ready`` high after the last expected beat during which no beat may appear.
     vcd : str, optional
@@ -129,6 +135,8 @@ def run_stream_test(
     slack = 1 / max(1e-3, 1 - max(stall_prob, gap_prob))
     stuck_limit = int((200 + 4 * getattr(dut, "ii_cycles", 0)) * slack)
     rng = random.Random(seed)
+    stalls = itertools.cycle(stall_pattern) if stall_pattern is not None else None
+    gaps = itertools.cycle(gap_pattern) if gap_pattern is not None else None
     res = StreamResult()
 
     async def bench(ctx):
@@ -150,11 +158,12 @@ def run_stream_test(
                     f"timeout after {cycle} cycles: {nxt}/{len(inputs)} in, {len(res.outputs)}/{n_out} out"
                 )
             if not presenting and nxt < len(inputs):
-                presenting = rng.random() >= gap_prob
+                presenting = not next(gaps) if gaps else rng.random() >= gap_prob
             ctx.set(dut.i.valid, int(presenting))
             if presenting:
                 ctx.set(dut.i.payload, inputs[nxt])
-            ready = rng.random() >= stall_prob or len(res.outputs) >= n_out
+            stalled = next(stalls) if stalls else rng.random() < stall_prob
+            ready = not stalled or len(res.outputs) >= n_out
             ctx.set(dut.o.ready, 0)
             r0 = ctx.get(dut.i.ready)
             ctx.set(dut.o.ready, 1)

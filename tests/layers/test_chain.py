@@ -5,6 +5,7 @@ folding, width conversion, NHWC flattening) and that a chain keeps the handshake
 """
 
 import numpy as np
+import pytest
 from amaranth.hdl import Module
 from amaranth.lib import wiring
 
@@ -37,7 +38,15 @@ class Chain(wiring.Component):
         return m
 
 
-def test_small_cnv_chain():
+PATTERNS = {
+    "random": {"stall_prob": 0.3, "gap_prob": 0.3, "seed": 1},
+    "ready 3 of 4": {"stall_pattern": [0, 0, 0, 1], "gap_pattern": [0]},
+    "long stalls, bursty input": {"stall_pattern": [0] * 5 + [1] * 23, "gap_pattern": [1] * 7 + [0] * 3},
+}
+
+
+@pytest.mark.parametrize("pattern", sorted(PATTERNS))
+def test_small_cnv_chain(pattern):
     rng = np.random.default_rng(7)
     img = rng.integers(0, 4, size=(3, 6, 6, 2))  # UINT2 pixels, 3 images
     w1 = rng.choice([-1, 1], size=(4, 3 * 3 * 2))
@@ -64,7 +73,7 @@ def test_small_cnv_chain():
     dut = Chain(stages)
     ins = pack(img, UINT(2), 2)
     exp = pack(top, stages[-1].odt, 1)
-    run_stream_test(dut, ins, exp, stall_prob=0.3, gap_prob=0.3, seed=1)
+    run_stream_test(dut, ins, exp, **PATTERNS[pattern])
 
 
 def test_chain_runs_at_the_slowest_layer():

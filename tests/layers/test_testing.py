@@ -105,3 +105,10 @@ def test_stream_put_and_get_through_a_fifo():
 def test_positional_arguments_follow_the_documented_order():
     res = run_stream_test(_Stage(), [1, 2, 3], [1, 2, 3], 0.5, 0.5, 7)
     assert res.outputs == [1, 2, 3]
+
+
+def test_deterministic_patterns():
+    res = run_stream_test(_Stage(), list(range(6)), list(range(6)), stall_pattern=[True, True, False])
+    assert all(c % 3 == 2 for c in res.out_cycles)
+    res = run_stream_test(_Stage(), list(range(6)), list(range(6)), gap_pattern=[True, False])
+    assert res.outputs == list(range(6))
