@@ -125,8 +125,17 @@ CASES = {
     "label_select": _label_select,
     "fifo_ram": lambda r: _fifo(r, 16, 8, 4),
     "fifo_regs": lambda r: _fifo(r, 5, 2, 3),
+    "fifo_depth1": lambda r: _fifo(r, 5, 1, 3),
     "width_up_2to3": lambda r: _width_converter(r, 4, 2, 3),
     "width_down_8to2": lambda r: _width_converter(r, 2, 8, 2),
+}
+
+
+MARKS = {
+    "mvtu_xnor_parallel": pytest.mark.slow,  # the largest C++ model: ~10 s of compiling
+    # measured 6 cycles per 3-beat frame: a depth-1 FIFO passes a beat every other cycle (its docstring
+    # says so) but its ii_cycles claims beats_per_frame
+    "fifo_depth1": pytest.mark.xfail(strict=True, reason="FIFO(depth=1).ii_cycles ignores the half rate"),
 }
 
 
@@ -135,7 +144,7 @@ def vl_cache(tmp_path_factory):
     return session_cache_dir(tmp_path_factory)
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name", [pytest.param(n, marks=MARKS.get(n, ())) for n in sorted(CASES)])
 def test_layer_under_verilator(name, tmp_path, vl_cache):
     rng = np.random.default_rng(zlib.crc32(name.encode()))
     case = CASES[name](rng)
