@@ -62,15 +62,20 @@ def _attr(a: onnx.AttributeProto):
     return v.decode() if isinstance(v, bytes) else v
 
 
+def op_counts(graph: onnx.GraphProto) -> dict:
+    """Number of nodes per op type."""
+    counts: dict[str, int] = {}
+    for n in graph.node:
+        counts[n.op_type] = counts.get(n.op_type, 0) + 1
+    return counts
+
+
 def graph_facts(model: ModelWrapper) -> dict:
     """Accumulator, activation quantizer and output tensor names of a cleaned model."""
     g = model.graph
     inits = {i.name for i in g.initializer}
     acts = [n for n in g.node if n.op_type in ACT_QUANT_OPS and n.input[0] not in inits]
     mats = [n for n in g.node if n.op_type in MATRIX_OPS]
-    op_counts: dict[str, int] = {}
-    for n in g.node:
-        op_counts[n.op_type] = op_counts.get(n.op_type, 0) + 1
     return {
         "input_tensor": g.input[0].name,
         "output_tensor": g.output[0].name,
@@ -83,7 +88,7 @@ def graph_facts(model: ModelWrapper) -> dict:
              **{a.name: _attr(a) for a in n.attribute}}
             for n in acts
         ],
-        "op_counts": op_counts,
+        "op_counts": op_counts(g),
         "op_sequence": [n.op_type for n in g.node],
     }
 
