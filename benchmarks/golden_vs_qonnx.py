@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import platform
 import time
 from pathlib import Path
 
@@ -42,6 +44,21 @@ def _time(fn, repeat: int = 3) -> tuple[float, float]:
         fn()
         best, cpu = min(best, time.perf_counter() - t), min(cpu, time.process_time() - c)
     return best, cpu
+
+
+def machine() -> dict:
+    """CPU model, core count and load averages: timings on a shared machine depend on them."""
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), model)
+    except OSError:
+        pass
+    try:
+        load = [round(v, 2) for v in os.getloadavg()]
+    except OSError:
+        load = None
+    return {"cpu_model": model, "cpu_count": os.cpu_count(), "loadavg_1_5_15": load}
 
 
 def bench_model(name: str, frames: int, qonnx_frames: int) -> dict:
@@ -95,7 +112,8 @@ def main(argv=None) -> int:
     ap.add_argument("--frames", type=int, default=256, help="batch size for the golden model")
     ap.add_argument("--qonnx-frames", type=int, default=5, help="frames run through qonnx")
     args = ap.parse_args(argv)
-    results = {"models": [bench_model(n, args.frames, args.qonnx_frames) for n in CANDIDATES]}
+    results = {"machine_start": machine()}
+    results["models"] = [bench_model(n, args.frames, args.qonnx_frames) for n in CANDIDATES]
     cnv = next(r for r in results["models"] if r["model"] == "CNV")
     if cnv.get("available"):
         from hwgen.frontend import load
@@ -106,6 +124,13 @@ def main(argv=None) -> int:
         streamline(load(path))
         results["cnv_import_streamline_s"] = round(time.perf_counter() - t, 3)
         results["cnv_goal_met"] = results["cnv_import_streamline_s"] <= 5.0
+    results["machine_end"] = machine()
+    for when in ("start", "end"):
+        m = results[f"machine_{when}"]
+        print(
+            f"{when}: {m['cpu_model']}, {m['cpu_count']} CPUs, "
+            f"load average (1/5/15 min) {m['loadavg_1_5_15']}"
+        )
     for r in results["models"]:
         if not r.get("available"):
             print(f"{r['model']:4s} not available")

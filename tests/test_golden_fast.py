@@ -156,7 +156,7 @@ def test_mvtu_after_window_equals_reference(case, small_blocks, monkeypatch):
     n, h, w_, c, k, s, p, mh, in_dt, w_dt, out = case
     if small_blocks:  # many blocks, lines split inside a frame, the two-thread driver
         monkeypatch.setattr(gemm, "BLOCK_ROWS", 7)
-        monkeypatch.setattr(gemm, "TWO_THREADS_MACS", 0)
+        monkeypatch.setattr(gemm, "TWO_THREADS", True)
     rng = np.random.default_rng(hash(case) % 2**32)
     x = _dtype_values(rng, in_dt, (n, h, w_, c))
     w = _dtype_values(rng, w_dt, (mh, k * k * c))
@@ -209,7 +209,7 @@ def test_gemm_thread_error_is_raised(monkeypatch):
     from hwgen.golden import gemm
 
     monkeypatch.setattr(gemm, "BLOCK_ROWS", 2)
-    monkeypatch.setattr(gemm, "TWO_THREADS_MACS", 0)
+    monkeypatch.setattr(gemm, "TWO_THREADS", True)
     calls = []
 
     def post(acc):
