@@ -25,7 +25,7 @@ Cycle model
 -----------
 Stride k: one input beat per cycle, ``ii_cycles = H·W·C/SIMD``,
 ``latency_cycles = ((k-1)·W + k-1)·C/SIMD + 1`` (the last beat of the first window, plus one).
-Other strides: ``ii_cycles = max(H·W, OH·OW·k·k)·C/SIMD`` and 3 more cycles of latency.
+Other strides: ``ii_cycles = max(H·W, OH·OW·k·k)·C/SIMD`` (at least 2) and 3 more cycles of latency.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ class MaxPool(wiring.Component):
     def ii_cycles(self) -> int:
         if self._s == self._k:
             return self._h * self._w * self._cf
-        return max(self._h * self._w, self._oh * self._ow * self._k * self._k) * self._cf
+        return max(self._h * self._w * self._cf, self._oh * self._ow * self._k * self._k * self._cf, 2)
 
     @property
     def latency_cycles(self) -> int:

@@ -22,7 +22,8 @@ pad_value : int, a value of ``dtype`` (used when pad > 0); simd : int, divisor o
 
 Cycle model
 -----------
-``ii_cycles = max(H·W, OH·OW·kh·kw) · C/SIMD`` (the busier side moves one beat per cycle);
+``ii_cycles = max(H·W, OH·OW·kh·kw) · C/SIMD`` (the busier side moves one beat per cycle; at
+least 2);
 ``latency_cycles = 3`` (write, read, output queue). A frame's output, padding included, starts
 only after its first input beat has arrived.
 """
@@ -81,7 +82,9 @@ class SlidingWindow(wiring.Component):
 
     @property
     def ii_cycles(self) -> int:
-        return max(self._frame_in, self._oh * self._ow * self._kh * self._kw * self._cf)
+        # A one-beat frame (1x1 image, C = SIMD) takes two cycles: the writer stays within one frame
+        # of the reader.
+        return max(self._frame_in, self._oh * self._ow * self._kh * self._kw * self._cf, 2)
 
     @property
     def latency_cycles(self) -> int:

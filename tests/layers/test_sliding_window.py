@@ -49,6 +49,7 @@ def test_pad_value_bipolar():
         (5, 5, 1, 3, 1, 1, 1),
         (4, 6, 2, 1, 1, 0, 1),
         (6, 6, 1, 2, 1, 0, 1),
+        (1, 1, 2, 1, 1, 0, 2),  # one beat per frame: two cycles
     ],
 )
 def test_cycles(h, w, ch, k, s, pad, simd):
