@@ -140,6 +140,13 @@ def cnv_inputs(rng: np.random.Generator, n_digits: int = 24, n_mnist: int = 12, 
     return s
 
 
+def uint8_exact(x: np.ndarray) -> list[int]:
+    """Indices of the inputs whose every value is k/255 in float32 (usable with ``--input-dtype uint8``)."""
+    flat = x.reshape(len(x), -1)
+    codes = np.round(flat * 255)
+    return [int(i) for i in np.nonzero((codes.astype(np.float32) / np.float32(255) == flat).all(axis=1))[0]]
+
+
 def training_set() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """MNIST train (4,000) and held-out test (1,000) images and labels."""
     images, labels = mnist_5k()

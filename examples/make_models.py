@@ -123,6 +123,7 @@ def build_one(name: str, out_root: Path) -> dict:
         "input_range": "[0,1] float32; the model computes 2x-1 before its input quantizer",
         "input_descriptions": inputs.desc,
         "tie_inputs": inputs.ties,
+        "uint8_inputs": datasets.uint8_exact(x),
         **facts,
         **times,
     }
