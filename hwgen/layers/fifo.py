@@ -13,10 +13,11 @@ beats_per_frame : int, beats of one frame (only for the cycle model; default 1).
 
 Cycle model
 -----------
-One beat per cycle in and out; ``ii_cycles = beats_per_frame``; ``latency_cycles = 2`` for
-``depth >= 3`` (memory write, read into the output register), ``1`` for ``depth <= 2`` (registers;
-a depth of 1 passes a beat every other cycle). ``i.ready`` and ``o.valid`` are registered, so
-FIFOs and layers chain without combinational loops. ``ram_style`` says what synthesis is expected to infer.
+One beat per cycle in and out; ``ii_cycles = beats_per_frame`` (twice that for ``depth == 1``,
+which passes a beat every other cycle); ``latency_cycles = 2`` for ``depth >= 3`` (memory write,
+read into the output register), ``1`` for ``depth <= 2`` (registers). ``i.ready`` and ``o.valid``
+are registered, so FIFOs and layers chain without combinational loops. ``ram_style`` says what
+synthesis is expected to infer.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ class FIFO(wiring.Component):
 
     @property
     def ii_cycles(self) -> int:
-        return self._frame
+        return self._frame * (2 if self._depth == 1 else 1)
 
     @property
     def latency_cycles(self) -> int:

@@ -102,7 +102,7 @@ class MVTU(wiring.Component):
     def _set_thresholds(self, thresholds, odt):
         if thresholds is None:
             self._thr = None
-            acc_bits = c.range_shape(min(self._acc_lo, -1), self._acc_hi).width
+            acc_bits = max(2, c.range_shape(min(self._acc_lo, -1), self._acc_hi).width)  # INTn has n >= 2
             if odt is not None and odt != INT(acc_bits):
                 raise ValueError(f"'odt' must be None or INT{acc_bits} for raw accumulator output, not {odt}")
             if self._out_offset:

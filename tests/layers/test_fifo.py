@@ -45,7 +45,7 @@ def test_fifo_cycles(depth):
     dut = FIFO(8, depth, beats_per_frame=4)
     res = run_stream_test(dut, list(range(20)), list(range(20)))
     expected_ii = 4 if depth > 1 else 8  # a one-register FIFO passes a beat every other cycle
-    assert res.frame_intervals(4) == [expected_ii] * 4
+    assert res.frame_intervals(4) == [expected_ii] * 4 == [dut.ii_cycles] * 4
     assert res.latency == dut.latency_cycles
     assert dut.ram_style == ("registers" if depth <= 2 else "lutram")
     assert ram_style(64, 512) == "bram"

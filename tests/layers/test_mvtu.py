@@ -202,6 +202,12 @@ def test_model_sized_layers(mh, mw, pe, simd, idt, wdt, nthr):
     )
 
 
+def test_all_zero_weights_give_a_two_bit_output():
+    w = np.zeros((2, 4), dtype=int)  # acc is always 0; INTn needs n >= 2
+    dut, _ = check(w, INT(2), INT(2), 1, 2, frames=2)
+    assert dut.odt == INT(2)
+
+
 def test_integer_accumulator_width_is_exact():
     w = np.full((1, 2), 7)  # INT4 weights at their maximum, INT4 inputs: acc in [-112, 98]
     x = np.array([[-8, -8], [7, 7], [-8, 7]])
