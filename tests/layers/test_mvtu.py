@@ -230,3 +230,20 @@ def test_fused_thresholds_fully_parallel(nthr):
     assert dut.fused_thresholds
     rom, _ = check(w, BIPOLAR, BIPOLAR, 4, 9, thr, -1 if nthr == 3 else 0, frames=6, weights="rom")
     assert not rom.fused_thresholds
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mh", [1, 2, 3, 4, 6])
+def test_every_fold_meets_its_cycle_model(mh):
+    """All divisor folds of small shapes: exact output, II and latency at full speed."""
+    rng = np.random.default_rng(mh)
+    for mw in (1, 2, 3, 4, 6):
+        for pe in [d for d in range(1, mh + 1) if mh % d == 0]:
+            for simd in [d for d in range(1, mw + 1) if mw % d == 0]:
+                for idt, wdt, nthr in [(BIPOLAR, BIPOLAR, 1), (INT(2), INT(2), 0), (UINT(2), BIPOLAR, 3)]:
+                    w = _rand(rng, wdt, (mh, mw))
+                    lo, hi = _acc_range(w, idt)
+                    thr = _thresholds(rng, lo, hi, mh, nthr) if nthr else None
+                    dut, res = check(w, idt, wdt, pe, simd, thr, frames=4, stall=0, gap=0)
+                    assert res.frame_intervals(mh // pe) == [dut.ii_cycles] * 3, (mw, pe, simd, idt)
+                    assert res.latency == dut.latency_cycles
