@@ -220,3 +220,31 @@ def test_gemm_thread_error_is_raised(monkeypatch):
 
     with pytest.raises(ValueError, match="boom"):
         gemm.rows_gemm(np.ones((40, 8)), np.ones((3, 8)), 1, post)
+
+
+def test_blas_thread_count_restored_after_nested_and_threaded_use():
+    import threading
+
+    from hwgen.golden import gemm
+
+    fn = gemm._openblas_local()
+    if fn is None:
+        pytest.skip("NumPy is not linked with OpenBLAS here")
+    before = fn(3)  # a known count, not 1
+    seen = []
+
+    def inner():
+        with gemm.blas_one_thread():
+            seen.append(fn(1))  # inside: one thread
+
+    try:
+        with gemm.blas_one_thread():
+            ts = [threading.Thread(target=inner) for _ in range(3)]
+            for t in ts:
+                t.start()
+            for t in ts:
+                t.join()
+        assert seen == [1, 1, 1]
+        assert fn(3) == 3  # restored on the last exit
+    finally:
+        fn(before)

@@ -7,7 +7,7 @@ one output channel is bounded by ``L = x_bound * max_m sum_k |w[m, k]|``. When `
 is ``rint(acc / B)`` and ``lo = acc - B * hi``, both exact. That halves the GEMM (bipolar: K <= 2047).
 
 The GEMM runs on blocks of rows (im2col of a few frames built straight into a float32 buffer, so the full
-window tensor never exists) with OpenBLAS limited to one thread for the calling thread: under load, BLAS
+window tensor never exists) with OpenBLAS limited to one thread: under load, BLAS
 worker threads spin and multiply the CPU time. Large inputs are split over two Python threads instead
 (NumPy releases the GIL in the copy, the GEMM and the comparisons) when a core is idle: on a loaded machine
 the second thread only adds CPU time (measured: +10 % CPU, no wall-clock gain at load 7 on 2 cores).
@@ -47,23 +47,30 @@ def _openblas_local():
     return None
 
 
-_SET_LOCAL: list = []
+_BLAS = {"fn": None, "found": False, "depth": 0, "old": 0}
+_BLAS_LOCK = threading.Lock()
 
 
 @contextlib.contextmanager
 def blas_one_thread():
-    """OpenBLAS uses one thread for GEMMs issued by the calling thread inside the block (no-op elsewhere)."""
-    if not _SET_LOCAL:
-        _SET_LOCAL.append(_openblas_local())
-    fn = _SET_LOCAL[0]
-    if fn is None:
-        yield
-        return
-    old = fn(1)
+    """OpenBLAS runs its GEMMs on one thread inside the block (no-op for other BLAS libraries).
+
+    The setting is process-wide in the OpenBLAS builds NumPy ships (measured), so nested and concurrent
+    blocks share it: the first entry sets one thread, the last exit restores the previous count.
+    """
+    with _BLAS_LOCK:
+        if not _BLAS["found"]:
+            _BLAS.update(fn=_openblas_local(), found=True)
+        if _BLAS["fn"] is not None and _BLAS["depth"] == 0:
+            _BLAS["old"] = _BLAS["fn"](1)
+        _BLAS["depth"] += 1
     try:
         yield
     finally:
-        fn(old)
+        with _BLAS_LOCK:
+            _BLAS["depth"] -= 1
+            if _BLAS["fn"] is not None and _BLAS["depth"] == 0:
+                _BLAS["fn"](_BLAS["old"])
 
 
 def gemm_plan(w, x_bound: int):
