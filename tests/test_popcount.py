@@ -2,10 +2,17 @@
 
 import numpy as np
 import pytest
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import Cat, Module, Signal, signed, unsigned
 from amaranth.sim import Simulator
 
-from hwgen.layers.popcount import compress_columns, popcount, popcount_ge, popcount_thresholds
+from hwgen.layers.popcount import (
+    compress_columns,
+    lut_function,
+    popcount,
+    popcount_ge,
+    popcount_thresholds,
+    sum_values,
+)
 
 
 def _run(m, inputs, outputs, vectors):
@@ -130,3 +137,59 @@ def test_empty_vector_counts_zero():
     count = popcount(m, Signal(0), "pc")
     assert len(count) == 1
     assert _run(m, [], [count], [()])[0, 0] == 0
+
+
+@pytest.mark.parametrize(
+    "shapes",
+    [
+        [signed(2), signed(2), signed(3)],
+        [unsigned(3), signed(2), unsigned(1), signed(1)],
+        [unsigned(2), unsigned(2), unsigned(3)],
+    ],
+)
+def test_sum_values_exhaustive(shapes):
+    m = Module()
+    sigs = [Signal(s) for s in shapes]
+    total = sum_values(m, sigs, "sv")
+    ranges = [range(s.signed and -(1 << (s.width - 1)) or 0, 1 << (s.width - s.signed)) for s in shapes]
+    vectors = [()]
+    for r in ranges:
+        vectors = [v + (x,) for v in vectors for x in r]
+    got = _run(m, sigs, [total], vectors)[:, 0]
+    np.testing.assert_array_equal(got, [sum(v) for v in vectors])
+    assert total.shape().signed == any(s.signed for s in shapes)
+
+
+def test_sum_values_of_lut_products_is_a_2bit_dot_product():
+    # Four INT2 x INT2 products from tables, summed: the integer-MAC lane group of an MVTU.
+    m = Module()
+    x, w = Signal(8), Signal(8)
+
+    def prod(i):
+        a, b = i & 3, i >> 2
+        return (a - 4 * (a >> 1)) * (b - 4 * (b >> 1))
+
+    terms = [
+        lut_function(m, Cat(x[2 * j : 2 * j + 2], w[2 * j : 2 * j + 2]), prod, signed(4), f"p{j}")
+        for j in range(4)
+    ]
+    total = sum_values(m, terms, "dot")
+    rng = np.random.default_rng(3)
+    vectors = [(int(a), int(b)) for a, b in rng.integers(0, 256, size=(300, 2))] + [
+        (0xAA, 0xAA),
+        (0x55, 0xAA),
+    ]
+    got = _run(m, [x, w], [total], vectors)[:, 0]
+
+    def dec(v):
+        return [((v >> (2 * j)) & 3) - 4 * ((v >> (2 * j + 1)) & 1) for j in range(4)]
+
+    expect = [int(np.dot(dec(a), dec(b))) for a, b in vectors]
+    np.testing.assert_array_equal(got, expect)
+
+
+def test_sum_values_and_lut_function_reject_bad_input():
+    with pytest.raises(ValueError, match="at least one term"):
+        sum_values(None, [], "sv")
+    with pytest.raises(ValueError, match="too big"):
+        lut_function(None, Signal(13), lambda i: i, unsigned(13), "f")

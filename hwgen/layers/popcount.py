@@ -23,6 +23,12 @@ popcount_thresholds(m, bits, thresholds, name)
     Number of constant thresholds that ``popcount(bits)`` reaches (a multi-threshold activation).
 compress_columns(m, columns, name)
     The column reduction itself, for callers that add their own weighted bits.
+sum_values(m, values, name)
+    Exact sum of small signed/unsigned integers (e.g. the SIMD products of an integer MAC lane
+    group) through the same tree: no adder chain per term.
+lut_function(m, inputs, fn, shape, name)
+    Any function of a few input bits as a constant table (e.g. a 2-bit x 2-bit product), so that it
+    becomes one LUT per output bit instead of a multiplier (which ECP5 synthesis maps to a DSP).
 
 For a fully parallel XNOR layer with hard-wired weights and one threshold per neuron, feeding the
 XNOR bits straight into :func:`popcount_ge` (no registered count, no accumulator, no comparator)
@@ -32,9 +38,16 @@ register, accumulate and compare.
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Const, Module, Signal, Value
+from amaranth.hdl import Array, Cat, Const, Module, Shape, Signal, Value, signed
 
-__all__ = ["compress_columns", "popcount", "popcount_ge", "popcount_thresholds"]
+__all__ = [
+    "compress_columns",
+    "lut_function",
+    "popcount",
+    "popcount_ge",
+    "popcount_thresholds",
+    "sum_values",
+]
 
 
 def _counter(m: Module, ins: list[Value], name: str) -> list[Value]:
@@ -201,6 +214,76 @@ def popcount_thresholds(m: Module, bits: Value, thresholds, name: str) -> Value:
     # Ascending thresholds give a thermometer code; its ones are counted by adding the bits.
     m.d.comb += level.eq(sum((count >= t) if t > 0 else Const(1, 1) for t in thresholds))
     return level
+
+
+def sum_values(m: Module, values, name: str) -> Value:
+    """Exact sum of integer values (each signed or unsigned), reduced as bit columns.
+
+    A two's complement value ``v`` of ``w`` bits is ``sum(2**k v_k, k < w-1) + 2**(w-1) (1 - v_{w-1})
+    - 2**(w-1)``: its sign bit enters the columns inverted and the constants are collected into one
+    number added as constant bits, so the whole sum is one compressor tree and one carry chain.
+
+    Parameters
+    ----------
+    m : Module
+        Module that receives the combinational logic.
+    values : sequence of Value
+        The terms (at least one).
+    name : str
+        Prefix of the created signals; the result is ``{name}_sum``, signed when any term can be
+        negative, wide enough for every reachable sum.
+    """
+    values = [Value.cast(v) for v in values]
+    if not values:
+        raise ValueError("'values' must hold at least one term")
+    lo = sum(Shape.cast(v.shape()).signed and -(1 << (len(v) - 1)) or 0 for v in values)
+    hi = sum((1 << (len(v) - (1 if v.shape().signed else 0))) - 1 for v in values)
+    width = max(hi.bit_length(), (-lo - 1).bit_length() if lo < 0 else 0) + (1 if lo < 0 else 0)
+    width = max(width, 1)
+    columns: list[list] = [[] for _ in range(width)]
+    offset = 0
+    for i, v in enumerate(values):
+        v = _as_signal(m, v, f"{name}_t{i}") if len(v) > 1 else v
+        w, sgn = len(v), v.shape().signed
+        for k in range(w):
+            if sgn and k == w - 1:
+                columns[k].append(~v[k])
+                offset -= 1 << k
+            else:
+                columns[k].append(v[k])
+    offset %= 1 << width
+    for k in range(width):
+        if (offset >> k) & 1:
+            columns[k].append(1)
+    row_a, row_b = compress_columns(m, columns, name)
+    total = Signal(signed(width) if lo < 0 else width, name=f"{name}_sum")
+    m.d.comb += total.eq((row_a + row_b)[:width])
+    return total
+
+
+def lut_function(m: Module, inputs: Value, fn, shape, name: str) -> Value:
+    """``fn(i)`` for the unsigned value ``i`` of ``inputs``, as a table of constants.
+
+    Parameters
+    ----------
+    m : Module
+        Module that receives the combinational logic.
+    inputs : Value
+        A few bits (the table has ``2**len(inputs)`` entries; at most 12 bits).
+    fn : callable
+        Python function from int to int, evaluated once per entry.
+    shape : Shape-castable
+        Shape of the result (``signed(n)`` for negative results).
+    name : str
+        Name of the result signal.
+    """
+    inputs = Value.cast(inputs)
+    if len(inputs) > 12:
+        raise ValueError(f"'inputs' has {len(inputs)} bits; a table of 2**{len(inputs)} entries is too big")
+    table = Array(Const(int(fn(i)), shape) for i in range(1 << len(inputs)))
+    out = Signal(shape, name=name)
+    m.d.comb += out.eq(table[inputs])
+    return out
 
 
 def _as_signal(m: Module, bits: Value, name: str) -> Signal:
