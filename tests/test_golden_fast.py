@@ -21,13 +21,21 @@ def test_xnor_popcount_equals_matvec(k):
 
 
 @pytest.mark.parametrize("t", [1, 3, 16, 17, 255])
-def test_threshold_equals_reference(t):
+@pytest.mark.parametrize("narrow", [False, True])
+def test_threshold_equals_reference(t, narrow):
     rng = np.random.default_rng(t)
     acc = rng.integers(-300, 300, size=(9, 6))
     thr = np.sort(rng.integers(-300, 300, size=(6, t)), axis=1)
-    assert np.array_equal(threshold_fast(acc, thr, -2), ops.multithreshold(acc, thr, -2))
-    shared = thr[:1]
-    assert np.array_equal(threshold_fast(acc, shared), ops.multithreshold(acc, shared))
+    for a in (acc, acc.astype(np.float32)):
+        got = threshold_fast(a, thr, -2, narrow=narrow)
+        assert np.array_equal(got, ops.multithreshold(acc, thr, -2))
+        assert got.dtype == (np.int8 if narrow and t <= 129 else np.int64)
+        shared = thr[:1]
+        assert np.array_equal(
+            threshold_fast(a, shared, 120, narrow=narrow), ops.multithreshold(acc, shared, 120)
+        )
+        bip = threshold_fast(a, thr, 0, bipolar=True, narrow=narrow)
+        assert np.array_equal(bip, 2 * ops.multithreshold(acc, thr) - 1)
 
 
 def _reference(node, x):

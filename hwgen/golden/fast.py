@@ -152,26 +152,32 @@ def matvec_fast(x, w, xnor: bool = False, x_bound: int | None = None):
     return acc.reshape(*lead, -1)
 
 
-def threshold_fast(acc, thr, out_offset: int = 0, bipolar: bool = False) -> np.ndarray:
-    """Multithreshold on the last axis; ``2*count - 1`` (int8) for a bipolar output."""
+def threshold_fast(acc, thr, out_offset: int = 0, bipolar: bool = False, narrow: bool = False) -> np.ndarray:
+    """Multithreshold on the last axis; ``2*count - 1`` (int8) for a bipolar output.
+
+    With ``narrow`` the result is int8 whenever every possible output value fits (else int64).
+    """
     acc = np.asarray(acc)
     thr = np.asarray(thr, dtype=np.int64)
     if acc.dtype.kind == "f":
         thr = thr.astype(acc.dtype)  # exact: |thr| <= accumulator range + 1 < 2**24
-    if thr.shape[1] == 1:
+    n_thr, off = thr.shape[1], int(out_offset)
+    lo, hi = (-1, 2 * n_thr - 1) if bipolar else (off, off + n_thr)
+    ct = np.int8 if narrow and -128 <= lo and hi <= 127 else np.int64
+    if n_thr == 1:
         hit = acc >= thr[:, 0]
-        return _bipolar(hit) if bipolar else hit.astype(np.int64) + int(out_offset)
-    if thr.shape[1] <= 16:
-        cnt = np.zeros(acc.shape, dtype=np.int64)
-        for t in range(thr.shape[1]):
-            cnt += acc >= thr[:, t]
+        return _bipolar(hit) if bipolar else hit.view(np.int8).astype(ct) + ct(off)
+    if n_thr <= 16:
+        cnt = np.zeros(acc.shape, dtype=ct)
+        for t in range(n_thr):
+            cnt += (acc >= thr[:, t]).view(np.int8)
     else:
         flat = acc.reshape(-1, acc.shape[-1])
         cnt = np.empty(flat.shape, dtype=np.int64)
         for c in range(flat.shape[1]):
             cnt[:, c] = np.searchsorted(thr[c if thr.shape[0] > 1 else 0], flat[:, c], side="right")
-        cnt = cnt.reshape(acc.shape)
-    return 2 * cnt - 1 if bipolar else cnt + int(out_offset)
+        cnt = cnt.reshape(acc.shape).astype(ct, copy=False)
+    return cnt * ct(2) - ct(1) if bipolar else cnt + ct(off)
 
 
 def _is_bipolar(name) -> bool:
@@ -194,7 +200,7 @@ def _post(a: dict):
     if thr is None:
         return lambda acc: acc.astype(np.int64)
     off, bip = a.get("out_offset", 0), _is_bipolar(a["out_dtype"])
-    return lambda acc: threshold_fast(acc, thr, off, bip)
+    return lambda acc: threshold_fast(acc, thr, off, bip, narrow=True)
 
 
 def _plan(a: dict):
