@@ -117,9 +117,12 @@ CASES = {
     "mvtu_int4": lambda r: _mvtu(r, 4, 8, 2, 4, INT(4), INT(4)),
     # first layer: UINT8 pixels x bipolar weights -> bipolar
     "mvtu_uint8_first": lambda r: _mvtu(r, 8, 16, 4, 8, UINT(8), BIPOLAR, t=1, odt=BIPOLAR),
+    # TFC-sized: 784 bipolar inputs 49 per beat (56-bit tdata), 64 outputs 16 per beat
+    "mvtu_tfc_first": lambda r: _mvtu(r, 64, 784, 16, 49, BIPOLAR, BIPOLAR, t=1, odt=BIPOLAR),
     "thresholding": _thresholding,
     "swg_pad": lambda r: _swg(r, 5, 5, 4, 3, 1, 1, 2, UINT(2)),
     "swg_stride2_bipolar": lambda r: _swg(r, 7, 7, 2, 3, 2, 0, 1, BIPOLAR),
+    "swg_cnv": lambda r: _swg(r, 8, 8, 16, 3, 1, 0, 8, BIPOLAR),  # a CNV conv input, 2 beats per pixel
     "maxpool_int4": lambda r: _maxpool(r, 4, 4, 4, 2, 2, INT(4)),
     "maxpool_bipolar": lambda r: _maxpool(r, 6, 6, 2, 2, 1, BIPOLAR),
     "maxpool_stride2_k3": lambda r: _maxpool(r, 5, 5, 2, 3, 2, UINT(3), stride=2),
@@ -134,6 +137,7 @@ CASES = {
 
 MARKS = {
     "mvtu_xnor_parallel": pytest.mark.slow,  # the largest C++ model: ~10 s of compiling
+    "mvtu_tfc_first": pytest.mark.slow,  # 50 kbit weight ROM: ~15 s of building
 }
 
 
