@@ -85,3 +85,33 @@ def test_entry_point_one_line(tmp_path):
     lines = out.stdout.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("smoke OK"), out.stdout
     assert "200/200 beats" in lines[0]
+
+
+@pytest.mark.verilator
+def test_concurrent_builds_share_one_folder(tmp_path, vl_cache):
+    """Two processes build the same Verilog into one cache: one compiles, the other waits and reuses;
+    a second design then reuses the Verilator runtime objects; two benches run side by side."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from hwgen.sim.runner import BenchRun, build_verilator, run_bench
+
+    from hwgen.flow.verilog import export_stream_verilog
+
+    cache = vl_cache
+    src = export_stream_verilog(XnorPopcount(), tmp_path / "a.v", "smoke_top", 2)["path"]
+    with ProcessPoolExecutor(2) as pool:
+        models = list(pool.map(build_verilator, [src, src], ["smoke_top"] * 2, [cache] * 2))
+    assert sorted(m.cached for m in models) == [False, True]
+    assert models[0].build_dir == models[1].build_dir
+
+    other = export_stream_verilog(XnorPopcount(bug="drop_bit"), tmp_path / "b.v", "smoke_top", 2)["path"]
+    second = build_verilator(other, "smoke_top", cache)
+    assert not second.cached and second.build_dir != models[0].build_dir
+    assert "verilated_vpi.cpp" not in (second.build_dir / "build.log").read_text()
+
+    a, b = random_words(8, seed=4)
+    runs = [BenchRun(pack(a, b), reference(a, b).tolist(), 2, 2, name="r")]
+    with ProcessPoolExecutor(2) as pool:
+        work = [tmp_path / "w1", tmp_path / "w2"]
+        results = list(pool.map(run_bench, [models[0], second], [runs, runs], work))
+    assert results[0].passed and not results[1].passed
