@@ -5,7 +5,8 @@ Usage: ``python benchmarks/golden_vs_qonnx.py [--out results.json] [--frames 256
 Models: examples/models/<name>/ when present, else ../shared/oracle/<name>/ (TFC, SFC, CNV; the QONNX clean
 form, which is what the reference executor runs). Per-frame times: qonnx one frame at a time (as it is used),
 golden both one frame at a time and on a batch. Goals: golden >= 50x faster, CNV-W1A1 import + streamline
-<= 5 s. Outputs are also compared for equality on the frames both ran.
+<= 5 s. Outputs are also compared for equality on the frames both ran. The CPU model and the load averages at
+the start and the end are recorded: on a shared machine compare CPU-time ratios, wall-clock ones are noisy.
 """
 
 from __future__ import annotations
