@@ -31,19 +31,31 @@ TWO_THREADS = None  # None: two threads for large products when a core is idle; 
 
 
 def _openblas_local():
-    """OpenBLAS's ``openblas_set_num_threads_local`` from the loaded library, or None."""
+    """``set(n) -> previous n`` for the OpenBLAS loaded in this process, or None (other BLAS, not Linux).
+
+    ``openblas_set_num_threads_local`` where it exists, else the get/set pair (plain or scipy-openblas
+    names).
+    """
     try:
         with open("/proc/self/maps") as f:
-            paths = {ln.split()[-1] for ln in f if "openblas" in ln.lower() and ln.rstrip().endswith(".so")}
+            paths = {ln.split()[-1] for ln in f if "openblas" in ln.lower() and ".so" in ln.split()[-1]}
     except OSError:
         return None
     for p in sorted(paths):
         try:
-            fn = ctypes.CDLL(p).openblas_set_num_threads_local
-        except (OSError, AttributeError):
+            lib = ctypes.CDLL(p)
+        except OSError:
             continue
-        fn.argtypes, fn.restype = [ctypes.c_int], ctypes.c_int
-        return fn
+        fn = getattr(lib, "openblas_set_num_threads_local", None)
+        if fn is not None:
+            fn.argtypes, fn.restype = [ctypes.c_int], ctypes.c_int
+            return fn
+        for pre, suf in (("", ""), ("scipy_", "64_"), ("", "64_")):
+            get = getattr(lib, f"{pre}openblas_get_num_threads{suf}", None)
+            put = getattr(lib, f"{pre}openblas_set_num_threads{suf}", None)
+            if get is not None and put is not None:
+                get.restype, put.argtypes = ctypes.c_int, [ctypes.c_int]
+                return lambda n, get=get, put=put: (get(), put(n))[0]
     return None
 
 
