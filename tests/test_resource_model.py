@@ -7,6 +7,7 @@ costs with ``--fit``, and paste the new records here.
 
 import numpy as np
 import pytest
+from amaranth.hdl import Fragment
 
 from hwgen.layers import resource_model as rm
 
@@ -109,6 +110,7 @@ def test_layer_functions_are_what_the_components_call():
     params = LAYERS["mvtu_64x64_pe8_simd16_rom"][1]
     assert dut.resources() == rm.mvtu(**params) == rm.estimate("mvtu", "xc7", **params)
     assert rm.mvtu(family="ecp5", **params) != rm.mvtu(**params)
+    Fragment.get(dut, None)  # elaborated, as every component is before it is synthesized
 
 
 def test_memory_placement_follows_yosys():
