@@ -22,6 +22,14 @@ endmodule
 """
 
 
+WRAPPER = """
+module wrap(input clk, input [5:0] p, input [7:0] a, input [7:0] b, input we, input [9:0] addr,
+            input [15:0] wd, output par, output [8:0] sum, output [15:0] rd);
+  small u(.clk(clk), .p(p), .a(a), .b(b), .we(we), .addr(addr), .wd(wd), .par(par), .sum(sum), .rd(rd));
+endmodule
+"""
+
+
 def test_count_cells_conventions():
     cells = {
         "LUT6": 3, "LUT2": 2, "CARRY4": 1, "FDRE": 5, "FDSE": 1, "RAMB36E1": 1, "RAMB18E1": 1,
@@ -62,9 +70,12 @@ def test_xc7_counts(tmp_path):
 
 
 @pytest.mark.slow
-def test_ecp5_counts(tmp_path):
+def test_ecp5_counts_two_files(tmp_path):
+    # The design in one file, a wrapper instantiating it in another: both read, the wrapper is top.
     (tmp_path / "small.v").write_text(DESIGN)
-    r = synthesize(tmp_path / "small.v", tmp_path, family="ecp5", top="small")
+    (tmp_path / "wrap.v").write_text(WRAPPER)
+    r = synthesize([tmp_path / "wrap.v", tmp_path / "small.v"], tmp_path, family="ecp5", top="wrap")
+    assert r.top == "wrap"
     assert r.brams == 1
     assert 4 <= r.carry <= 5  # 9-bit sum in two-bit CCU2C cells
     assert r.ffs == 1 + 9

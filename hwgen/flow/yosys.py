@@ -98,20 +98,21 @@ def run_yosys(args: list[str], cwd: Path, timeout: float | None = None) -> subpr
 
 
 def synthesize(
-    verilog: str | Path,
+    verilog,
     build_dir: str | Path,
     family: str = "xc7",
     top: str | None = None,
     timeout: float | None = None,
 ) -> SynthResult:
-    """Synthesize one Verilog file out of context and count its cells.
+    """Synthesize Verilog out of context and count its cells.
 
     Parameters
     ----------
-    verilog : path
-        The design; copied into ``build_dir`` unless it is already there.
+    verilog : path or sequence of paths
+        The design files; copied into ``build_dir`` unless they are already there.
     build_dir : path
-        Working folder (created); receives ``<stem>_<family>.log`` and ``<stem>_<family>.json``.
+        Working folder (created); receives ``<stem>_<family>.log`` and ``<stem>_<family>.json``,
+        ``<stem>`` being the first file's name.
     family : {"xc7", "ecp5"}
         Target: ``synth_xilinx -family xc7`` or ``synth_ecp5``.
     top : str, optional
@@ -121,18 +122,20 @@ def synthesize(
     """
     if family not in FAMILIES:
         raise HwgenError(f"unknown family {family!r}; expected one of {', '.join(FAMILIES)}")
-    verilog, build_dir = Path(verilog), Path(build_dir)
-    if not verilog.is_file():
-        raise HwgenError(f"{verilog}: no such Verilog file")
+    files = [Path(verilog)] if isinstance(verilog, str | Path) else [Path(v) for v in verilog]
+    build_dir = Path(build_dir)
+    for f in files:
+        if not f.is_file():
+            raise HwgenError(f"{f}: no such Verilog file")
     build_dir.mkdir(parents=True, exist_ok=True)
-    local = build_dir / verilog.name
-    if local.resolve() != verilog.resolve():
-        shutil.copyfile(verilog, local)
-    stem = f"{verilog.stem}_{family}"
+    for f in files:
+        if (build_dir / f.name).resolve() != f.resolve():
+            shutil.copyfile(f, build_dir / f.name)
+    stem = f"{files[0].stem}_{family}"
     hierarchy = f"hierarchy -top {top}" if top else "hierarchy -auto-top"
     script = "; ".join(
         [
-            f"read_verilog -sv {local.name}",
+            "read_verilog -sv " + " ".join(f.name for f in files),
             hierarchy,
             FAMILIES[family],
             f"tee -q -o {stem}.json stat -json",
