@@ -256,3 +256,25 @@ def test_blas_thread_count_restored_after_nested_and_threaded_use():
         assert fn(3) == 3  # restored on the last exit
     finally:
         fn(before)
+
+
+@pytest.mark.parametrize("mh", [1, 2, 7, 64])
+@pytest.mark.parametrize("bipolar,offset", [(True, 0), (False, 0), (False, -1), (False, 300)])
+def test_one_threshold_on_packed_accumulators(mh, bipolar, offset):
+    """Single-threshold outputs straight from packed GEMM columns == plain ops, thresholds of any size."""
+    from hwgen.golden.gemm import OneThreshold, rows_gemm
+
+    rng = np.random.default_rng(mh)
+    k = 300
+    x = rng.choice([-1, 1], size=(100, k)).astype(np.int8)
+    w = rng.choice([-1, 1], size=(mh, k))
+    x[0] = w[0]  # a dot product at +K
+    thr = rng.integers(-40, 41, size=(mh, 1))
+    thr[0, 0] = k  # hit exactly
+    if mh > 2:
+        thr[1, 0], thr[2, 0] = 1 << 40, -(1 << 40)  # never / always
+    for t in (thr, thr[:1]):
+        want = ops.multithreshold(ops.matvec(x, w), t, offset)
+        want = 2 * want - 1 if bipolar else want
+        got = rows_gemm(x, w, 1, OneThreshold(t[:, 0], bipolar, offset))
+        assert np.array_equal(got, want)

@@ -7,6 +7,7 @@ bounds allow; measured ~1.5x faster per multiply than XNOR-popcount for CNV's co
 weights too large for float32, use bit-packed XNOR-popcount with ``np.bitwise_count`` (bipolar) or one
 float32/float64 product. Thresholds are one comparison per threshold or a per-channel ``searchsorted``.
 """
+
 from __future__ import annotations
 
 import threading
@@ -16,7 +17,7 @@ import numpy as np
 from ..errors import HwgenError
 from ..ir.datatypes import DataType
 from . import float_ops
-from .gemm import conv_gemm, gemm_plan, rows_gemm
+from .gemm import OneThreshold, conv_gemm, gemm_plan, rows_gemm
 
 F32 = np.float32
 GEMM_MIN_ROWS = 64  # fewer rows: the XNOR-popcount / single product is as fast
@@ -201,6 +202,8 @@ def _post(a: dict):
     if thr is None:
         return lambda acc: acc.astype(np.int64)
     off, bip = a.get("out_offset", 0), _is_bipolar(a["out_dtype"])
+    if np.shape(thr)[1] == 1:
+        return OneThreshold(np.asarray(thr)[:, 0], bip, off)
     return lambda acc: threshold_fast(acc, thr, off, bip, narrow=True)
 
 

@@ -22,7 +22,7 @@ import threading
 
 import numpy as np
 
-__all__ = ["blas_one_thread", "conv_gemm", "gemm_plan", "rows_gemm"]
+__all__ = ["OneThreshold", "blas_one_thread", "conv_gemm", "gemm_plan", "rows_gemm"]
 
 EXACT_F32 = 1 << 24
 BLOCK_ROWS = 1024  # rows per GEMM block: the float32 block stays in L2 (measured best of 512..4096)
@@ -120,6 +120,49 @@ def _unpack(acc: np.ndarray, mh: int, half: int, big: int) -> np.ndarray:
     return out
 
 
+class OneThreshold:
+    """Output ``+1/-1`` (bipolar) or ``offset + (dot >= t)`` of one threshold per channel, as a ``post``.
+
+    On packed accumulators it skips most of the unpacking: ``hi >= t`` iff ``acc >= B*t - B/2`` (as
+    ``|lo| < B/2``), only ``lo`` is extracted. Thresholds beyond 2**24 round to values still beyond every
+    accumulator, so the float32 comparisons stay exact.
+    """
+
+    def __init__(self, thresholds, bipolar: bool, offset: int = 0):
+        self.t = np.asarray(thresholds, np.int64).reshape(-1)
+        self.bipolar, self.offset = bipolar, int(offset)
+        self._packed: dict = {}
+
+    def _out(self, hit: np.ndarray) -> np.ndarray:
+        h = hit.view(np.int8)
+        if self.bipolar:
+            return h * np.int8(2) - np.int8(1)
+        if -128 <= self.offset and self.offset + 1 <= 127:
+            return h + np.int8(self.offset)
+        return h.astype(np.int64) + self.offset
+
+    def __call__(self, dots: np.ndarray) -> np.ndarray:
+        return self._out(dots >= np.broadcast_to(self.t, dots.shape[-1:]).astype(dots.dtype))
+
+    def packed(self, acc: np.ndarray, mh: int, half: int, big: int) -> np.ndarray:
+        """The output from (R, half) packed float32 accumulators."""
+        key = (mh, half, big)
+        if key not in self._packed:
+            t = np.broadcast_to(self.t, (mh,)).astype(np.float64)
+            self._packed[key] = (t[:half].astype(np.float32), (big * t[half:] - big / 2).astype(np.float32))
+        t_lo, t_hi = self._packed[key]
+        nhi = mh - half
+        hit = np.empty((acc.shape[0], mh), np.bool_)
+        np.greater_equal(acc[:, :nhi], t_hi, out=hit[:, half:])
+        lo = np.multiply(acc, np.float32(1.0 / big))
+        np.rint(lo[:, :nhi], out=lo[:, :nhi])
+        lo[:, :nhi] *= np.float32(big)
+        np.subtract(acc[:, :nhi], lo[:, :nhi], out=lo[:, :nhi])
+        lo[:, nhi:] = acc[:, nhi:]
+        np.greater_equal(lo, t_lo, out=hit[:, :half])
+        return self._out(hit)
+
+
 def _spare_core() -> bool:
     """True if the machine has an idle core for a second thread (1-minute load average)."""
     try:
@@ -138,6 +181,8 @@ def _drive(blocks, fill, plan, mh: int, post, out_shape, macs: int) -> np.ndarra
     def one(b, buf):
         rows = buf[: b[1]]
         fill(b[2], rows)
+        if big and isinstance(post, OneThreshold):
+            return post.packed(rows @ wt, mh, half, big)
         return post(_unpack(rows @ wt, mh, half, big))
 
     with blas_one_thread():
