@@ -278,3 +278,28 @@ def test_one_threshold_on_packed_accumulators(mh, bipolar, offset):
         want = 2 * want - 1 if bipolar else want
         got = rows_gemm(x, w, 1, OneThreshold(t[:, 0], bipolar, offset))
         assert np.array_equal(got, want)
+
+
+@pytest.mark.parametrize(
+    "dtype,vals,ok",
+    [
+        ("INT2", [-2, 1], True),
+        ("INT2", [-3, 0], False),
+        ("INT2", [0, 2], False),
+        ("UINT4", [0, 15], True),
+        ("UINT4", [-1, 3], False),
+        ("BIPOLAR", [-1, 1], True),
+        ("BIPOLAR", [0, 1], False),
+    ],
+)
+def test_to_codes_refuses_values_outside_the_input_datatype(dtype, vals, ok):
+    from hwgen.errors import HwgenError
+    from hwgen.golden.fast import to_codes
+
+    a = {"act": {"op": "Grid", "consts": [np.float32(1.0)], "attrs": {}}, "dtype": dtype}
+    x = np.array([vals], np.float32)
+    if ok:
+        assert np.array_equal(to_codes([x], a), [vals])
+    else:
+        with pytest.raises(HwgenError, match="outside"):
+            to_codes([x], a)

@@ -310,7 +310,9 @@ def to_codes(ins, a):
     """Float -> integer values: ``a_mul * raw + a_add``, then ``perm`` (what the host does)."""
     v = activation_raw(a["act"], ins[0]) * int(a.get("a_mul", 1)) + int(a.get("a_add", 0))
     dt = DataType.from_name(str(a["dtype"]))
-    if not dt.allowed(v):
+    if v.size and (
+        not dt.allowed(v) if dt.kind == "bipolar" else (v.min() < dt.min or v.max() > dt.max)
+    ):  # integer values: the range is the whole check (DataType.allowed also tests integrality, slower)
         raise HwgenError(f"inputs: quantized input values fall outside {dt} (the input datatype)")
     if -128 <= dt.min and dt.max <= 127:
         v = v.astype(np.int8)  # smaller tensors downstream; values unchanged
