@@ -164,6 +164,7 @@ def test_mvtu_after_window_equals_reference(case, small_blocks, monkeypatch):
     n, h, w_, c, k, s, p, mh, in_dt, w_dt, out = case
     if small_blocks:  # many blocks, lines split inside a frame, the two-thread driver
         monkeypatch.setattr(gemm, "BLOCK_ROWS", 7)
+        monkeypatch.setattr(gemm, "BLOCK_ELEMS", 0)
         monkeypatch.setattr(gemm, "TWO_THREADS", True)
     rng = np.random.default_rng(hash(case) % 2**32)
     x = _dtype_values(rng, in_dt, (n, h, w_, c))
@@ -217,6 +218,7 @@ def test_gemm_thread_error_is_raised(monkeypatch):
     from hwgen.golden import gemm
 
     monkeypatch.setattr(gemm, "BLOCK_ROWS", 2)
+    monkeypatch.setattr(gemm, "BLOCK_ELEMS", 0)
     monkeypatch.setattr(gemm, "TWO_THREADS", True)
     calls = []
 

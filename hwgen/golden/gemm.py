@@ -25,7 +25,14 @@ import numpy as np
 __all__ = ["OneThreshold", "blas_one_thread", "conv_gemm", "gemm_plan", "rows_gemm"]
 
 EXACT_F32 = 1 << 24
-BLOCK_ROWS = 1024  # rows per GEMM block: the float32 block stays in L2 (measured best of 512..4096)
+BLOCK_ROWS = 1024  # rows per GEMM block at K = 576: the float32 block stays in L2 (best of 512..4096)
+BLOCK_ELEMS = 1 << 19  # elements per block: short rows (small K) get more rows, less per-block overhead
+
+
+def _block_rows(kdim: int) -> int:
+    return max(BLOCK_ROWS, BLOCK_ELEMS // max(kdim, 1))
+
+
 TWO_THREADS_MACS = 1 << 26  # below this many multiply-accumulates one thread is as fast
 TWO_THREADS = None  # None: two threads for large products when a core is idle; True/False: always/never
 
@@ -224,7 +231,8 @@ def rows_gemm(x, w, x_bound: int, post, plan=None):
     x = np.asarray(x)
     x2 = x.reshape(-1, x.shape[-1])
     r, mh = x2.shape[0], np.shape(w)[0]
-    blocks = [(s, min(BLOCK_ROWS, r - s), s) for s in range(0, r, BLOCK_ROWS)] or [(0, 0, 0)]
+    step = _block_rows(x2.shape[1])
+    blocks = [(s, min(step, r - s), s) for s in range(0, r, step)] or [(0, 0, 0)]
 
     def fill(s, buf):
         np.copyto(buf, x2[s : s + len(buf)], casting="unsafe")
@@ -250,11 +258,12 @@ def conv_gemm(x, sw: dict, w, x_bound: int, post, plan=None):
     win = win.transpose(0, 1, 2, 4, 5, 3)  # (N, OH, OW, kh, kw, C): vector order (ky, kx, c)
     n, oh, ow = win.shape[:3]
     per = oh * ow
-    if per <= BLOCK_ROWS:
-        step = BLOCK_ROWS // per
+    rows = _block_rows(kh * kw * x.shape[-1])
+    if per <= rows:
+        step = rows // per
         keys = [(f, min(n, f + step), 0, oh) for f in range(0, n, step)]
     else:
-        step = max(1, BLOCK_ROWS // ow)
+        step = max(1, rows // ow)
         keys = [(f, f + 1, y, min(oh, y + step)) for f in range(n) for y in range(0, oh, step)]
     blocks = [((f0 * oh + y0) * ow, (f1 - f0) * (y1 - y0) * ow, (f0, f1, y0, y1)) for f0, f1, y0, y1 in keys]
 
