@@ -44,26 +44,32 @@ def _find_key(tree, key):
 def references(d: Path, form: str):
     """(inputs, expected float output, expected integers, mask of samples whose integers must match).
 
-    FINN-ONNX forms are compared with what that FINN model computes (``out_finn*.npy``): FINN's thresholds
-    round ties up, so on tie inputs FINN disagrees with the QONNX model; there only the samples that FINN
-    itself got right are compared with ``acc_ref.npy``.
+    A FINN-ONNX file is compared with what that FINN model computes (``out_finn*.npy``, the executor run on
+    that file): FINN's thresholds round ties up, so on tie inputs FINN disagrees with the QONNX model; there
+    only the samples on which FINN agrees with the QONNX model are compared with ``acc_ref.npy``.
+    Example models may have run the FINN executor on a subset of the inputs (``finn_checked_inputs``):
+    then only that subset is returned.
     """
     x = np.load(d / "inputs.npy")
     acc = np.load(d / "acc_ref.npy")
     mask = np.ones(len(x), dtype=bool)
     out = d / "out_ref.npy"
-    if form.startswith("finn"):
-        out = d / f"out_{form}.npy"
-        info = d / "finn_info.json"
-        if info.is_file():  # ../shared/oracle
-            fi = json.loads(info.read_text())
-            key = "stream_acc_exact_per_sample" if form == "finn_stream" else "finn_exact_per_sample"
-            if key in fi:
-                mask = np.asarray(fi[key], dtype=bool)
-        else:  # examples/models: info.json lists the inputs where the FINN form is not close to the reference
-            facts = _find_key(json.loads((d / "info.json").read_text()), f"{form}_vs_ref") or {}
-            mask[[int(i) for i in facts.get("not_close_inputs", [])]] = False
-    return x, (np.load(out) if out.is_file() else None), acc, mask
+    if not form.startswith("finn"):
+        return x, (np.load(out) if out.is_file() else None), acc, mask
+    out = d / f"out_{form}.npy"
+    info = d / "finn_info.json"
+    if info.is_file():  # ../shared/oracle
+        fi = json.loads(info.read_text())
+        key = "stream_acc_exact_per_sample" if form == "finn_stream" else "finn_exact_per_sample"
+        if key in fi:
+            mask = np.asarray(fi[key], dtype=bool)
+        return x, (np.load(out) if out.is_file() else None), acc, mask
+    # examples/models: info.json lists the inputs the FINN executor ran and those where it left the reference
+    meta = json.loads((d / "info.json").read_text())
+    rows = np.asarray(meta.get("finn_checked_inputs", range(len(x))), dtype=np.int64)
+    facts = meta.get(f"{form}_vs_ref") or {}
+    mask[[int(i) for i in facts.get("not_close_rows", [])]] = False
+    return x[rows], (np.load(out) if out.is_file() else None), acc[rows], mask[rows]
 
 
 def test_discover_finds_forms(tmp_path):
