@@ -24,7 +24,7 @@ lint: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/hwgen doctor
-	$(BIN)/python -m hwgen.sim.smoke --quiet
+	$(BIN)/python examples/demo.py
 
 # Optional: the environment that trains and exports the example models (torch, brevitas).
 TRAIN_VENV := .venv-train
