@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import random
+from pathlib import Path
 
 import cocotb
 from cocotb.clock import Clock
@@ -150,14 +151,13 @@ def _hex(beats: list[int], k: int) -> str | None:
 @cocotb.test()
 async def axis_bench(dut):
     """Every run of the spec: exact beats, empty sink, frame completion times."""
-    spec = json.loads(open(os.environ[SPEC_ENV]).read())
+    spec = json.loads(Path(os.environ[SPEC_ENV]).read_text())
     tb = TB(dut, spec["clock_ns"])
     results = []
     for run in spec["runs"]:
         try:
             results.append(await _run_one(tb, run))
         finally:
-            with open(spec["results"], "w") as f:
-                json.dump({"runs": results}, f)
+            Path(spec["results"]).write_text(json.dumps({"runs": results}))
     failed = [r["name"] for r in results if not r["passed"]]
     assert not failed, f"runs failed: {failed}"

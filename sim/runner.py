@@ -229,7 +229,9 @@ class BenchRun:
     out_pause: float | list[int] = 0.0
     seed: int = 0
     name: str = ""
-    idle_timeout: int = 20000  # cycles without an output frame before the run gives up
+    # cycles without a new output frame before the run gives up: for a whole accelerator take a few
+    # times (latency_cycles + ii_cycles) of its manifest
+    idle_timeout: int = 20000
     extra_cycles: int = 64  # cycles to watch for spurious beats after the last expected one
 
     def to_json(self) -> dict:
