@@ -4,7 +4,7 @@ import re
 
 import pytest
 from amaranth.hdl import Module, unsigned
-from amaranth.lib import stream, wiring
+from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.sim import Simulator
 
@@ -107,3 +107,25 @@ def test_rejects_what_is_not_a_stream_component(tmp_path):
     with pytest.raises(ValueError, match=r"'name' must be a Verilog identifier"):
         export_stream_verilog(core, tmp_path / "x.v", "bad name")
     core._MustUse__silence = True
+
+
+class StructReg(wiring.Component):
+    """A register whose payload is a struct (a ``data`` byte and a ``last`` flag), as Glasgow streams do."""
+
+    def __init__(self):
+        layout = data.StructLayout({"data": 8, "last": 1})
+        super().__init__({"i": In(stream.Signature(layout)), "o": Out(stream.Signature(layout))})
+
+    def elaborate(self, platform):
+        m = Module()
+        with m.If(self.o.ready | ~self.o.valid):
+            m.d.comb += self.i.ready.eq(1)
+            m.d.sync += [self.o.valid.eq(self.i.valid), self.o.payload.eq(self.i.payload)]
+        return m
+
+
+def test_struct_payload_is_flattened_lsb_first():
+    top = AxisTop(StructReg(), beats_per_frame_out=2)
+    assert len(top.s_axis_tdata) == 16
+    out = _simulate(top, [0x1AB, 0x0CD], [1])
+    assert out == [(0x1AB, 0), (0x0CD, 1)]  # data in bits 0..7, last in bit 8
