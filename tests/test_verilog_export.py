@@ -12,11 +12,13 @@ from hwgen.flow.verilog import AxisTop, export_stream_verilog, stream_widths
 
 
 class Reg(wiring.Component):
-    """One-stage stream register of ``w_in`` bits (output truncated or zero-extended to ``w_out``)."""
+    """One-stage stream register: payload ``shape`` in (bits or a layout), ``out_shape`` out (truncated or
+    zero-extended; default the same)."""
 
-    def __init__(self, w_in, w_out=None):
-        super().__init__({"i": In(stream.Signature(unsigned(w_in))),
-                          "o": Out(stream.Signature(unsigned(w_out or w_in)))})
+    def __init__(self, shape, out_shape=None):
+        shape = unsigned(shape) if isinstance(shape, int) else shape
+        out_shape = shape if out_shape is None else unsigned(out_shape)
+        super().__init__({"i": In(stream.Signature(shape)), "o": Out(stream.Signature(out_shape))})
 
     def elaborate(self, platform):
         m = Module()
@@ -109,23 +111,9 @@ def test_rejects_what_is_not_a_stream_component(tmp_path):
     core._MustUse__silence = True
 
 
-class StructReg(wiring.Component):
-    """A register whose payload is a struct (a ``data`` byte and a ``last`` flag), as Glasgow streams do."""
-
-    def __init__(self):
-        layout = data.StructLayout({"data": 8, "last": 1})
-        super().__init__({"i": In(stream.Signature(layout)), "o": Out(stream.Signature(layout))})
-
-    def elaborate(self, platform):
-        m = Module()
-        with m.If(self.o.ready | ~self.o.valid):
-            m.d.comb += self.i.ready.eq(1)
-            m.d.sync += [self.o.valid.eq(self.i.valid), self.o.payload.eq(self.i.payload)]
-        return m
-
-
 def test_struct_payload_is_flattened_lsb_first():
-    top = AxisTop(StructReg(), beats_per_frame_out=2)
+    # a struct payload (a data byte and a last flag, as Glasgow streams carry frame boundaries)
+    top = AxisTop(Reg(data.StructLayout({"data": 8, "last": 1})), beats_per_frame_out=2)
     assert len(top.s_axis_tdata) == 16
     out = _simulate(top, [0x1AB, 0x0CD], [1])
     assert out == [(0x1AB, 0), (0x0CD, 1)]  # data in bits 0..7, last in bit 8
