@@ -113,11 +113,11 @@ def run_amaranth(n: int = 200, width: int = 16, bug=None, stall: float = 0.3, se
 
 def run_verilator(work: Path, n: int = 200, width: int = 16, bug=None, stall: float = 0.3, seed: int = 1,
                   frame: int = 4, cache: Path | None = None) -> dict:
-    """Tier 3: export, build under Verilator, run the cocotb bench with stalls and at full speed.
+    """Tier 3: export, build under Verilator, run the cocotb bench with stalls, at full speed, with patterns.
 
     The full-speed run measures cycles per frame (``frame`` beats per frame; one beat per cycle).
-    Returns the bench result of both runs (``"stalls"``, ``"full_speed"``), whether the received
-    beats equal NumPy's, and the build and simulation wall times.
+    Returns the bench result of the runs (``"stalls"``, ``"full_speed"``, ``"patterns"``), whether the
+    received beats equal NumPy's, and the build and simulation wall times.
     """
     from hwgen.sim.runner import BenchRun, build_verilator, run_bench
 
@@ -134,6 +134,8 @@ def run_verilator(work: Path, n: int = 200, width: int = 16, bug=None, stall: fl
     runs = [
         BenchRun(beats, want, in_pause=stall, out_pause=stall, seed=seed, name="stalls", **common),
         BenchRun(beats, want, name="full_speed", **common),
+        # fixed patterns as in cocotbext-axi's own tests: source 1 beat in 3, sink stalls 1 cycle in 4
+        BenchRun(beats, want, in_pause=[1, 1, 0], out_pause=[0, 0, 0, 1], name="patterns", **common),
     ]
     res = run_bench(model, runs, work / "run")
     numpy_ok = all(r.received == want for r in res.runs)

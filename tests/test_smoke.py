@@ -58,6 +58,8 @@ def test_verilator_matches_numpy(tmp_path, vl_cache):
     assert full.cycles_per_frame == 4  # one beat per cycle, 4 beats per frame
     assert set(full.intervals) == {4}
     assert full.first_out_latency == 1  # one register stage
+    patterns = res["bench"]["patterns"]  # the source offers a beat every third cycle
+    assert set(patterns.intervals) == {12}
 
 
 @pytest.mark.verilator
