@@ -247,7 +247,7 @@ def conv_gemm(x, sw: dict, w, x_bound: int, post, plan=None):
     """
     k, s, p = sw["k"], sw["stride"], sw.get("pad", 0)
     kh, kw = (k, k) if np.isscalar(k) else k
-    x = np.asarray(x)
+    x = np.ascontiguousarray(x)  # e.g. a transposed (NCHW -> NHWC) input: windows then copy in runs
     if p:
         x = np.pad(x, ((0, 0), (p, p), (p, p), (0, 0)), constant_values=sw.get("pad_value", 0))
         x_bound = max(int(x_bound), abs(int(sw.get("pad_value", 0))))
