@@ -235,29 +235,30 @@ def test_gemm_thread_error_is_raised(monkeypatch):
 def test_blas_thread_count_restored_after_nested_and_threaded_use():
     import threading
 
+    from threadpoolctl import threadpool_info, threadpool_limits
+
     from hwgen.golden import gemm
 
-    fn = gemm._openblas_local()
-    if fn is None:
-        pytest.skip("NumPy is not linked with OpenBLAS here")
-    before = fn(3)  # a known count, not 1
+    def blas_threads():
+        return [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+
+    if not blas_threads():
+        pytest.skip("no BLAS library that threadpoolctl can control")
     seen = []
 
     def inner():
         with gemm.blas_one_thread():
-            seen.append(fn(1))  # inside: one thread
+            seen.append(blas_threads())
 
-    try:
+    with threadpool_limits(limits=2, user_api="blas"):  # a known count, not 1
         with gemm.blas_one_thread():
             ts = [threading.Thread(target=inner) for _ in range(3)]
             for t in ts:
                 t.start()
             for t in ts:
                 t.join()
-        assert seen == [1, 1, 1]
-        assert fn(3) == 3  # restored on the last exit
-    finally:
-        fn(before)
+            assert all(n == 1 for counts in seen for n in counts) and len(seen) == 3
+        assert all(n == 2 for n in blas_threads())  # restored on the last exit
 
 
 @pytest.mark.parametrize("mh", [1, 2, 7, 64])

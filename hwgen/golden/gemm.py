@@ -16,11 +16,11 @@ the second thread only adds CPU time (measured: +10 % CPU, no wall-clock gain at
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import threading
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 __all__ = ["OneThreshold", "blas_one_thread", "conv_gemm", "gemm_plan", "rows_gemm"]
 
@@ -37,59 +37,31 @@ TWO_THREADS_MACS = 1 << 26  # below this many multiply-accumulates one thread is
 TWO_THREADS = None  # None: two threads for large products when a core is idle; True/False: always/never
 
 
-def _openblas_local():
-    """``set(n) -> previous n`` for the OpenBLAS loaded in this process, or None (other BLAS, not Linux).
-
-    ``openblas_set_num_threads_local`` where it exists, else the get/set pair (plain or scipy-openblas
-    names).
-    """
-    try:
-        with open("/proc/self/maps") as f:
-            paths = {ln.split()[-1] for ln in f if "openblas" in ln.lower() and ".so" in ln.split()[-1]}
-    except OSError:
-        return None
-    for p in sorted(paths):
-        try:
-            lib = ctypes.CDLL(p)
-        except OSError:
-            continue
-        fn = getattr(lib, "openblas_set_num_threads_local", None)
-        if fn is not None:
-            fn.argtypes, fn.restype = [ctypes.c_int], ctypes.c_int
-            return fn
-        for pre, suf in (("", ""), ("scipy_", "64_"), ("", "64_")):
-            get = getattr(lib, f"{pre}openblas_get_num_threads{suf}", None)
-            put = getattr(lib, f"{pre}openblas_set_num_threads{suf}", None)
-            if get is not None and put is not None:
-                get.restype, put.argtypes = ctypes.c_int, [ctypes.c_int]
-                return lambda n, get=get, put=put: (get(), put(n))[0]
-    return None
-
-
-_BLAS = {"fn": None, "found": False, "depth": 0, "old": 0}
+_BLAS = {"controller": None, "limiter": None, "depth": 0}
 _BLAS_LOCK = threading.Lock()
 
 
 @contextlib.contextmanager
 def blas_one_thread():
-    """OpenBLAS runs its GEMMs on one thread inside the block (no-op for other BLAS libraries).
+    """BLAS runs its GEMMs on one thread inside the block (threadpoolctl; no-op where it finds no BLAS).
 
-    The setting is process-wide in the OpenBLAS builds NumPy ships (measured), so nested and concurrent
-    blocks share it: the first entry sets one thread, the last exit restores the previous count.
+    The limit is process-wide, so nested and concurrent blocks share it: the first entry sets one thread,
+    the last exit restores the previous count.
     """
     with _BLAS_LOCK:
-        if not _BLAS["found"]:
-            _BLAS.update(fn=_openblas_local(), found=True)
-        if _BLAS["fn"] is not None and _BLAS["depth"] == 0:
-            _BLAS["old"] = _BLAS["fn"](1)
+        if _BLAS["depth"] == 0:
+            if _BLAS["controller"] is None:  # scanning the loaded libraries costs ~0.2 ms: once
+                _BLAS["controller"] = ThreadpoolController()
+            _BLAS["limiter"] = _BLAS["controller"].limit(limits=1, user_api="blas")
         _BLAS["depth"] += 1
     try:
         yield
     finally:
         with _BLAS_LOCK:
             _BLAS["depth"] -= 1
-            if _BLAS["fn"] is not None and _BLAS["depth"] == 0:
-                _BLAS["fn"](_BLAS["old"])
+            if _BLAS["depth"] == 0:
+                _BLAS["limiter"].restore_original_limits()
+                _BLAS["limiter"] = None
 
 
 def gemm_plan(w, x_bound: int):
