@@ -82,8 +82,8 @@ CALIBRATION = [
     ("swg_cnv_30x30x64_k3_simd32", "ecp5", 347, 1),
     ("maxpool_28x28x64_k2_simd16", "xc7", 89, 0),
     ("maxpool_28x28x64_k2_simd16", "ecp5", 317, 0),
-    ("label_select_10_k1_int16", "xc7", 40, 0),
-    ("label_select_10_k1_int16", "ecp5", 104, 0),
+    ("label_select_10_k1_int16", "xc7", 47, 0),
+    ("label_select_10_k1_int16", "ecp5", 73, 0),
 ]
 
 # ECP5 keeps 64-deep ROMs of these two layers in logic although a 64 x 1024 ROM goes to EBR;

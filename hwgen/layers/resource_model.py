@@ -52,27 +52,27 @@ EXACT = {"lutram": 1.0}
 COEF = {
     "xc7": {
         "mvtu": {
-            "xnor_const": 0.812, "xnor_var": 1.989, "mac_sign": 1.134, "mac_mul": 1.924,
-            "rom_logic": 2.144, "pe_bits": 0.865, "adder_bits": 0.856, "fixed": 59.012,
+            "xnor_const": 0.784, "xnor_var": 1.833, "mac_sign": 1.048, "mac_mul": 1.667,
+            "rom_logic": 2.171, "pe_bits": 0.83, "adder_bits": 0.895, "fixed": 79.794,
         },
-        "thresholding": {"cmp_bits": 1.045, "rom_logic": 0.76, "fixed": 31.565},
-        "fifo": {"width": 0.5, "ptr_bits": 3.896, "fixed": 7.721},
-        "width_converter": {"buffer_bits": 2.362, "fixed": 8.11},
-        "sliding_window": {"counter_bits": 3.267, "width": 0.505, "fixed": 20.25},
-        "maxpool": {"lane_bits": 2.576, "fixed": 23.499},
-        "label_select": {"value_bits": 1.593, "fixed": 8.132},
+        "thresholding": {"cmp_bits": 1.091, "rom_logic": 0.766, "fixed": 31.724},
+        "fifo": {"width": 0.5, "ptr_bits": 3.915, "fixed": 7.53},
+        "width_converter": {"buffer_bits": 2.363, "fixed": 8.11},
+        "sliding_window": {"counter_bits": 3.268, "width": 0.505, "fixed": 20.251},
+        "maxpool": {"lane_bits": 2.588, "fixed": 23.562},
+        "label_select": {"value_bits": 1.903, "fixed": 8.536},
     },
     "ecp5": {
         "mvtu": {
-            "xnor_const": 1.384, "xnor_var": 4.568, "mac_sign": 2.5, "mac_mul": 3.348, "rom_logic": 1.262,
-            "pe_bits": 0.977, "adder_bits": 1.302, "fixed": 116.714,
+            "xnor_const": 1.353, "xnor_var": 4.625, "mac_sign": 2.189, "mac_mul": 2.916, "rom_logic": 1.31,
+            "pe_bits": 0.634, "adder_bits": 1.73, "fixed": 151.156,
         },
-        "thresholding": {"cmp_bits": 1.167, "rom_logic": 0.807, "fixed": 49.922},
-        "fifo": {"width": 1.0, "ptr_bits": 3.706, "fixed": 102.226},
-        "width_converter": {"buffer_bits": 6.919, "fixed": 16.123},
-        "sliding_window": {"counter_bits": 5.857, "width": 0.997, "fixed": 39.864},
-        "maxpool": {"lane_bits": 12.168, "fixed": 54.874},
-        "label_select": {"value_bits": 4.384, "fixed": 16.304},
+        "thresholding": {"cmp_bits": 1.19, "rom_logic": 0.813, "fixed": 50.083},
+        "fifo": {"width": 1.0, "ptr_bits": 3.47, "fixed": 104.169},
+        "width_converter": {"buffer_bits": 6.921, "fixed": 16.123},
+        "sliding_window": {"counter_bits": 5.856, "width": 0.997, "fixed": 39.863},
+        "maxpool": {"lane_bits": 12.353, "fixed": 55.11},
+        "label_select": {"value_bits": 2.916, "fixed": 15.289},
     },
 }  # fmt: skip
 
