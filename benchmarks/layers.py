@@ -119,16 +119,34 @@ CONFIGS = {
         _thresholding,
         dict(channels=64, pe=8, idt=INT(10), n_thr=3, storage="rom"),
     ),
+    "thresholding_256_pe16_t1_rom": (
+        "thresholding",
+        _thresholding,
+        dict(channels=256, pe=16, idt=INT(8), n_thr=1, storage="rom"),
+    ),
     "fifo_32x512": ("fifo", _fifo, dict(width=32, depth=512)),
     "fifo_64x32": ("fifo", _fifo, dict(width=64, depth=32)),
     "width_converter_8to3x4": ("width_converter", _width_converter, dict(bits=4, in_lanes=8, out_lanes=3)),
+    "width_converter_2to16x1": ("width_converter", _width_converter, dict(bits=1, in_lanes=2, out_lanes=16)),
+    "fifo_8x128": ("fifo", _fifo, dict(width=8, depth=128)),
     "swg_cnv_30x30x64_k3_simd32": (
         "sliding_window",
         _sliding_window,
         dict(h=30, w=30, c=64, k=3, simd=32, dtype=BINARY),
     ),
     "maxpool_28x28x64_k2_simd16": ("maxpool", _maxpool, dict(h=28, w=28, c=64, k=2, simd=16, dtype=BINARY)),
+    "maxpool_16x16x32_k2_simd4_int4": (
+        "maxpool",
+        _maxpool,
+        dict(h=16, w=16, c=32, k=2, simd=4, dtype=INT(4)),
+    ),
+    "swg_14x14x128_k3_simd16": (
+        "sliding_window",
+        _sliding_window,
+        dict(h=14, w=14, c=128, k=3, simd=16, dtype=BINARY),
+    ),
     "label_select_10_k1_int16": ("label_select", _label_select, dict(c=10, k=1, pe=1, idt=INT(16))),
+    "label_select_64_k3_pe4_int12": ("label_select", _label_select, dict(c=64, k=3, pe=4, idt=INT(12))),
 }
 
 
@@ -162,6 +180,8 @@ def export(name: str, out: Path) -> dict:
     kind, make, args = CONFIGS[name]
     component = make(**args)
     model_kind, params = model_params(component)
+    if model_kind == "label_select" and "pe" not in params:
+        params["pe"] = args["pe"]  # LabelSelect.resources() does not pass its PE (yet); the model uses it
     export_stream_verilog(component, out / f"{name}.v", name="top")
     pe, simd = params.get("pe", args.get("pe")), params.get("simd", args.get("simd"))
     return {

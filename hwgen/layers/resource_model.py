@@ -52,27 +52,27 @@ EXACT = {"lutram": 1.0}
 COEF = {
     "xc7": {
         "mvtu": {
-            "xnor_const": 0.784, "xnor_var": 1.833, "mac_sign": 1.048, "mac_mul": 1.667,
-            "rom_logic": 2.171, "pe_bits": 0.83, "adder_bits": 0.895, "fixed": 79.794,
+            "xnor_const": 0.765, "xnor_var": 1.735, "mac_sign": 0.838, "mac_mul": 1.322, "rom_logic": 2.19,
+            "pe_bits": 0.789, "adder_bits": 1.069, "fixed": 92.299,
         },
-        "thresholding": {"cmp_bits": 1.091, "rom_logic": 0.766, "fixed": 31.724},
-        "fifo": {"width": 0.5, "ptr_bits": 3.915, "fixed": 7.53},
-        "width_converter": {"buffer_bits": 2.363, "fixed": 8.11},
-        "sliding_window": {"counter_bits": 3.268, "width": 0.505, "fixed": 20.251},
-        "maxpool": {"lane_bits": 2.588, "fixed": 23.562},
-        "label_select": {"value_bits": 1.903, "fixed": 8.536},
+        "thresholding": {"cmp_bits": 1.037, "rom_logic": 0.977, "fixed": 35.849},
+        "fifo": {"width": 0.5, "ptr_bits": 4.011, "fixed": 8.778},
+        "width_converter": {"buffer_bits": 0.747, "fixed": 8.322},
+        "sliding_window": {"counter_bits": 3.069, "width": 0.616, "fixed": 19.87},
+        "maxpool": {"lane_bits": 2.541, "fixed": 23.321},
+        "label_select": {"cmp_bits": 1.561, "value_bits": 0.747, "fixed": 7.137},
     },
     "ecp5": {
         "mvtu": {
-            "xnor_const": 1.353, "xnor_var": 4.625, "mac_sign": 2.189, "mac_mul": 2.916, "rom_logic": 1.31,
-            "pe_bits": 0.634, "adder_bits": 1.73, "fixed": 151.156,
+            "xnor_const": 1.34, "xnor_var": 4.665, "mac_sign": 1.289, "mac_mul": 1.854, "rom_logic": 1.377,
+            "pe_bits": 0.387, "adder_bits": 2.657, "fixed": 167.331,
         },
-        "thresholding": {"cmp_bits": 1.19, "rom_logic": 0.813, "fixed": 50.083},
-        "fifo": {"width": 1.0, "ptr_bits": 3.47, "fixed": 104.169},
-        "width_converter": {"buffer_bits": 6.921, "fixed": 16.123},
-        "sliding_window": {"counter_bits": 5.856, "width": 0.997, "fixed": 39.863},
-        "maxpool": {"lane_bits": 12.353, "fixed": 55.11},
-        "label_select": {"value_bits": 2.916, "fixed": 15.289},
+        "thresholding": {"cmp_bits": 1.063, "rom_logic": 1.05, "fixed": 55.0},
+        "fifo": {"width": 1.0, "ptr_bits": 2.823, "fixed": 109.698},
+        "width_converter": {"buffer_bits": 1.518, "fixed": 115.475},
+        "sliding_window": {"counter_bits": 4.511, "width": 2.062, "fixed": 37.046},
+        "maxpool": {"lane_bits": 9.755, "fixed": 51.844},
+        "label_select": {"cmp_bits": 2.615, "value_bits": 1.002, "fixed": 11.236},
     },
 }  # fmt: skip
 
@@ -171,7 +171,10 @@ def _fifo_terms(family, *, width, depth):
 
 
 def _width_converter_terms(family, *, in_bits, out_bits, capacity_bits):
-    return {"fixed": 1.0, "buffer_bits": capacity_bits}, capacity_bits + 4, 0, 0
+    # a buffer bit loads from one of the input lanes, from its shifted neighbour or holds
+    elem = math.gcd(in_bits, out_bits, capacity_bits)
+    mux = capacity_bits * math.log2(in_bits // elem + 2)
+    return {"fixed": 1.0, "buffer_bits": mux}, capacity_bits + 4, 0, 0
 
 
 def _sliding_window_terms(family, *, width, depth, counters_bits):
@@ -185,8 +188,11 @@ def _maxpool_terms(family, *, width, depth, lanes, bits):
     return {"fixed": 1.0, "lutram": lutram, "lane_bits": lanes * bits}, 2 * width + 24, bram, blocks
 
 
-def _label_select_terms(family, *, k, vbits, ibits):
-    return {"fixed": 1.0, "value_bits": k * (vbits + ibits)}, 2 * k * (vbits + ibits) + 8, 0, 0
+def _label_select_terms(family, *, k, vbits, ibits, pe=1):
+    # each beat ranks k + PE candidates pairwise, then muxes value and index into the k-list
+    pairs = (k + pe) * (k + pe - 1) // 2
+    u = {"fixed": 1.0, "cmp_bits": pairs * vbits, "value_bits": k * (vbits + ibits)}
+    return u, 2 * k * (vbits + ibits) + 8, 0, 0
 
 
 _TERMS = {
