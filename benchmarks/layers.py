@@ -157,9 +157,9 @@ def _capture_estimate(component):
     original = module.estimate
     seen = {}
 
-    def record(kind, **params):
+    def record(kind, family="xc7", **params):
         seen.update(kind=kind, params=params)
-        return original(kind, **params)
+        return original(kind, family, **params)
 
     module.estimate = record
     try:
@@ -180,8 +180,6 @@ def export(name: str, out: Path) -> dict:
     kind, make, args = CONFIGS[name]
     component = make(**args)
     model_kind, params = model_params(component)
-    if model_kind == "label_select" and "pe" not in params:
-        params["pe"] = args["pe"]  # LabelSelect.resources() does not pass its PE (yet); the model uses it
     export_stream_verilog(component, out / f"{name}.v", name="top")
     pe, simd = params.get("pe", args.get("pe")), params.get("simd", args.get("simd"))
     return {

@@ -18,8 +18,7 @@ def _mvtu(*values):
     return "mvtu", dict(zip(_MVTU_KEYS, values, strict=True))
 
 
-# The layer parameters each configuration hands to the model (from its resources() call; LabelSelect
-# does not pass its PE yet, the benchmark adds it).
+# The layer parameters each configuration hands to the model (from its resources() call).
 LAYERS = {
     "mvtu_64x64_full": _mvtu(64, 64, 64, 64, 1, 1, True, 7, 1, 7, 1, "hardwired", 5),
     "mvtu_32x32_full": _mvtu(32, 32, 32, 32, 1, 1, True, 6, 1, 6, 1, "hardwired", 5),
@@ -131,7 +130,18 @@ def test_layer_functions_are_what_the_components_call():
     params = LAYERS["mvtu_64x64_pe8_simd16_rom"][1]
     assert dut.resources() == rm.mvtu(**params) == rm.estimate("mvtu", "xc7", **params)
     assert rm.mvtu(family="ecp5", **params) != rm.mvtu(**params)
+    assert dut.resources("ecp5") == rm.mvtu(family="ecp5", **params)
     Fragment.get(dut, None)  # elaborated, as every component is before it is synthesized
+
+
+def test_label_select_passes_its_pe():
+    from hwgen.ir.datatypes import INT
+    from hwgen.layers.label_select import LabelSelect
+
+    for family in ("xc7", "ecp5"):
+        got = LabelSelect(64, k=3, pe=4, idt=INT(12)).resources(family=family)
+        assert got == rm.label_select(family=family, **LAYERS["label_select_64_k3_pe4_int12"][1])
+        assert got != rm.label_select(family=family, k=3, vbits=12, ibits=6, pe=1)
 
 
 def test_memory_placement_follows_yosys():

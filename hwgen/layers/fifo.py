@@ -72,9 +72,9 @@ class FIFO(wiring.Component):
     def latency_cycles(self) -> int:
         return 1 if self._depth <= 2 else 2
 
-    def resources(self) -> dict:
+    def resources(self, family: str = "xc7") -> dict:
         """Estimated ``luts``, ``ffs``, ``bram_bits``."""
-        return estimate("fifo", width=self._width, depth=self._depth)
+        return estimate("fifo", family, width=self._width, depth=self._depth)
 
     def elaborate(self, platform):
         m = Module()

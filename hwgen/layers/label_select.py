@@ -69,9 +69,11 @@ class LabelSelect(wiring.Component):
     def latency_cycles(self) -> int:
         return self._c // self._pe
 
-    def resources(self) -> dict:
+    def resources(self, family: str = "xc7") -> dict:
         """Estimated ``luts``, ``ffs``, ``bram_bits``."""
-        return estimate("label_select", k=self._k, vbits=self._idt.bits, ibits=self._odt.bits)
+        return estimate(
+            "label_select", family, k=self._k, vbits=self._idt.bits, ibits=self._odt.bits, pe=self._pe
+        )
 
     def _value(self, code):
         """Comparable value of an element code (1-bit types compare as their bit)."""

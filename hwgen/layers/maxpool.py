@@ -76,10 +76,11 @@ class MaxPool(wiring.Component):
     def latency_cycles(self) -> int:
         return ((self._k - 1) * self._w + self._k - 1) * self._cf + (1 if self._s == self._k else 4)
 
-    def resources(self) -> dict:
+    def resources(self, family: str = "xc7") -> dict:
         """Estimated ``luts``, ``ffs``, ``bram_bits``."""
         return estimate(
             "maxpool",
+            family,
             width=self._simd * self._dt.bits,
             depth=self._ow * self._cf if self._s == self._k else self._cf,
             lanes=self._simd,

@@ -171,10 +171,11 @@ class MVTU(wiring.Component):
     def queue_depth(self) -> int:
         return 1 + -(-_LATENCY_AFTER_LAST_BEAT // self._sf)
 
-    def resources(self) -> dict:
+    def resources(self, family: str = "xc7") -> dict:
         """Estimated ``luts``, ``ffs``, ``bram_bits`` (see :mod:`hwgen.layers.resource_model`)."""
         return estimate(
             "mvtu",
+            family,
             mh=self._mh,
             mw=self._mw,
             pe=self._pe,

@@ -90,11 +90,12 @@ class SlidingWindow(wiring.Component):
     def latency_cycles(self) -> int:
         return 3
 
-    def resources(self) -> dict:
+    def resources(self, family: str = "xc7") -> dict:
         """Estimated ``luts``, ``ffs``, ``bram_bits``."""
         counters = 4 * max(self._h, self._w).bit_length() + 3 * self._depth.bit_length()
         return estimate(
             "sliding_window",
+            family,
             width=self._simd * self._dt.bits,
             depth=self._depth,
             counters_bits=counters,

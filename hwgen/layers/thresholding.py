@@ -78,10 +78,11 @@ class Thresholding(wiring.Component):
     def latency_cycles(self) -> int:
         return 2
 
-    def resources(self) -> dict:
+    def resources(self, family: str = "xc7") -> dict:
         """Estimated ``luts``, ``ffs``, ``bram_bits``."""
         return estimate(
             "thresholding",
+            family,
             channels=self._c,
             pe=self._pe,
             ibits=self._idt.bits,

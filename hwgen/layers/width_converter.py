@@ -76,10 +76,11 @@ class WidthConverter(wiring.Component):
     def latency_cycles(self) -> int:
         return -(-self._out // self._in)
 
-    def resources(self) -> dict:
+    def resources(self, family: str = "xc7") -> dict:
         """Estimated ``luts``, ``ffs``, ``bram_bits``."""
         return estimate(
             "width_converter",
+            family,
             in_bits=self._in * self._bits,
             out_bits=self._out * self._bits,
             capacity_bits=self._cap * self._bits,
