@@ -31,7 +31,7 @@ TRAIN_VENV := .venv-train
 train-venv: $(TRAIN_VENV)/.installed
 $(TRAIN_VENV)/.installed: pyproject.toml
 	@test -x $(TRAIN_VENV)/bin/python || $(PYTHON) -m venv $(TRAIN_VENV)
-	$(TRAIN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -e '.[train,ref]'
+	$(TRAIN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -e '.[train]'
 	@touch $@
 
 clean:
