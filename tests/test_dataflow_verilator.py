@@ -1,0 +1,95 @@
+"""Whole accelerators as Verilog under Verilator, driven by the cocotb AXI-Stream bench (tier 3).
+
+Per model: the accelerator for a chosen target II, frames including inputs that hit quantizer ties,
+one run with random pauses on both ends and one at full speed. Every output is compared exactly with
+the reference integer outputs (the qonnx executor's ``acc_ref.npy`` for the example models, the golden
+model for the synthetic one), the sink ends empty, and at full speed the measured steady-state cycles
+per frame equal the accelerator's ``ii_cycles`` and the first output beat comes ``latency_cycles``
+after the first input beat.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hwgen.sim.runner import BenchRun, build_verilator, run_bench, session_cache_dir
+from test_passes_models import inputs_for, tiny_cnn
+
+from hwgen.dataflow import Accelerator, auto_folding
+from hwgen.dataflow.io import input_beats, output_values, pack_frames
+from hwgen.flow.verilog import export_stream_verilog
+from hwgen.frontend import load
+from hwgen.golden import execute
+from hwgen.passes import streamline
+
+pytestmark = pytest.mark.verilator
+MODELS = Path(__file__).resolve().parents[1] / "examples" / "models"
+
+
+@pytest.fixture(scope="session")
+def vl_cache(tmp_path_factory):
+    return session_cache_dir(tmp_path_factory)
+
+
+def _example(name: str, n_plain: int, n_ties: int):
+    """Streamlined example model, frames (plain then tie inputs) and the executor's accumulators."""
+    d = MODELS / name
+    info = json.loads((d / "info.json").read_text())
+    idx = list(range(n_plain)) + [int(i) for i in info["tie_inputs"][:n_ties]]
+    x = np.load(d / "inputs.npy")[idx]
+    return streamline(load(d / f"{name}.qonnx.onnx")), x, np.load(d / "acc_ref.npy")[idx]
+
+
+def _tiny_cnn():
+    g0 = tiny_cnn(seed=1, pad=1)
+    graph, x = streamline(g0), inputs_for(g0, n=12, seed=4)
+    return graph, x, execute(graph, x)[1].reshape(len(x), -1)
+
+
+CASES = {
+    # name: (graph, frames, reference) maker, target II in cycles
+    "tfc_w1a1": (lambda: _example("tfc_w1a1", 12, 12), 1568),
+    "tfc_w2a2": (lambda: _example("tfc_w2a2", 8, 8), 1568),
+    "tiny_cnn": (_tiny_cnn, 1200),
+}
+MARKS = {"tfc_w2a2": pytest.mark.slow}
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=MARKS.get(n, ())) for n in CASES])
+def test_accelerator_under_verilator(name, tmp_path, vl_cache):
+    make, target = CASES[name]
+    graph, x, ref = make()
+    np.testing.assert_array_equal(execute(graph, x)[1].reshape(len(x), -1), ref)  # golden == reference
+    acc = Accelerator(graph, auto_folding(graph, target))
+    ii, latency = acc.ii_cycles, acc.latency_cycles
+    assert ii <= target
+    beats = input_beats(graph, acc, x)
+    bpf_in, bpf_out = acc.beats_per_frame_in, acc.beats_per_frame_out
+    want_beats = len(x) * bpf_out
+    expected = pack_frames(ref, acc.out_dtype, acc.out_lanes)
+
+    v = export_stream_verilog(acc, tmp_path / "rtl" / f"{name}.v", name, bpf_out)
+    model = build_verilator(v["path"], name, vl_cache)
+    common = {"beats_per_frame_in": bpf_in, "beats_per_frame_out": bpf_out,
+              "idle_timeout": 8 * (ii + latency) + 1000}
+    runs = [
+        BenchRun(beats, expected, in_pause=0.3, out_pause=0.3, seed=3, name="pauses", **common),
+        BenchRun(beats, expected, name="full_speed", **common),
+    ]
+    res = run_bench(model, runs, tmp_path / "run")
+    for run in res.runs:
+        assert run.passed, (run.name, run.first_mismatches, run.timeout, res.log_tail())
+        assert not run.timeout and run.sink_empty and run.framing_ok and run.monitor_ok
+        assert len(run.received) == want_beats
+        got = output_values(acc, run.received, len(x))
+        np.testing.assert_array_equal(got, ref, err_msg=f"{name} {run.name}")
+    full = res["full_speed"]
+    steady = full.intervals[len(full.intervals) // 2 :]
+    assert set(steady) == {ii}, f"cycles between frames {full.intervals}, ii_cycles {ii}"
+    assert full.cycles_per_frame == ii
+    assert full.first_out_latency == latency
+    print(f"{name}: ii {ii}, latency {latency}, build {model.build_seconds:.1f} s, sim {res.seconds:.1f} s")
+
