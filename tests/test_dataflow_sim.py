@@ -4,12 +4,16 @@ output beat at ``latency_cycles``."""
 
 from __future__ import annotations
 
+import random
+
 import numpy as np
 import pytest
 from test_passes_models import inputs_for, tiny_cnn, tiny_mlp
 
 from hwgen.dataflow import Accelerator, default_folding
 from hwgen.dataflow.io import input_beats, output_values
+from hwgen.dataflow.stages import lane_limits
+from hwgen.errors import HwgenError
 from hwgen.golden import execute
 from hwgen.layers.testing import run_stream_test
 from hwgen.passes import streamline
@@ -59,3 +63,51 @@ def test_accelerator_in_amaranth_sim(name):
     np.testing.assert_array_equal(output_values(acc, res.outputs, len(x)), want)
     assert res.frame_intervals(acc.beats_per_frame_out)[1:] == [acc.ii_cycles] * (len(x) - 2)
     assert res.latency == acc.latency_cycles
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_foldings_keep_the_cycle_model(seed):
+    """Any valid folding: exact outputs, cycles per frame == ii_cycles, first output at latency_cycles
+    (the FIFO sizing in front of the MVTUs is what makes the measured II equal the computed one)."""
+    rng = random.Random(seed)
+    make = [tiny_mlp, lambda: tiny_cnn(seed=1, pad=1), lambda: tiny_cnn(seed=3)][seed % 3]
+    g0 = make()
+    graph, x = streamline(g0), inputs_for(g0, n=5, seed=4)
+    want = execute(graph, x)[1].reshape(len(x), -1)
+    spec = {
+        n.name: {opt: rng.choice([d for d in range(1, total + 1) if total % d == 0])
+                 for opt, (total, _) in lane_limits(n).items()}
+        for n in graph.hw_nodes()
+    }
+    acc = Accelerator(graph, spec)
+    res = run_stream_test(acc, input_beats(graph, acc, x), n_out=acc.beats_per_frame_out * len(x))
+    np.testing.assert_array_equal(output_values(acc, res.outputs, len(x)), want)
+    assert res.frame_intervals(acc.beats_per_frame_out)[1:] == [acc.ii_cycles] * (len(x) - 2), spec
+    assert res.latency == acc.latency_cycles
+
+
+def test_layers_describe_the_hardware():
+    graph = streamline(tiny_cnn(seed=3), topk=2)
+    acc = Accelerator(graph, default_folding(graph, max_lanes=4))
+    layers = acc.layers
+    assert [d["kind"] for d in layers] == [n.op for n in graph.hw_nodes()]
+    assert [d["name"] for d in layers] == [n.name for n in graph.hw_nodes()]
+    for d, lf in zip(layers, acc.folding.layers, strict=True):
+        assert (d["pe"], d["simd"], d["cycles"]) == (lf.pe, lf.simd, lf.cycles)
+        assert set(d) >= {"name", "kind", "shape", "pe", "simd", "weight_storage", "cycles", "resources"}
+    mv = layers[1]
+    assert mv["shape"] == [4, 18] and mv["weight_storage"] in ("rom", "hardwired")
+    assert acc.ii_cycles == max(d["cycles"] for d in layers)
+    kinds = [st.kind for st in acc.stages]
+    # every MVTU after the first layer with more than one output fold has a FIFO right in front
+    for k, st in enumerate(acc.stages):
+        if st.kind == "Mvtu" and k and st.shape[0] // st.pe > 1:
+            assert kinds[k - 1] == "FIFO"
+            assert acc.stages[k - 1].component.depth >= st.shape[1] // st.simd
+
+
+def test_folding_of_another_graph_is_refused():
+    graph = streamline(tiny_mlp())
+    other = streamline(tiny_cnn(seed=3))
+    with pytest.raises(HwgenError, match=r"^folding has no layer .* of this graph"):
+        Accelerator(graph, default_folding(other))

@@ -70,6 +70,9 @@ class Accelerator(wiring.Component):
             folding = folding_from_dict(graph, folding)
         elif not isinstance(folding, Folding):
             raise TypeError(f"'folding' must be a Folding, a dict or None, not {folding!r}")
+        missing = [n.name for n in nodes if n.name not in {lf.name for lf in folding.layers}]
+        if missing:
+            raise HwgenError(f"folding has no layer {missing[0]!r} of this graph")
         self._folding = folding
         self._stages: list[Stage] = []
         self._layers: list[Stage] = []
