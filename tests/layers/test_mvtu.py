@@ -85,6 +85,18 @@ def test_integer_paths(idt, wdt, nthr, off):
     check(w, idt, wdt, 2, 3, thr, off, seed=nthr)
 
 
+@pytest.mark.parametrize(
+    "idt,wdt", [(UINT(8), BIPOLAR), (BIPOLAR, INT(3)), (INT(4), BIPOLAR), (INT(2), INT(2))]
+)
+def test_integer_paths_wide_simd(idt, wdt):
+    # SIMD >= 4: bipolar x integer lanes sum (v XOR s) + s in one compressor tree; table products too.
+    rng = np.random.default_rng(idt.bits * 5 + wdt.bits)
+    w = _rand(rng, wdt, (4, 12))
+    lo, hi = _acc_range(w, idt)
+    check(w, idt, wdt, 2, 6, _thresholds(rng, lo, hi, 4, 3), 0, seed=1)
+    check(w, idt, wdt, 4, 12, None, 0, seed=2)
+
+
 def test_threshold_edge_cases():
     rng = np.random.default_rng(11)
     w = _rand(rng, INT(2), (4, 4))
