@@ -4,6 +4,7 @@ output beat at ``latency_cycles``."""
 
 from __future__ import annotations
 
+import json
 import random
 
 import numpy as np
@@ -98,6 +99,11 @@ def test_layers_describe_the_hardware():
     mv = layers[1]
     assert mv["shape"] == [4, 18] and mv["weight_storage"] in ("rom", "hardwired")
     assert acc.ii_cycles == max(d["cycles"] for d in layers)
+    desc = json.loads(json.dumps(acc.describe()))  # JSON-serialisable
+    assert desc["output"] == {"dtype": "UINT2", "lanes": 1, "beats_per_frame": 2, "payload_bits": 2}
+    inp = desc["input"]
+    assert inp["dtype"] == "INT8" and inp["beats_per_frame"] * inp["lanes"] == 2 * 8 * 8  # C·H·W
+    assert {b["kind"] for b in desc["buffers"]} <= {"FIFO", "WidthConverter"}
     kinds = [st.kind for st in acc.stages]
     # every MVTU after the first layer with more than one output fold has a FIFO right in front
     for k, st in enumerate(acc.stages):

@@ -163,6 +163,36 @@ class Accelerator(wiring.Component):
             })
         return out
 
+    @property
+    def buffers(self) -> list[dict]:
+        """The FIFOs and width converters between the layers: name, kind, element bits, lanes, depth."""
+        out = []
+        for st in self._stages:
+            if st.kind not in ("FIFO", "WidthConverter"):
+                continue
+            comp = st.component
+            d = {"name": st.name, "kind": st.kind, "in_lanes": st.in_lanes, "out_lanes": st.out_lanes,
+                 "cycles": st.cycles, "resources": comp.resources()}
+            if st.kind == "FIFO":
+                d.update(depth=comp.depth, ram_style=comp.ram_style)
+            out.append(d)
+        return out
+
+    @staticmethod
+    def _stream(dt, lanes: int, beats: int) -> dict:
+        return {"dtype": dt.name, "lanes": lanes, "beats_per_frame": beats, "payload_bits": lanes * dt.bits}
+
+    def describe(self) -> dict:
+        """Streams and cycle model, JSON-serialisable (the accelerator part of a manifest)."""
+        return {
+            "ii_cycles": self.ii_cycles,
+            "latency_cycles": self.latency_cycles,
+            "input": self._stream(self.in_dtype, self.in_lanes, self.beats_per_frame_in),
+            "output": self._stream(self.out_dtype, self.out_lanes, self.beats_per_frame_out),
+            "layers": self.layers,
+            "buffers": self.buffers,
+        }
+
     # -- hardware ---------------------------------------------------------------------------
     def elaborate(self, platform):
         m = Module()
