@@ -104,6 +104,16 @@ CONFIGS = {
         _mvtu,
         dict(mh=32, mw=32, pe=4, simd=4, weights="rom", idt=INT(2), wdt=INT(2), n_thr=3),
     ),
+    "mvtu_w3a3_32x32_pe4_simd8_rom": (
+        "mvtu",
+        _mvtu,
+        dict(mh=32, mw=32, pe=4, simd=8, weights="rom", idt=INT(3), wdt=INT(3), n_thr=3),
+    ),
+    "mvtu_w4a4_32x32_pe4_simd8_rom": (
+        "mvtu",
+        _mvtu,
+        dict(mh=32, mw=32, pe=4, simd=8, weights="rom", idt=INT(4), wdt=INT(4), n_thr=3),
+    ),
     "mvtu_a8_32x27_pe8_simd9_rom": (
         "mvtu",
         _mvtu,

@@ -51,9 +51,9 @@ EXACT = {"lutram": 1.0}
 COEF = {
     "xc7": {
         "mvtu": {
-            "xnor_const": 0.776, "xnor_var": 2.225, "mac_sign": 0.772, "mac_mul": 1.322, "mac_xor": 0.955,
-            "mac_table": 0.945, "tree_bits": 0.891, "rom_logic": 0.465, "pe_bits": 0.829,
-            "adder_bits": 0.969, "fixed": 84.493,
+            "xnor_const": 0.796, "xnor_var": 2.389, "mac_sign": 0.906, "mac_mul": 1.322, "mac_xor": 1.034,
+            "mac_table": 1.506, "tree_bits": 0.9, "rom_logic": 0.857, "pe_bits": 0.525, "adder_bits": 1.165,
+            "fixed": 78.708,
         },
         "thresholding": {"cmp_bits": 0.614, "rom_logic": 0.451, "fixed": 47.947},
         "fifo": {"width": 0.5, "ptr_bits": 4.011, "fixed": 8.778},
@@ -64,9 +64,9 @@ COEF = {
     },
     "ecp5": {
         "mvtu": {
-            "xnor_const": 1.338, "xnor_var": 4.843, "mac_sign": 1.23, "mac_mul": 1.854, "mac_xor": 1.233,
-            "mac_table": 0.968, "tree_bits": 2.053, "rom_logic": 1.089, "pe_bits": 0.372,
-            "adder_bits": 2.382, "fixed": 169.3,
+            "xnor_const": 1.336, "xnor_var": 4.843, "mac_sign": 1.243, "mac_mul": 1.854, "mac_xor": 1.029,
+            "mac_table": 0.73, "tree_bits": 2.298, "rom_logic": 1.092, "pe_bits": 0.367,
+            "adder_bits": 2.428, "fixed": 170.934,
         },
         "thresholding": {"cmp_bits": 1.124, "rom_logic": 0.952, "fixed": 62.097},
         "fifo": {"width": 1.0, "ptr_bits": 2.823, "fixed": 109.698},
@@ -131,7 +131,7 @@ def _mvtu_terms(
         u["mac_xor"] = lanes * (max(ibits, wbits) + 1)
         u["tree_bits"] = lanes * (max(ibits, wbits) + 2)
     elif ibits + wbits <= TABLE_PRODUCT_BITS and min(ibits, wbits) > 1:  # product tables, one tree
-        u["mac_table"] = lanes * (ibits + wbits) * max(1.0, 2.0 ** (ibits + wbits - LUT_INPUTS[family]))
+        u["mac_table"] = lanes * _product_table_luts(ibits, wbits, LUT_INPUTS[family])
         u["tree_bits"] = lanes * (ibits + wbits)
     else:  # Mux(s, v, -v) or `*`, then a chain of simd - 1 adders
         u["mac_sign" if min(ibits, wbits) == 1 else "mac_mul"] = lanes * (
@@ -155,6 +155,12 @@ def _mvtu_terms(
     ffs = simd * ibits + pe * (psum_bits + acc_bits + queue_depth * obits) + 24
     ffs += sum(math.ceil(math.log2(depth)) for _, depth, rom in mems if rom)  # registered ROM addresses
     return u, ffs, bram, blocks
+
+
+def _product_table_luts(ibits: int, wbits: int, k: int) -> float:
+    """LUTs of one ``ibits`` x ``wbits`` product table: bit ``j`` of a product depends on the low
+    ``j + 1`` bits of each operand, a function of ``n`` inputs is ~``2**(n - k)`` LUTs of ``k`` inputs."""
+    return sum(2.0 ** max(0, min(j + 1, ibits) + min(j + 1, wbits) - k) for j in range(ibits + wbits))
 
 
 def _thresholding_terms(family, *, channels, pe, ibits, n_thresholds, thr_bits, obits, storage):
