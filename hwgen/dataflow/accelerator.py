@@ -74,6 +74,7 @@ class Accelerator(wiring.Component):
         if missing:
             raise HwgenError(f"folding has no layer {missing[0]!r} of this graph")
         self._folding = folding
+        self._latency = None
         self._stages: list[Stage] = []
         self._layers: list[Stage] = []
         self.in_dtype = dt = in_dtype(nodes[0])
@@ -141,7 +142,9 @@ class Accelerator(wiring.Component):
         """Cycles from the first input beat to the first output beat of an empty accelerator at full speed."""
         from .timing import first_output_cycle
 
-        return first_output_cycle(self._stages)
+        if self._latency is None:
+            self._latency = first_output_cycle(self._stages)
+        return self._latency
 
     @property
     def layers(self) -> list[dict]:
