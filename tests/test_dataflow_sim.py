@@ -117,3 +117,20 @@ def test_folding_of_another_graph_is_refused():
     other = streamline(tiny_cnn(seed=3))
     with pytest.raises(HwgenError, match=r"^folding has no layer .* of this graph"):
         Accelerator(graph, default_folding(other))
+
+
+def test_tfc_top3_labels():
+    """TFC-W1A1 with --topk 3: the class indices equal the top 3 of the executor's accumulators."""
+    from pathlib import Path
+
+    from hwgen.dataflow import auto_folding
+    from hwgen.frontend import load
+    from hwgen.golden.ops import label_select
+
+    d = Path(__file__).resolve().parents[1] / "examples" / "models" / "tfc_w1a1"
+    graph = streamline(load(d / "tfc_w1a1.qonnx.onnx"), topk=3)
+    idx = [0, 1, 2, 208]  # 208: an input with quantizer ties
+    x, ref = np.load(d / "inputs.npy")[idx], label_select(np.load(d / "acc_ref.npy")[idx], 3)
+    acc = Accelerator(graph, auto_folding(graph, 800))
+    res = run_stream_test(acc, input_beats(graph, acc, x), n_out=3 * len(x), stall_prob=0.2, gap_prob=0.2)
+    np.testing.assert_array_equal(output_values(acc, res.outputs, len(x)), ref)
