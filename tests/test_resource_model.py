@@ -66,8 +66,8 @@ CALIBRATION = [
     ("mvtu_16x16_full", "ecp5", 437, 0),
     ("mvtu_64x64_pe8_simd16_rom", "xc7", 464, 0),
     ("mvtu_64x64_pe8_simd16_rom", "ecp5", 954, 0),
-    ("mvtu_64x64_pe4_simd8_rom", "xc7", 226, 0),
-    ("mvtu_64x64_pe4_simd8_rom", "ecp5", 594, 0),
+    ("mvtu_64x64_pe4_simd8_rom", "xc7", 148, 1),
+    ("mvtu_64x64_pe4_simd8_rom", "ecp5", 308, 1),
     ("mvtu_last_10x64_pe10_simd16_raw", "xc7", 355, 0),
     ("mvtu_last_10x64_pe10_simd16_raw", "ecp5", 738, 0),
     ("mvtu_cnv_64x576_pe16_simd32_rom", "xc7", 1280, 15),
@@ -148,14 +148,17 @@ def test_label_select_passes_its_pe():
 
 
 def test_memory_placement_follows_yosys():
-    # A ROM of >= 64 words and >= 16 Kbit is block RAM on both families (rom_style "block"); 512-bit
-    # words take 15 blocks of 36 bits. Smaller ROMs are logic; a 512-deep RAM is one RAMB18 per 36 bits.
+    # A ROM of >= 128 words, or >= 64 words and >= 16 Kbit, is block RAM on both families (rom_style
+    # "block"); 512-bit words take 15 blocks of 36 bits. Other ROMs are logic; a 512-deep RAM is one
+    # RAMB18 per 36 bits.
     p = LAYERS["mvtu_cnv_64x576_pe16_simd32_rom"][1]
     for family in ("xc7", "ecp5"):
         assert rm.estimate("mvtu", family, **p)["bram_bits"] == 64 * 576
         assert rm.brams18("mvtu", family, **p) == 15
     w2a2 = LAYERS["mvtu_w2a2_64x64_pe8_simd8_rom"][1]  # 64 x 128 bits: 8 Kbit, logic
     assert rm.estimate("mvtu", "ecp5", **w2a2)["bram_bits"] == 0
+    deep = LAYERS["mvtu_64x64_pe4_simd8_rom"][1]  # 128 x 32 bits: block RAM for its depth
+    assert rm.brams18("mvtu", "xc7", **deep) == rm.brams18("mvtu", "ecp5", **deep) == 1
     assert rm.brams18("fifo", "xc7", width=32, depth=512) == 1
     assert rm.estimate("fifo", "xc7", width=64, depth=32)["bram_bits"] == 0
 

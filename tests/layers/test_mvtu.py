@@ -6,6 +6,7 @@ from amaranth.back import verilog
 
 from hwgen.golden import ops
 from hwgen.ir.datatypes import BINARY, BIPOLAR, INT, UINT
+from hwgen.layers import _thresholds as th
 from hwgen.layers.mvtu import MVTU
 from hwgen.layers.testing import pack, run_stream_test
 
@@ -123,6 +124,15 @@ def test_storage_modes(storage):
     thr = _thresholds(rng, -8, 8, 4, 3)
     dut, _ = check(w, INT(2), INT(2), 2, 2, thr, -2, weights=storage, seed=9)
     assert dut.weight_storage == storage
+
+
+def test_block_ram_weight_rom():
+    # 128 folds: the weight ROM is a synchronous block-RAM read port, the thresholds (16 words) logic.
+    rng = np.random.default_rng(4)
+    w = _rand(rng, BIPOLAR, (16, 128))
+    assert th.rom_in_block_ram(16, 128) and not th.rom_in_block_ram(1 * 7, 16)
+    check(w, BIPOLAR, BIPOLAR, 1, 16, _thresholds(rng, -40, 40, 16, 1), seed=5)
+    check(w[:, :64], INT(2), BIPOLAR, 1, 8, _thresholds(rng, -40, 40, 16, 3), seed=6)
 
 
 @pytest.mark.parametrize(

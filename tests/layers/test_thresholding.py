@@ -37,6 +37,13 @@ def test_thresholding(ch, pe, idt, nthr, off):
     check(ch, pe, idt, thr, off, seed=nthr)
 
 
+def test_block_ram_threshold_rom():
+    # 128 folds of one channel: the threshold ROM is a synchronous block-RAM read port.
+    rng = np.random.default_rng(7)
+    thr = np.sort(rng.integers(-34, 35, size=(128, 3)), axis=1)
+    check(128, 1, INT(6), thr, -1, pixels=2, seed=4)
+
+
 def test_edges_shared_row_and_extremes():
     check(4, 2, INT(4), np.array([[-8, -8, 7, 8]]), seed=1, pixels=4)  # shared row at both extremes
     check(2, 1, INT(4), np.array([[3, 3, 3], [-100, 0, 100]]), seed=2, pixels=8)  # all equal; out of range
