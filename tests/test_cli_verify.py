@@ -104,3 +104,24 @@ def test_bad_input(build, frames, tmp_path, capsys):
         assert rc == 2 and len(se.strip().splitlines()) == 1 and needle in se, (needle, se)
         assert "Traceback" not in so + se
     assert not (tmp_path / "no").exists()
+
+
+@pytest.mark.slow
+def test_raw_uint8_input_and_topk(tmp_path, capsys):
+    """Raw pixels (on-chip input thresholds) and top-3 label selection: the hardware's labels are the three
+    largest accumulators (ties to the lower index) of the plain build's golden model (float input quantized
+    on the host, no label layer), for inputs on the 1/255 grid where both input paths must agree."""
+    x = np.load(EXAMPLE / "inputs.npy")[:5]
+    on_grid = (np.round(x * 255) / 255).astype(np.float32)
+    np.save(tmp_path / "x.npy", on_grid)
+    out = tmp_path / "out"
+    rc, _, se = hwgen(capsys, "build", MODEL, "-o", out, "--input-dtype", "uint8", "--input-scale",
+                      1 / 255, "--topk", 3, "--target-fps", 30000)
+    assert rc == 0, se
+    rc, so, se = hwgen(capsys, "verify", out, "--inputs", tmp_path / "x.npy", "-o", tmp_path / "y.npy",
+                       "--stall", 0.2)
+    assert rc == 0, so + se
+    from hwgen.flow.cmd_run import run
+
+    acc = run(MODEL, tmp_path / "x.npy", integer=True)  # float input, no top-k
+    np.testing.assert_array_equal(np.load(tmp_path / "y.npy"), np.argsort(-acc, axis=1, kind="stable")[:, :3])
