@@ -106,6 +106,16 @@ def test_bad_input(build, frames, tmp_path, capsys):
     assert not (tmp_path / "no").exists()
 
 
+def test_verilog_that_does_not_compile(build, frames, tmp_path, capsys):
+    bad = tmp_path / "bad"
+    shutil.copytree(build, bad, ignore=shutil.ignore_patterns("sim_build"))
+    v = bad / "rtl" / "hwgen_top.v"
+    v.write_text(v.read_text().replace("endmodule", "endmodul", 1))
+    rc, so, se = hwgen(capsys, "verify", bad, "--inputs", frames[0])
+    assert rc == 2 and "Traceback" not in so + se
+    assert se.strip().splitlines()[-1].startswith(f"hwgen: error: {bad}: Verilator could not build")
+
+
 @pytest.mark.slow
 def test_raw_uint8_input_and_topk(tmp_path, capsys):
     """Raw pixels (on-chip input thresholds) and top-3 label selection: the hardware's labels are the three

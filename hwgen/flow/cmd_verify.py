@@ -90,13 +90,20 @@ def verify(out, inputs, stall: float = 0.0, seed: int = 1):
     expected = pack_frames(ref, odt, sout["elements_per_beat"])
     cache, tmp = _cache_dir(out)
     try:
-        model = build_verilator(files, m["rtl"]["top"], cache)
+        try:
+            model = build_verilator(files, m["rtl"]["top"], cache)
+        except RuntimeError as e:  # the Verilog does not compile: the build folder is broken
+            first = str(e).splitlines()[0]
+            raise HwgenError(f"{out}: Verilator could not build the Verilog: {first}") from None
         ii, lat = m["ii_cycles"], m["latency_cycles"]
         run = BenchRun(beats, expected, beats_per_frame_in=sin["beats_per_frame"],
                        beats_per_frame_out=sout["beats_per_frame"], in_pause=stall, out_pause=stall,
                        seed=seed, name="verify", idle_timeout=int((8 * (ii + lat) + 1000) / (1 - stall) ** 2))
         with tempfile.TemporaryDirectory(prefix="run-", dir=cache) as work:
-            res = run_bench(model, [run], work)
+            try:
+                res = run_bench(model, [run], work)
+            except RuntimeError as e:
+                raise HwgenError(f"{out}: the simulation did not run: {str(e).splitlines()[0]}") from None
     finally:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
