@@ -127,8 +127,13 @@ class CNVNet(nn.Module):
         super().__init__()
         # 8-bit input on 2x-1 with a power-of-two scale 2^-7 (full range, max 1 - 2^-7)
         layers: list[nn.Module] = [
-            _act(8, min_val=-1.0, max_val=1.0 - 2.0**-7, narrow_range=False,
-                 restrict_scaling_type=RestrictValueType.POWER_OF_TWO)
+            _act(
+                8,
+                min_val=-1.0,
+                max_val=1.0 - 2.0**-7,
+                narrow_range=False,
+                restrict_scaling_type=RestrictValueType.POWER_OF_TWO,
+            )
         ]
         prev = 3
         for item in convs:
@@ -136,8 +141,9 @@ class CNVNet(nn.Module):
                 layers.append(nn.MaxPool2d(kernel_size=2))
                 continue
             layers += [
-                QuantConv2d(prev, item, kernel_size=3, bias=False, weight_quant=WeightQuant,
-                            weight_bit_width=wbits),
+                QuantConv2d(
+                    prev, item, kernel_size=3, bias=False, weight_quant=WeightQuant, weight_bit_width=wbits
+                ),
                 nn.BatchNorm2d(item, eps=BN_EPS),
                 _act(abits),
             ]

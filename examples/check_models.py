@@ -19,8 +19,20 @@ from pathlib import Path
 
 import numpy as np
 
-REQUIRED_KEYS = ("name", "arch", "wbits", "abits", "trained", "forms", "input_shape", "n_inputs",
-                 "input_descriptions", "negative_gamma_channels", "tie_inputs", "accumulator_tensor")
+REQUIRED_KEYS = (
+    "name",
+    "arch",
+    "wbits",
+    "abits",
+    "trained",
+    "forms",
+    "input_shape",
+    "n_inputs",
+    "input_descriptions",
+    "negative_gamma_channels",
+    "tie_inputs",
+    "accumulator_tensor",
+)
 
 
 def check_model(folder: Path, n_samples: int) -> list[str]:
@@ -47,8 +59,9 @@ def check_model(folder: Path, n_samples: int) -> list[str]:
             bad.append(f"out_ref[{i}] differs")
         if not np.array_equal(ctx[info["accumulator_tensor"]][0], acc_ref[i]):
             bad.append(f"acc_ref[{i}] differs")
-        bad += [f"acts_ref[{k}][{i}] differs" for k in acts.files
-                if not np.array_equal(ctx[k][0], acts[k][i])]
+        bad += [
+            f"acts_ref[{k}][{i}] differs" for k in acts.files if not np.array_equal(ctx[k][0], acts[k][i])
+        ]
     return bad
 
 

@@ -71,8 +71,14 @@ def _checker(shape: tuple[int, ...], lo: float, hi: float) -> np.ndarray:
     return np.broadcast_to(np.where(board, hi, lo), shape).astype(np.float32)
 
 
-def fc_inputs(rng: np.random.Generator, n_mnist: int = 96, n_digits: int = 48, n_rand: int = 32,
-              n_tie_mix: int = 20, n_tie_mnist: int = 20) -> InputSet:
+def fc_inputs(
+    rng: np.random.Generator,
+    n_mnist: int = 96,
+    n_digits: int = 48,
+    n_rand: int = 32,
+    n_tie_mix: int = 20,
+    n_tie_mnist: int = 20,
+) -> InputSet:
     """Inputs for the 28x28 FC nets (shape (1, 28, 28)).
 
     Ties of the 1- and 2-bit input quantizers on ``2x - 1``: x = 0.5 gives 0 (BipolarQuant -> +1),
@@ -106,8 +112,9 @@ def fc_inputs(rng: np.random.Generator, n_mnist: int = 96, n_digits: int = 48, n
     return s
 
 
-def cnv_inputs(rng: np.random.Generator, n_digits: int = 24, n_mnist: int = 12, n_rand: int = 16,
-               n_tie_mix: int = 14) -> InputSet:
+def cnv_inputs(
+    rng: np.random.Generator, n_digits: int = 24, n_mnist: int = 12, n_rand: int = 16, n_tie_mix: int = 14
+) -> InputSet:
     """Inputs for CNV (shape (3, 32, 32)).
 
     The 8-bit input quantizer has scale 2^-7 on ``2x - 1``: x = 0.5 + (2j+1)/512 gives (2x-1)/scale = j + 0.5,
@@ -120,8 +127,11 @@ def cnv_inputs(rng: np.random.Generator, n_digits: int = 24, n_mnist: int = 12, 
         s.add(dimg[i] * gains[rng.permutation(3)], f"digits32[{i}] in 3 channels", dlab[i])
     images, labels = mnist_5k()
     for i in rng.choice(held_out(), n_mnist, replace=False):
-        s.add(np.repeat(np.pad(images[i], ((0, 0), (2, 2), (2, 2))), 3, axis=0), f"mnist5k[{i}] padded, 3ch",
-              labels[i])
+        s.add(
+            np.repeat(np.pad(images[i], ((0, 0), (2, 2), (2, 2))), 3, axis=0),
+            f"mnist5k[{i}] padded, 3ch",
+            labels[i],
+        )
     for _ in range(n_rand):
         s.add(rng.integers(0, 256, s.shape).astype(np.float32) / np.float32(255), "random uint8/255")
     for _ in range(n_rand // 2):
@@ -130,8 +140,11 @@ def cnv_inputs(rng: np.random.Generator, n_digits: int = 24, n_mnist: int = 12, 
     s.add(np.full(s.shape, 0.5), "const 0.5 (2x-1 == 0)")
     s.add(np.full(s.shape, 0.5 + half), "const 0.5+1/512 ((2x-1)/scale == 0.5: tie -> 0)", tie=True)
     s.add(_checker(s.shape, 0.5 - half, 0.5 + half), "checker 0.5-/+1/512 (ties at -/+0.5 -> 0)", tie=True)
-    s.add(_checker(s.shape, 0.5 - 3 * half, 0.5 + 3 * half), "checker 0.5-/+3/512 (ties at -/+1.5 -> -/+2)",
-          tie=True)
+    s.add(
+        _checker(s.shape, 0.5 - 3 * half, 0.5 + 3 * half),
+        "checker 0.5-/+3/512 (ties at -/+1.5 -> -/+2)",
+        tie=True,
+    )
     s.add(np.zeros(s.shape), "all zeros")
     s.add(np.ones(s.shape), "all ones (clips at 127)")
     for _ in range(n_tie_mix):

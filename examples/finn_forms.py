@@ -43,8 +43,14 @@ from qonnx.util.cleanup import cleanup_model
 def to_finn(model: ModelWrapper) -> ModelWrapper:
     """QONNX -> FINN-ONNX, then tidy up (FINN's ``step_qonnx_to_finn`` and ``step_tidy_up``)."""
     model = cleanup_model(model).transform(ConvertQONNXtoFINN())
-    for t in (InferShapes(), FoldConstants(), GiveUniqueNodeNamesRecursive(), GiveReadableTensorNames(),
-              InferDataTypes(), RemoveStaticGraphInputs()):
+    for t in (
+        InferShapes(),
+        FoldConstants(),
+        GiveUniqueNodeNamesRecursive(),
+        GiveReadableTensorNames(),
+        InferDataTypes(),
+        RemoveStaticGraphInputs(),
+    ):
         model = model.transform(t)
     return model
 
@@ -53,11 +59,21 @@ def streamline(model: ModelWrapper) -> ModelWrapper:
     """FINN's ``step_streamline`` sequence."""
     model = model.transform(absorb.AbsorbScalarBiasIntoMultiThreshold()).transform(Streamline())
     if model.get_nodes_by_op_type("Conv"):
-        for t in (LowerConvsToMatMul(), MakeMaxPoolNHWC(), absorb.AbsorbTransposeIntoMultiThreshold(),
-                  MakeMaxPoolNHWC(), absorb.AbsorbConsecutiveTransposes()):
+        for t in (
+            LowerConvsToMatMul(),
+            MakeMaxPoolNHWC(),
+            absorb.AbsorbTransposeIntoMultiThreshold(),
+            MakeMaxPoolNHWC(),
+            absorb.AbsorbConsecutiveTransposes(),
+        ):
             model = model.transform(t)
-    for t in (ConvertBipolarMatMulToXnorPopcount(), Streamline(), absorb.AbsorbScalarMulAddIntoTopK(),
-              InferDataLayouts(), RemoveUnusedTensors()):
+    for t in (
+        ConvertBipolarMatMulToXnorPopcount(),
+        Streamline(),
+        absorb.AbsorbScalarMulAddIntoTopK(),
+        InferDataLayouts(),
+        RemoveUnusedTensors(),
+    ):
         model = model.transform(t)
     return model
 

@@ -58,8 +58,10 @@ def calibration_batch(arch: str, rng: np.random.Generator) -> torch.Tensor:
     if arch != "cnv":
         return torch.from_numpy(x_tr[rng.choice(len(x_tr), 512, replace=False)])
     dimg, _ = datasets.digits(32)
-    parts = [np.repeat(dimg[rng.choice(len(dimg), 96, replace=False)], 3, axis=1),
-             rng.integers(0, 256, (32, 3, 32, 32)).astype(np.float32) / np.float32(255)]
+    parts = [
+        np.repeat(dimg[rng.choice(len(dimg), 96, replace=False)], 3, axis=1),
+        rng.integers(0, 256, (32, 3, 32, 32)).astype(np.float32) / np.float32(255),
+    ]
     return torch.from_numpy(np.concatenate(parts).astype(np.float32))
 
 
@@ -79,15 +81,19 @@ def make_model(name: str) -> tuple[torch.nn.Module, dict]:
         after = train.accuracy(model, x_te, y_te)
         info["test_accuracy"] = after
         info["flip_kept_accuracy"] = before == after
-        info["init"] = (f"trained {epochs} epochs; then gamma/beta of {info['flipped_channels']} hidden "
-                        "channels negated with the next layer's input columns (same function)")
+        info["init"] = (
+            f"trained {epochs} epochs; then gamma/beta of {info['flipped_channels']} hidden "
+            "channels negated with the next layer's input columns (same function)"
+        )
     else:
         randomize.random_weights(model, wbits, rng)
         info.update(randomize.randomize_batchnorm(model, calibration_batch(arch, rng), rng))
         values, probs = randomize.WEIGHT_VALUES[wbits]
-        info["init"] = (f"random weights from {values} with p={probs}; batch-norm randomized and calibrated "
-                        "(~30% negative gamma, ~5% |gamma|=1e-3, ~2% gamma=0, ~6% tie channels); "
-                        "TensorNorm calibrated")
+        info["init"] = (
+            f"random weights from {values} with p={probs}; batch-norm randomized and calibrated "
+            "(~30% negative gamma, ~5% |gamma|=1e-3, ~2% gamma=0, ~6% tie channels); "
+            "TensorNorm calibrated"
+        )
     gammas = torch.cat([bn.weight.detach() for bn in bnn.norm_layers(model)])
     info["negative_gamma_channels"] = int((gammas < 0).sum())
     info["zero_gamma_channels"] = int((gammas == 0).sum())
@@ -114,7 +120,10 @@ def build_one(name: str, out_root: Path) -> dict:
     forms, times = reference.export_forms(model, torch.from_numpy(x[:1]), out, name)
     arrays, facts = reference.run_reference(out / forms["qonnx_clean"], x)
     info = {
-        "name": name, "arch": arch, "wbits": wbits, "abits": abits,
+        "name": name,
+        "arch": arch,
+        "wbits": wbits,
+        "abits": abits,
         "in_bits": 8 if arch == "cnv" else abits,
         **made,
         "forms": forms,
@@ -143,7 +152,8 @@ def build_one(name: str, out_root: Path) -> dict:
     np.savez_compressed(out / "acts_ref.npz", **arrays["acts_ref"])
     labelled = labels >= 0
     info["reference_accuracy_on_labelled_inputs"] = round(
-        float((arrays["out_ref"].argmax(1)[labelled] == labels[labelled]).mean()), 4)
+        float((arrays["out_ref"].argmax(1)[labelled] == labels[labelled]).mean()), 4
+    )
     info["versions"] = versions()
     info["time_total_s"] = round(time.time() - t0, 1)
     info["file_bytes"] = reference.file_sizes(out)
@@ -173,9 +183,12 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.only or list(MODELS):
         info = build_one(name, args.out)
         acc = f" test acc {info['test_accuracy']:.4f}" if info["trained"] else ""
-        print(f"{name}: {info['n_inputs']} inputs, forms {sorted(info['forms'])},{acc} "
-              f"torch==ref {info['checks']['torch_vs_qonnx_clean_bitidentical_samples']}, "
-              f"{info['time_total_s']} s", flush=True)
+        print(
+            f"{name}: {info['n_inputs']} inputs, forms {sorted(info['forms'])},{acc} "
+            f"torch==ref {info['checks']['torch_vs_qonnx_clean_bitidentical_samples']}, "
+            f"{info['time_total_s']} s",
+            flush=True,
+        )
     return 0
 
 

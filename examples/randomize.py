@@ -59,8 +59,12 @@ def randomize_batchnorm(model: nn.Module, x_calib: torch.Tensor, rng: np.random.
     tie of a 2-bit Quant). Returns counts of those channels.
     """
     model.eval()
-    counts = {"negative_gamma_channels": 0, "near_zero_gamma_channels": 0, "zero_gamma_channels": 0,
-              "tie_channels": 0}
+    counts = {
+        "negative_gamma_channels": 0,
+        "near_zero_gamma_channels": 0,
+        "zero_gamma_channels": 0,
+        "tie_channels": 0,
+    }
     for bn in bnn.norm_layers(model):
         x = _capture_input(model, bn, x_calib)
         dims = [d for d in range(x.dim()) if d != 1]

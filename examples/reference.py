@@ -43,8 +43,12 @@ def export_forms(model: torch.nn.Module, sample: torch.Tensor, out: Path, name: 
             proto = onnx.load(str(dyn_tmp), load_external_data=False)
             if any(uses_external_data(init) for init in proto.graph.initializer):
                 # keep the weights file next to the model under the name the model refers to
-                onnx.save(onnx.load(str(dyn_tmp)), str(out / f"{name}.qonnx_dynamo.onnx"),
-                          save_as_external_data=True, location=f"{name}.qonnx_dynamo.onnx.data")
+                onnx.save(
+                    onnx.load(str(dyn_tmp)),
+                    str(out / f"{name}.qonnx_dynamo.onnx"),
+                    save_as_external_data=True,
+                    location=f"{name}.qonnx_dynamo.onnx.data",
+                )
                 times["dynamo_external_data"] = f"{name}.qonnx_dynamo.onnx.data"
             else:  # the exporter's .onnx.data is not referenced by the model: leave it behind
                 shutil.copyfile(dyn_tmp, out / f"{name}.qonnx_dynamo.onnx")
@@ -82,10 +86,14 @@ def graph_facts(model: ModelWrapper) -> dict:
         "accumulator_tensor": mats[-1].output[0],
         "act_quant_tensors": [n.output[0] for n in acts],
         "act_quant_nodes": [
-            {"op": n.op_type, "input": n.input[0], "output": n.output[0],
-             "scale": model.get_initializer(n.input[1]).tolist(),
-             **({"bitwidth": float(model.get_initializer(n.input[3]))} if n.op_type == "Quant" else {}),
-             **{a.name: _attr(a) for a in n.attribute}}
+            {
+                "op": n.op_type,
+                "input": n.input[0],
+                "output": n.output[0],
+                "scale": model.get_initializer(n.input[1]).tolist(),
+                **({"bitwidth": float(model.get_initializer(n.input[3]))} if n.op_type == "Quant" else {}),
+                **{a.name: _attr(a) for a in n.attribute},
+            }
             for n in acts
         ],
         "op_counts": op_counts(g),
@@ -177,7 +185,8 @@ def checks(model: torch.nn.Module, x: np.ndarray, arrays: dict, out: Path, forms
         res["torch_mismatch_note"] = (
             "torch's fused batch-norm (x*a + b') is not exactly 0 at x == running_mean, the executor's "
             "op-by-op BatchNormalization is; at tie channels before a BipolarQuant they differ. The executor "
-            "is the reference.")
+            "is the reference."
+        )
     sub = x[:n_forms]
     for form in ("qonnx", "qonnx_dynamo"):
         if form in forms:

@@ -135,11 +135,20 @@ async def _run_one(tb: TB, run: dict) -> dict:
     sink_empty = tb.sink.empty()
     passed = not wrong and not timeout and framing_ok and sink_empty and monitor_ok
     return {
-        "name": run["name"], "passed": passed, "expected": run["expected"],
-        "received": [f"{b:x}" for b in received], "mismatches": len(wrong), "first_mismatches": first,
-        "framing_ok": framing_ok, "sink_empty": sink_empty, "monitor_ok": monitor_ok, "timeout": timeout,
-        "cycles": tb.cycle_of(get_sim_time()), "frame_end_cycles": ends,
-        "intervals": intervals, "cycles_per_frame": max(steady) if steady else None,
+        "name": run["name"],
+        "passed": passed,
+        "expected": run["expected"],
+        "received": [f"{b:x}" for b in received],
+        "mismatches": len(wrong),
+        "first_mismatches": first,
+        "framing_ok": framing_ok,
+        "sink_empty": sink_empty,
+        "monitor_ok": monitor_ok,
+        "timeout": timeout,
+        "cycles": tb.cycle_of(get_sim_time()),
+        "frame_end_cycles": ends,
+        "intervals": intervals,
+        "cycles_per_frame": max(steady) if steady else None,
         "first_out_latency": latency,
     }
 

@@ -28,8 +28,13 @@ from cocotb_tools import runner as cocotb_runner
 from hwgen.toolchain import activate_verilator, find_verilator, verilator_env
 
 __all__ = [
-    "BenchResult", "BenchRun", "RunResult", "VerilatorModel",
-    "build_verilator", "run_bench", "session_cache_dir",
+    "BenchResult",
+    "BenchRun",
+    "RunResult",
+    "VerilatorModel",
+    "build_verilator",
+    "run_bench",
+    "session_cache_dir",
 ]
 
 BENCH_MODULE = "hwgen.sim.axis_bench"
@@ -187,8 +192,14 @@ def build_verilator(
             fcntl.flock(runtime_lock, fcntl.LOCK_EX)
         t0 = time.monotonic()
         try:
-            runner.build(sources=sources, hdl_toplevel=toplevel, build_dir=build_dir, build_args=list(args),
-                         waves=waves, log_file=build_dir / "build.log")
+            runner.build(
+                sources=sources,
+                hdl_toplevel=toplevel,
+                build_dir=build_dir,
+                build_args=list(args),
+                waves=waves,
+                log_file=build_dir / "build.log",
+            )
             _save_runtime(build_dir, runner.runtime_dir)
         except (RuntimeError, SystemExit) as e:
             log = build_dir / "build.log"
@@ -292,8 +303,9 @@ class BenchResult:
         raise KeyError(name)
 
 
-def run_bench(model: VerilatorModel, runs, work_dir, *, clock_ns: int = 10, waves: bool = False,
-              seed: int = 1) -> BenchResult:
+def run_bench(
+    model: VerilatorModel, runs, work_dir, *, clock_ns: int = 10, waves: bool = False, seed: int = 1
+) -> BenchResult:
     """Run the AXI-Stream bench on ``model`` with every run of ``runs`` (one simulator process).
 
     Failures of the design (wrong, missing or extra beats, timeouts) do not raise: they are in the
@@ -307,18 +319,29 @@ def run_bench(model: VerilatorModel, runs, work_dir, *, clock_ns: int = 10, wave
     work.mkdir(parents=True, exist_ok=True)
     spec_path, results_path, log = work / "bench_spec.json", work / "bench_results.json", work / "sim.log"
     results_path.unlink(missing_ok=True)
-    spec = {"clock_ns": clock_ns, "results": str(results_path),
-            "runs": [{**r.to_json(), "name": n} for r, n in zip(runs, names, strict=True)]}
+    spec = {
+        "clock_ns": clock_ns,
+        "results": str(results_path),
+        "runs": [{**r.to_json(), "name": n} for r, n in zip(runs, names, strict=True)],
+    }
     spec_path.write_text(json.dumps(spec))
     activate_verilator()
     runner = cocotb_runner.Verilator()
     runner.log.setLevel(logging.WARNING)  # the simulator's output is in sim.log
     t0 = time.monotonic()
     try:
-        runner.test(test_module=BENCH_MODULE, hdl_toplevel=model.toplevel, hdl_toplevel_lang="verilog",
-                    build_dir=model.build_dir,
-                    test_dir=work, results_xml=str(work / "results.xml"), log_file=log, waves=waves,
-                    seed=seed, extra_env={SPEC_ENV: str(spec_path), "COCOTB_LOG_LEVEL": "WARNING"})
+        runner.test(
+            test_module=BENCH_MODULE,
+            hdl_toplevel=model.toplevel,
+            hdl_toplevel_lang="verilog",
+            build_dir=model.build_dir,
+            test_dir=work,
+            results_xml=str(work / "results.xml"),
+            log_file=log,
+            waves=waves,
+            seed=seed,
+            extra_env={SPEC_ENV: str(spec_path), "COCOTB_LOG_LEVEL": "WARNING"},
+        )
     except SystemExit:  # cocotb's runner exits when a test failed under pytest; the results say why
         pass
     seconds = time.monotonic() - t0

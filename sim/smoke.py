@@ -54,10 +54,12 @@ class XnorPopcount(wiring.Component):
             raise ValueError(f"'width' must be a positive integer, not {width!r}")
         self._width = width
         self._bug = bug
-        super().__init__({
-            "i": In(stream.Signature(2 * width)),
-            "o": Out(stream.Signature(unsigned(bits_for(width)))),
-        })
+        super().__init__(
+            {
+                "i": In(stream.Signature(2 * width)),
+                "o": Out(stream.Signature(unsigned(bits_for(width)))),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()
@@ -104,15 +106,28 @@ def run_amaranth(n: int = 200, width: int = 16, bug=None, stall: float = 0.3, se
 
     a, b = random_words(n, width, seed)
     want = reference(a, b, width)
-    got = run_stream_sim(XnorPopcount(width, bug), pack(a, b, width), n, gap_prob=stall, stall_prob=stall,
-                         seed=seed)
+    got = run_stream_sim(
+        XnorPopcount(width, bug), pack(a, b, width), n, gap_prob=stall, stall_prob=stall, seed=seed
+    )
     ok = len(got) == n and np.array_equal(np.array(got, dtype=np.int64), want)
-    return {"ok": ok, "beats": n, "received": len(got),
-            "mismatches": int(sum(g != w for g, w in zip(got, want.tolist(), strict=False)))}
+    return {
+        "ok": ok,
+        "beats": n,
+        "received": len(got),
+        "mismatches": int(sum(g != w for g, w in zip(got, want.tolist(), strict=False))),
+    }
 
 
-def run_verilator(work: Path, n: int = 200, width: int = 16, bug=None, stall: float = 0.3, seed: int = 1,
-                  frame: int = 4, cache: Path | None = None) -> dict:
+def run_verilator(
+    work: Path,
+    n: int = 200,
+    width: int = 16,
+    bug=None,
+    stall: float = 0.3,
+    seed: int = 1,
+    frame: int = 4,
+    cache: Path | None = None,
+) -> dict:
     """Tier 3: export, build under Verilator, run the cocotb bench with stalls, at full speed, with patterns.
 
     The full-speed run measures cycles per frame (``frame`` beats per frame; one beat per cycle).
@@ -139,8 +154,14 @@ def run_verilator(work: Path, n: int = 200, width: int = 16, bug=None, stall: fl
     ]
     res = run_bench(model, runs, work / "run")
     numpy_ok = all(r.received == want for r in res.runs)
-    return {"ok": res.passed and numpy_ok, "bench": res, "numpy_ok": numpy_ok,
-            "build_s": t_build, "run_s": res.seconds, "cached": model.cached}
+    return {
+        "ok": res.passed and numpy_ok,
+        "bench": res,
+        "numpy_ok": numpy_ok,
+        "build_s": t_build,
+        "run_s": res.seconds,
+        "cached": model.cached,
+    }
 
 
 def main(argv=None) -> int:

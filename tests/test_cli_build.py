@@ -38,8 +38,11 @@ def matmuls(path=MODEL):
 
 def folding_file(tmp_path) -> Path:
     f = tmp_path / "folding.json"
-    f.write_text(json.dumps({name: {"pe": pe, "simd": simd}
-                             for (name, _), (pe, simd) in zip(matmuls(), LANES, strict=True)}))
+    f.write_text(
+        json.dumps(
+            {name: {"pe": pe, "simd": simd} for (name, _), (pe, simd) in zip(matmuls(), LANES, strict=True)}
+        )
+    )
     return f
 
 
@@ -76,8 +79,13 @@ def test_manifest_matches_the_model(tmp_path, capsys):
     assert m["board"] == "none" and m["clock_mhz"] == 125
     n_in, n_out = mms[0][1][0], mms[-1][1][1]  # 784 pixels in, 10 classes out
     simd0, pe_last = LANES[0][1], LANES[-1][0]
-    want_in = {"dtype": "BIPOLAR", "elements_per_beat": simd0, "bits_per_beat": simd0,
-               "beats_per_frame": n_in // simd0, "elements_per_frame": n_in}
+    want_in = {
+        "dtype": "BIPOLAR",
+        "elements_per_beat": simd0,
+        "bits_per_beat": simd0,
+        "beats_per_frame": n_in // simd0,
+        "elements_per_frame": n_in,
+    }
     assert {k: m["input"][k] for k in want_in} == want_in
     assert m["input"]["tdata_bits"] % 8 == 0 and m["input"]["tdata_bits"] >= simd0
     assert m["output"]["dtype"].startswith("INT") and m["output"]["elements_per_frame"] == n_out
@@ -156,4 +164,3 @@ def test_foreign_folder_is_not_replaced(tmp_path, capsys):
     assert rc == 2 and "not a hwgen build" in se and len(se.strip().splitlines()) == 1
     assert [p.name for p in out.iterdir()] == ["thesis.tex"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]
-

@@ -69,7 +69,7 @@ def _flip_last_weight(v: Path) -> None:
     assert hits
     h = hits[-1]
     word = int(h.group(2), 16) ^ 1
-    v.write_text(text[: h.start()] + f"wrom[0] = {h.group(1)}'h{word:x};" + text[h.end():])
+    v.write_text(text[: h.start()] + f"wrom[0] = {h.group(1)}'h{word:x};" + text[h.end() :])
 
 
 def test_corrupted_build_fails(build, frames, tmp_path, capsys):
@@ -125,11 +125,25 @@ def test_raw_uint8_input_and_topk(tmp_path, capsys):
     on_grid = (np.round(x * 255) / 255).astype(np.float32)
     np.save(tmp_path / "x.npy", on_grid)
     out = tmp_path / "out"
-    rc, _, se = hwgen(capsys, "build", MODEL, "-o", out, "--input-dtype", "uint8", "--input-scale",
-                      1 / 255, "--topk", 3, "--target-fps", 30000)
+    rc, _, se = hwgen(
+        capsys,
+        "build",
+        MODEL,
+        "-o",
+        out,
+        "--input-dtype",
+        "uint8",
+        "--input-scale",
+        1 / 255,
+        "--topk",
+        3,
+        "--target-fps",
+        30000,
+    )
     assert rc == 0, se
-    rc, so, se = hwgen(capsys, "verify", out, "--inputs", tmp_path / "x.npy", "-o", tmp_path / "y.npy",
-                       "--stall", 0.2)
+    rc, so, se = hwgen(
+        capsys, "verify", out, "--inputs", tmp_path / "x.npy", "-o", tmp_path / "y.npy", "--stall", 0.2
+    )
     assert rc == 0, so + se
     from hwgen.flow.cmd_run import run
 

@@ -76,8 +76,10 @@ def test_random_foldings_keep_the_cycle_model(seed):
     graph, x = streamline(g0), inputs_for(g0, n=5, seed=4)
     want = execute(graph, x)[1].reshape(len(x), -1)
     spec = {
-        n.name: {opt: rng.choice([d for d in range(1, total + 1) if total % d == 0])
-                 for opt, (total, _) in lane_limits(n).items()}
+        n.name: {
+            opt: rng.choice([d for d in range(1, total + 1) if total % d == 0])
+            for opt, (total, _) in lane_limits(n).items()
+        }
         for n in graph.hw_nodes()
     }
     acc = Accelerator(graph, spec)

@@ -76,12 +76,22 @@ def test_accelerator_under_verilator(name, tmp_path, vl_cache):
 
     v = export_stream_verilog(acc, tmp_path / "rtl" / f"{name}.v", name, bpf_out)
     model = build_verilator(v["path"], name, vl_cache)
-    common = {"beats_per_frame_in": bpf_in, "beats_per_frame_out": bpf_out,
-              "idle_timeout": 8 * (ii + latency) + 1000}
+    common = {
+        "beats_per_frame_in": bpf_in,
+        "beats_per_frame_out": bpf_out,
+        "idle_timeout": 8 * (ii + latency) + 1000,
+    }
     n_paused = PAUSED_FRAMES.get(name, len(x))
     runs = [
-        BenchRun(beats[: n_paused * bpf_in], expected[: n_paused * bpf_out], in_pause=0.3, out_pause=0.3,
-                 seed=3, name="pauses", **common),
+        BenchRun(
+            beats[: n_paused * bpf_in],
+            expected[: n_paused * bpf_out],
+            in_pause=0.3,
+            out_pause=0.3,
+            seed=3,
+            name="pauses",
+            **common,
+        ),
         BenchRun(beats, expected, name="full_speed", **common),
     ]
     res = run_bench(model, runs, tmp_path / "run")
@@ -98,4 +108,3 @@ def test_accelerator_under_verilator(name, tmp_path, vl_cache):
     assert full.cycles_per_frame == ii
     assert full.first_out_latency == latency
     print(f"{name}: ii {ii}, latency {latency}, build {model.build_seconds:.1f} s, sim {res.seconds:.1f} s")
-

@@ -81,8 +81,14 @@ def test_verilator_bench_reports_broken_variant(tmp_path, vl_cache, bug):
 @pytest.mark.slow
 def test_entry_point_one_line(tmp_path):
     env = {**os.environ, "TMPDIR": str(tmp_path)}
-    out = subprocess.run([sys.executable, "-m", "hwgen.sim.smoke", "--quiet"], cwd=tmp_path, env=env,
-                         capture_output=True, text=True, timeout=600)
+    out = subprocess.run(
+        [sys.executable, "-m", "hwgen.sim.smoke", "--quiet"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     lines = out.stdout.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("smoke OK"), out.stdout

@@ -32,12 +32,28 @@ def test_ports_and_widths_in_verilog(tmp_path):
     info = export_stream_verilog(Reg(32, 5), tmp_path / "rtl" / "reg.v", "reg_top", 4)
     text = (tmp_path / "rtl" / "reg.v").read_text()
     assert re.search(r"^module reg_top\(", text, re.M)
-    for decl in ("input [31:0] s_axis_tdata", "input s_axis_tvalid", "output s_axis_tready",
-                 "input s_axis_tlast", "output [7:0] m_axis_tdata", "output m_axis_tvalid",
-                 "input m_axis_tready", "output m_axis_tlast", "input clk", "input rst"):
+    for decl in (
+        "input [31:0] s_axis_tdata",
+        "input s_axis_tvalid",
+        "output s_axis_tready",
+        "input s_axis_tlast",
+        "output [7:0] m_axis_tdata",
+        "output m_axis_tvalid",
+        "input m_axis_tready",
+        "output m_axis_tlast",
+        "input clk",
+        "input rst",
+    ):
         assert re.search(rf"^\s*{re.escape(decl)};", text, re.M), decl
-    assert info == {"path": str(tmp_path / "rtl" / "reg.v"), "top": "reg_top", "in_bits": 32, "out_bits": 5,
-                    "s_tdata_bits": 32, "m_tdata_bits": 8, "beats_per_frame_out": 4}
+    assert info == {
+        "path": str(tmp_path / "rtl" / "reg.v"),
+        "top": "reg_top",
+        "in_bits": 32,
+        "out_bits": 5,
+        "s_tdata_bits": 32,
+        "m_tdata_bits": 8,
+        "beats_per_frame_out": 4,
+    }
 
 
 @pytest.mark.parametrize(("bits", "padded"), [(1, 8), (5, 8), (8, 8), (9, 16), (33, 40), (784, 784)])
@@ -61,7 +77,8 @@ def _simulate(top, beats, ready_pattern):
             ready = ready_pattern[cycle % len(ready_pattern)]
             ctx.set(top.m_axis_tready, ready)
             _, _, s_ready, m_valid, data, last = await ctx.tick().sample(
-                top.s_axis_tready, top.m_axis_tvalid, top.m_axis_tdata, top.m_axis_tlast)
+                top.s_axis_tready, top.m_axis_tvalid, top.m_axis_tdata, top.m_axis_tlast
+            )
             if s_ready and k < len(beats):
                 k += 1
             if m_valid and ready:

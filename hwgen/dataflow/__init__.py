@@ -10,6 +10,11 @@ from .accelerator import Accelerator
 from .folding import Folding, LayerFolding, auto_folding, default_folding, folding_from_dict, load_folding
 
 __all__ = [
-    "Accelerator", "Folding", "LayerFolding", "auto_folding", "default_folding", "folding_from_dict",
+    "Accelerator",
+    "Folding",
+    "LayerFolding",
+    "auto_folding",
+    "default_folding",
+    "folding_from_dict",
     "load_folding",
 ]

@@ -98,13 +98,31 @@ class Accelerator(wiring.Component):
         elems = prev.out_elems
         if prev.out_lanes != nxt.in_lanes:
             wc = WidthConverter(dt.bits, prev.out_lanes, nxt.in_lanes, frame_elems=elems)
-            self._stages.append(Stage(f"{nxt.name}/width", "WidthConverter", wc, in_elems=elems,
-                                      out_elems=elems, in_lanes=prev.out_lanes, out_lanes=nxt.in_lanes))
+            self._stages.append(
+                Stage(
+                    f"{nxt.name}/width",
+                    "WidthConverter",
+                    wc,
+                    in_elems=elems,
+                    out_elems=elems,
+                    in_lanes=prev.out_lanes,
+                    out_lanes=nxt.in_lanes,
+                )
+            )
         if nxt.kind == "Mvtu" and nxt.shape[0] // nxt.pe > 1:
             sf = nxt.shape[1] // nxt.simd
             fifo = FIFO(nxt.simd * dt.bits, sf + FIFO_SLACK, beats_per_frame=elems // nxt.simd)
-            self._stages.append(Stage(f"{nxt.name}/fifo", "FIFO", fifo, in_elems=elems, out_elems=elems,
-                                      in_lanes=nxt.in_lanes, out_lanes=nxt.in_lanes))
+            self._stages.append(
+                Stage(
+                    f"{nxt.name}/fifo",
+                    "FIFO",
+                    fifo,
+                    in_elems=elems,
+                    out_elems=elems,
+                    in_lanes=nxt.in_lanes,
+                    out_lanes=nxt.in_lanes,
+                )
+            )
 
     # -- description ------------------------------------------------------------------------
     @property
@@ -152,18 +170,20 @@ class Accelerator(wiring.Component):
         out = []
         for st in self._layers:
             comp = st.component
-            out.append({
-                "name": st.name,
-                "kind": st.kind,
-                "shape": list(st.shape) if st.shape else None,
-                "in_elems": st.in_elems,
-                "out_elems": st.out_elems,
-                "pe": st.pe,
-                "simd": st.simd,
-                "weight_storage": getattr(comp, "weight_storage", getattr(comp, "_storage", None)),
-                "cycles": st.cycles,
-                "resources": comp.resources(),
-            })
+            out.append(
+                {
+                    "name": st.name,
+                    "kind": st.kind,
+                    "shape": list(st.shape) if st.shape else None,
+                    "in_elems": st.in_elems,
+                    "out_elems": st.out_elems,
+                    "pe": st.pe,
+                    "simd": st.simd,
+                    "weight_storage": getattr(comp, "weight_storage", getattr(comp, "_storage", None)),
+                    "cycles": st.cycles,
+                    "resources": comp.resources(),
+                }
+            )
         return out
 
     @property
@@ -174,8 +194,14 @@ class Accelerator(wiring.Component):
             if st.kind not in ("FIFO", "WidthConverter"):
                 continue
             comp = st.component
-            d = {"name": st.name, "kind": st.kind, "in_lanes": st.in_lanes, "out_lanes": st.out_lanes,
-                 "cycles": st.cycles, "resources": comp.resources()}
+            d = {
+                "name": st.name,
+                "kind": st.kind,
+                "in_lanes": st.in_lanes,
+                "out_lanes": st.out_lanes,
+                "cycles": st.cycles,
+                "resources": comp.resources(),
+            }
             if st.kind == "FIFO":
                 d.update(depth=comp.depth, ram_style=comp.ram_style)
             out.append(d)

@@ -29,7 +29,12 @@ from hwgen.errors import HwgenError
 from .stages import OPTIONS, lane_limits, make_stage
 
 __all__ = [
-    "BRAM18_LUTS", "Folding", "LayerFolding", "auto_folding", "default_folding", "folding_from_dict",
+    "BRAM18_LUTS",
+    "Folding",
+    "LayerFolding",
+    "auto_folding",
+    "default_folding",
+    "folding_from_dict",
     "load_folding",
 ]
 
@@ -82,8 +87,9 @@ def _candidate(node, pe: int, simd: int, idt) -> LayerFolding:
     res = comp.resources()
     comp._MustUse__silence = True  # built only for its cycle and resource model
     opts = OPTIONS[node.op]
-    return LayerFolding(node.name, node.op, pe if "pe" in opts else None, simd if "simd" in opts else None,
-                        st.cycles, res)
+    return LayerFolding(
+        node.name, node.op, pe if "pe" in opts else None, simd if "simd" in opts else None, st.cycles, res
+    )
 
 
 def _cost(lf: LayerFolding) -> tuple:
@@ -148,7 +154,8 @@ def _minimal_pairs(node, idt, target: int, lanes: dict | None = None) -> list[tu
     ok = {
         (pe, simd)
         for pe, simd in _candidates(node, idt)
-        if lanes.get("pe", pe) == pe and lanes.get("simd", simd) == simd
+        if lanes.get("pe", pe) == pe
+        and lanes.get("simd", simd) == simd
         and _cycles_only(node, pe, simd, idt) <= target
     }
     pes = sorted({pe for pe, _ in ok})
@@ -172,8 +179,9 @@ def _choose(node, idt, target: int) -> LayerFolding:
     return min((_candidate(node, pe, simd, idt) for pe, simd in pairs), key=_cost)
 
 
-def auto_folding(graph, target_ii: int | None = None, *, target_fps: float | None = None,
-                 clock_mhz: float | None = None) -> Folding:
+def auto_folding(
+    graph, target_ii: int | None = None, *, target_fps: float | None = None, clock_mhz: float | None = None
+) -> Folding:
     """The cheapest folding of every layer of ``graph`` (a streamlined graph) whose cycles per frame are
     at most ``target_ii`` (or ``clock_mhz·1e6 / target_fps``); HwgenError if a layer cannot meet it."""
     if (target_ii is None) == (target_fps is None):
@@ -216,14 +224,14 @@ def folding_from_dict(graph, spec, source: str = "folding") -> Folding:
     ``source`` names the origin (a file) in error messages.
     """
     if not isinstance(spec, dict):
-        raise HwgenError(f"{source}: must be an object {{layer name: {{\"pe\": P, \"simd\": S}}}}")
+        raise HwgenError(f'{source}: must be an object {{layer name: {{"pe": P, "simd": S}}}}')
     nodes = {n.name: n for n in graph.hw_nodes()}
     for name, opts in spec.items():
         if name not in nodes:
             known = ", ".join(repr(k) for k in nodes)
             raise HwgenError(f"{source}: no layer named {name!r} (layers: {known})")
         if not isinstance(opts, dict):
-            raise HwgenError(f"{source}: layer {name!r}: must be an object like {{\"pe\": 2}}, not {opts!r}")
+            raise HwgenError(f'{source}: layer {name!r}: must be an object like {{"pe": 2}}, not {opts!r}')
         node = nodes[name]
         allowed = OPTIONS[node.op]
         for key in opts:
@@ -263,8 +271,11 @@ def _choose_partial(node, idt, target: int, lanes: dict) -> LayerFolding:
     if pairs:
         return min((_candidate(node, pe, simd, idt) for pe, simd in pairs), key=_cost)
     # the given option alone is too slow for the target: complete it with the fastest choice
-    cands = [_candidate(node, pe, simd, idt) for pe, simd in _candidates(node, idt)
-             if lanes.get("pe", pe) == pe and lanes.get("simd", simd) == simd]
+    cands = [
+        _candidate(node, pe, simd, idt)
+        for pe, simd in _candidates(node, idt)
+        if lanes.get("pe", pe) == pe and lanes.get("simd", simd) == simd
+    ]
     return min(cands, key=lambda lf: (lf.cycles, _cost(lf)))
 
 

@@ -82,20 +82,51 @@ def make_stage(node, pe: int = 1, simd: int = 1, idt: DataType | None = None) ->
         w = a["weights"]
         thr = a.get("thresholds")
         odt = None if thr is None else _dt(a["out_dtype"])
-        comp = MVTU(w, idt=_dt(a["in_dtype"]), wdt=_dt(a["w_dtype"]), pe=pe, simd=simd, thresholds=thr,
-                    out_offset=int(a.get("out_offset", 0)) if thr is not None else 0, odt=odt)
+        comp = MVTU(
+            w,
+            idt=_dt(a["in_dtype"]),
+            wdt=_dt(a["w_dtype"]),
+            pe=pe,
+            simd=simd,
+            thresholds=thr,
+            out_offset=int(a.get("out_offset", 0)) if thr is not None else 0,
+            odt=odt,
+        )
         mh, mw = w.shape
-        return Stage(component=comp, pe=pe, simd=simd, vectors=in_elems // mw, in_lanes=simd, out_lanes=pe,
-                     shape=(mh, mw), **kw)
+        return Stage(
+            component=comp,
+            pe=pe,
+            simd=simd,
+            vectors=in_elems // mw,
+            in_lanes=simd,
+            out_lanes=pe,
+            shape=(mh, mw),
+            **kw,
+        )
     if node.op == "Thresholding":
         channels = in_shape[-1]
-        comp = Thresholding(channels, pe=pe, idt=_dt(a["in_dtype"]), thresholds=a["thresholds"],
-                            out_offset=int(a.get("out_offset", 0)), odt=_dt(a["out_dtype"]))
+        comp = Thresholding(
+            channels,
+            pe=pe,
+            idt=_dt(a["in_dtype"]),
+            thresholds=a["thresholds"],
+            out_offset=int(a.get("out_offset", 0)),
+            odt=_dt(a["out_dtype"]),
+        )
         return Stage(component=comp, pe=pe, vectors=in_elems // channels, in_lanes=pe, out_lanes=pe, **kw)
     if node.op == "SlidingWindow":
         (h, w_), c = a["ifm_dim"], a["channels"]
-        comp = SlidingWindow(h, w_, c, k=a["k"], stride=a.get("stride", 1), pad=a.get("pad", 0),
-                             pad_value=a.get("pad_value", 0), simd=simd, dtype=_dt(a["dtype"]))
+        comp = SlidingWindow(
+            h,
+            w_,
+            c,
+            k=a["k"],
+            stride=a.get("stride", 1),
+            pad=a.get("pad", 0),
+            pad_value=a.get("pad_value", 0),
+            simd=simd,
+            dtype=_dt(a["dtype"]),
+        )
         return Stage(component=comp, simd=simd, in_lanes=simd, out_lanes=simd, **kw)
     if node.op == "MaxPoolHw":
         (h, w_), c = a["ifm_dim"], a["channels"]

@@ -68,8 +68,12 @@ def _maxpool(c: MaxPool, a: list[int]) -> list[int]:
         inner._MustUse__silence = True
         win, n = _swg(inner, a), k * k * cf  # each window's fold f ends with its beat (k-1, k-1, f)
         return _steady([win[g * n + n - cf + f] for g in range(len(win) // n) for f in range(cf)], 1)
-    last = [a[((oy * k + k - 1) * c._w + ox * k + k - 1) * cf + f]
-            for oy in range(c._oh) for ox in range(c._ow) for f in range(cf)]
+    last = [
+        a[((oy * k + k - 1) * c._w + ox * k + k - 1) * cf + f]
+        for oy in range(c._oh)
+        for ox in range(c._ow)
+        for f in range(cf)
+    ]
     return _steady(last, 1)
 
 

@@ -58,8 +58,10 @@ def _check_options(args) -> None:
     if args.topk is not None and args.topk < 1:
         raise HwgenError(f"--topk must be at least 1, not {args.topk}")
     if args.target_fps is not None and not 0 < args.target_fps <= args.clock_mhz * 1e6:
-        raise HwgenError(f"--target-fps {args.target_fps:g}: must be positive and at most one frame per "
-                         f"clock cycle ({args.clock_mhz:g} MHz)")
+        raise HwgenError(
+            f"--target-fps {args.target_fps:g}: must be positive and at most one frame per "
+            f"clock cycle ({args.clock_mhz:g} MHz)"
+        )
 
 
 def _stream(desc: dict, tdata_bits: int, shape=None) -> dict:
@@ -92,8 +94,10 @@ def _folding(args, hw):
     if args.folding is not None:
         return load_folding(hw, args.folding), {"folding_file": str(args.folding)}
     if args.target_fps is not None:
-        return (auto_folding(hw, target_fps=args.target_fps, clock_mhz=args.clock_mhz),
-                {"target_fps": args.target_fps})
+        return (
+            auto_folding(hw, target_fps=args.target_fps, clock_mhz=args.clock_mhz),
+            {"target_fps": args.target_fps},
+        )
     return default_folding(hw), {"folding": "default"}
 
 
@@ -124,18 +128,27 @@ def build(args, tmp: Path) -> dict:
         "format_version": FORMAT_VERSION,
         "hwgen_version": __version__,
         "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "model": {"file": MODEL_COPY, "source": str(Path(args.model).resolve()),
-                  "sha256": sha256_file(tmp / MODEL_COPY)},
+        "model": {
+            "file": MODEL_COPY,
+            "source": str(Path(args.model).resolve()),
+            "sha256": sha256_file(tmp / MODEL_COPY),
+        },
         "board": args.board,
         "clock_mhz": args.clock_mhz,
-        "options": {"input_dtype": args.input_dtype, "input_scale": args.input_scale, "topk": args.topk,
-                    **how},
+        "options": {
+            "input_dtype": args.input_dtype,
+            "input_scale": args.input_scale,
+            "topk": args.topk,
+            **how,
+        },
         "ii_cycles": ii,
         "latency_cycles": desc["latency_cycles"],
         "fps": args.clock_mhz * 1e6 / ii,
         "input": _stream(desc["input"], v["s_tdata_bits"], graph.meta.get("input_shape")),
-        "output": {**_stream(desc["output"], v["m_tdata_bits"]),
-                   "values": "label indices (top-k)" if args.topk else "last layer's integer dot products"},
+        "output": {
+            **_stream(desc["output"], v["m_tdata_bits"]),
+            "values": "label indices (top-k)" if args.topk else "last layer's integer dot products",
+        },
         "layers": desc["layers"],
         "buffers": desc["buffers"],
         "resources": _totals(desc["layers"] + desc["buffers"]),
@@ -176,9 +189,11 @@ def _cmd(args) -> int:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     res = m["resources"]
-    print(f"wrote {out}: {len(m['layers'])} layers, ii {m['ii_cycles']} cycles "
-          f"({m['fps']:.0f} fps at {m['clock_mhz']:g} MHz), latency {m['latency_cycles']} cycles, "
-          f"~{res.get('luts', 0)} LUTs, {res.get('bram_bits', 0)} BRAM bits")
+    print(
+        f"wrote {out}: {len(m['layers'])} layers, ii {m['ii_cycles']} cycles "
+        f"({m['fps']:.0f} fps at {m['clock_mhz']:g} MHz), latency {m['latency_cycles']} cycles, "
+        f"~{res.get('luts', 0)} LUTs, {res.get('bram_bits', 0)} BRAM bits"
+    )
     return 0
 
 

@@ -44,8 +44,10 @@ def _rtl_files(out: Path, m: dict) -> list[Path]:
 def _warn_changed(out: Path, m: dict) -> None:
     """The golden model and Verilog are taken as they are now; say so if they changed since the build."""
     if sha256_file(out / m["model"]["file"]) != m["model"].get("sha256"):
-        print(f"hwgen: warning: {out / m['model']['file']} changed since the build (sha256 differs)",
-              file=sys.stderr)
+        print(
+            f"hwgen: warning: {out / m['model']['file']} changed since the build (sha256 differs)",
+            file=sys.stderr,
+        )
     for f, digest in m["rtl"].get("sha256", {}).items():
         if (out / f).is_file() and sha256_file(out / f) != digest:
             print(f"hwgen: warning: {out / f} changed since the build (sha256 differs)", file=sys.stderr)
@@ -83,9 +85,11 @@ def verify(out, inputs, stall: float = 0.0, seed: int = 1):
     idt, odt = DataType.from_name(sin["dtype"]), DataType.from_name(sout["dtype"])
     codes = host_codes(hw, x)
     if codes.shape[1] != sin["elements_per_frame"] or ref.shape[1] != sout["elements_per_frame"]:
-        raise HwgenError(f"{out}: the model copy gives {codes.shape[1]} input / {ref.shape[1]} output "
-                         f"elements per frame, the Verilog takes {sin['elements_per_frame']} / "
-                         f"{sout['elements_per_frame']} (the build folder was modified)")
+        raise HwgenError(
+            f"{out}: the model copy gives {codes.shape[1]} input / {ref.shape[1]} output "
+            f"elements per frame, the Verilog takes {sin['elements_per_frame']} / "
+            f"{sout['elements_per_frame']} (the build folder was modified)"
+        )
     beats = pack_frames(codes, idt, sin["elements_per_beat"])
     expected = pack_frames(ref, odt, sout["elements_per_beat"])
     cache, tmp = _cache_dir(out)
@@ -96,9 +100,17 @@ def verify(out, inputs, stall: float = 0.0, seed: int = 1):
             first = str(e).splitlines()[0]
             raise HwgenError(f"{out}: Verilator could not build the Verilog: {first}") from None
         ii, lat = m["ii_cycles"], m["latency_cycles"]
-        run = BenchRun(beats, expected, beats_per_frame_in=sin["beats_per_frame"],
-                       beats_per_frame_out=sout["beats_per_frame"], in_pause=stall, out_pause=stall,
-                       seed=seed, name="verify", idle_timeout=int((8 * (ii + lat) + 1000) / (1 - stall) ** 2))
+        run = BenchRun(
+            beats,
+            expected,
+            beats_per_frame_in=sin["beats_per_frame"],
+            beats_per_frame_out=sout["beats_per_frame"],
+            in_pause=stall,
+            out_pause=stall,
+            seed=seed,
+            name="verify",
+            idle_timeout=int((8 * (ii + lat) + 1000) / (1 - stall) ** 2),
+        )
         with tempfile.TemporaryDirectory(prefix="run-", dir=cache) as work:
             try:
                 res = run_bench(model, [run], work)
@@ -130,19 +142,30 @@ def _cmd(args) -> int:
     ok = r.passed and hw_out is not None and len(bad) == 0 and r.sink_empty and r.framing_ok and not r.timeout
     cpf = "n/a" if r.cycles_per_frame is None else str(r.cycles_per_frame)
     note = f" with {args.stall:g} pauses on both ends" if args.stall else ""
-    print(f"frames {n}, mismatching frames {len(bad)}, measured cycles per frame {cpf}{note} "
-          f"(ii_cycles {m['ii_cycles']}), first output after {r.first_out_latency} cycles "
-          f"(latency_cycles {m['latency_cycles']})")
+    print(
+        f"frames {n}, mismatching frames {len(bad)}, measured cycles per frame {cpf}{note} "
+        f"(ii_cycles {m['ii_cycles']}), first output after {r.first_out_latency} cycles "
+        f"(latency_cycles {m['latency_cycles']})"
+    )
     if args.output is not None and hw_out is not None:
         save_atomic(args.output, hw_out.astype(golden.dtype).reshape(golden.shape))
         print(f"wrote {args.output}: hardware outputs, shape {golden.shape}")
     if ok:
         print("PASS: every output equals the golden model")
         return 0
-    problems = [p for p, cond in (("timeout", r.timeout), ("beats left in the sink", not r.sink_empty),
-                                  ("wrong frame lengths (tlast)", not r.framing_ok)) if cond]
-    print(f"FAIL: {len(bad)} of {n} frames differ from the golden model" +
-          (f" ({', '.join(problems)})" if problems else ""))
+    problems = [
+        p
+        for p, cond in (
+            ("timeout", r.timeout),
+            ("beats left in the sink", not r.sink_empty),
+            ("wrong frame lengths (tlast)", not r.framing_ok),
+        )
+        if cond
+    ]
+    print(
+        f"FAIL: {len(bad)} of {n} frames differ from the golden model"
+        + (f" ({', '.join(problems)})" if problems else "")
+    )
     if len(bad):
         k = int(bad[0])
         got = hw_out[k].tolist() if hw_out is not None else "(missing)"
@@ -155,7 +178,11 @@ def register(sub) -> None:
     p.add_argument("out", help="build folder written by hwgen build")
     p.add_argument("--inputs", required=True, help="float32 .npy, shape (N, C, H, W) or (N, features)")
     p.add_argument("-o", "--output", default=None, help="write the hardware's integer outputs here (.npy)")
-    p.add_argument("--stall", type=float, default=0.0,
-                   help="probability per cycle of a pause at the source and at the sink (default 0)")
+    p.add_argument(
+        "--stall",
+        type=float,
+        default=0.0,
+        help="probability per cycle of a pause at the source and at the sink (default 0)",
+    )
     p.add_argument("--seed", type=int, default=1, help="seed of the pause generators (default 1)")
     p.set_defaults(func=_cmd)

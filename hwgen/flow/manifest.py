@@ -64,10 +64,12 @@ def read_manifest(out) -> dict:
     except (OSError, ValueError) as e:
         raise HwgenError(f"{path}: not readable JSON ({type(e).__name__})") from None
     if not isinstance(m, dict) or m.get("format") != FORMAT:
-        raise HwgenError(f"{path}: not a hwgen build manifest (no \"format\": \"{FORMAT}\")")
+        raise HwgenError(f'{path}: not a hwgen build manifest (no "format": "{FORMAT}")')
     if m.get("format_version") != FORMAT_VERSION:
-        raise HwgenError(f"{path}: manifest format version {m.get('format_version')!r}, this hwgen reads "
-                         f"{FORMAT_VERSION}; rebuild with this hwgen")
+        raise HwgenError(
+            f"{path}: manifest format version {m.get('format_version')!r}, this hwgen reads "
+            f"{FORMAT_VERSION}; rebuild with this hwgen"
+        )
     for key in ("model", "options", "input", "output", "rtl", "ii_cycles", "latency_cycles"):
         if key not in m:
             raise HwgenError(f"{path}: key {key!r} missing")
@@ -82,11 +84,16 @@ def graph_of_build(out, manifest: dict):
     opts = manifest["options"]
     graph = load(Path(out) / manifest["model"]["file"])
     try:
-        hw = streamline(graph, input_dtype=opts.get("input_dtype"), input_scale=opts.get("input_scale"),
-                        topk=opts.get("topk"))
+        hw = streamline(
+            graph,
+            input_dtype=opts.get("input_dtype"),
+            input_scale=opts.get("input_scale"),
+            topk=opts.get("topk"),
+        )
     except (ValueError, KeyError, IndexError, TypeError) as e:
-        raise HwgenError(f"{out}: the model copy could not be mapped to hardware ({type(e).__name__}: {e})"
-                         ) from None
+        raise HwgenError(
+            f"{out}: the model copy could not be mapped to hardware ({type(e).__name__}: {e})"
+        ) from None
     return graph, hw
 
 
@@ -103,8 +110,11 @@ def write_report(m: dict, path) -> None:
         f"- hwgen {m['hwgen_version']}, {m['created']}; model sha256 `{m['model']['sha256']}`",
         f"- board `{m['board']}`, clock {m['clock_mhz']:g} MHz; options: "
         + (", ".join(f"{k}={v}" for k, v in opts.items()) or "none"),
-        (f"- II **{m['ii_cycles']}** cycles per frame = {m['fps']:.1f} frames/s at {m['clock_mhz']:g} MHz; "
-         f"latency {m['latency_cycles']} cycles = {m['latency_cycles'] / m['clock_mhz']:.2f} us"),
+        (
+            f"- II **{m['ii_cycles']}** cycles per frame = {m['fps']:.1f} frames/s "
+            f"at {m['clock_mhz']:g} MHz; "
+            f"latency {m['latency_cycles']} cycles = {m['latency_cycles'] / m['clock_mhz']:.2f} us"
+        ),
         f"- estimated resources (sum of the layer models): {_fmt_res(m['resources'])}",
         f"- Verilog: {', '.join(m['rtl']['files'])} (top module `{m['rtl']['top']}`)",
         "",
@@ -113,19 +123,29 @@ def write_report(m: dict, path) -> None:
     ]
     for name in ("input", "output"):
         s = m[name]
-        lines.append(f"| {name} | {s['dtype']} | {s['elements_per_beat']} | {s['bits_per_beat']} | "
-                     f"{s['tdata_bits']} | {s['beats_per_frame']} |")
-    lines += ["", f"Layout: {m['input']['layout']}.", "",
-              "| # | layer | kind | shape | PE | SIMD | weights | cycles/frame | resources |",
-              "|---|---|---|---|---|---|---|---|---|"]
+        lines.append(
+            f"| {name} | {s['dtype']} | {s['elements_per_beat']} | {s['bits_per_beat']} | "
+            f"{s['tdata_bits']} | {s['beats_per_frame']} |"
+        )
+    lines += [
+        "",
+        f"Layout: {m['input']['layout']}.",
+        "",
+        "| # | layer | kind | shape | PE | SIMD | weights | cycles/frame | resources |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for k, ly in enumerate(m["layers"]):
         shape = "x".join(map(str, ly["shape"])) if ly.get("shape") else "-"
-        lines.append(f"| {k} | `{ly['name']}` | {ly['kind']} | {shape} | {ly['pe'] or '-'} | "
-                     f"{ly['simd'] or '-'} | {ly.get('weight_storage') or '-'} | {ly['cycles']} | "
-                     f"{_fmt_res(ly.get('resources'))} |")
+        lines.append(
+            f"| {k} | `{ly['name']}` | {ly['kind']} | {shape} | {ly['pe'] or '-'} | "
+            f"{ly['simd'] or '-'} | {ly.get('weight_storage') or '-'} | {ly['cycles']} | "
+            f"{_fmt_res(ly.get('resources'))} |"
+        )
     if m.get("buffers"):
         lines += ["", "| buffer | kind | lanes in/out | depth | resources |", "|---|---|---|---|---|"]
         for b in m["buffers"]:
-            lines.append(f"| `{b['name']}` | {b['kind']} | {b['in_lanes']}/{b['out_lanes']} | "
-                         f"{b.get('depth', '-')} | {_fmt_res(b.get('resources'))} |")
+            lines.append(
+                f"| `{b['name']}` | {b['kind']} | {b['in_lanes']}/{b['out_lanes']} | "
+                f"{b.get('depth', '-')} | {_fmt_res(b.get('resources'))} |"
+            )
     Path(path).write_text("\n".join(lines) + "\n")

@@ -82,16 +82,18 @@ class AxisTop(wiring.Component):
         self._core = core
         self._w_in, self._w_out = w_in, w_out
         self._bpf_out = beats_per_frame_out
-        super().__init__({
-            "s_axis_tdata": In(_bytes_up(w_in)),
-            "s_axis_tvalid": In(1),
-            "s_axis_tready": Out(1),
-            "s_axis_tlast": In(1),
-            "m_axis_tdata": Out(_bytes_up(w_out)),
-            "m_axis_tvalid": Out(1),
-            "m_axis_tready": In(1),
-            "m_axis_tlast": Out(1),
-        })
+        super().__init__(
+            {
+                "s_axis_tdata": In(_bytes_up(w_in)),
+                "s_axis_tvalid": In(1),
+                "s_axis_tready": Out(1),
+                "s_axis_tlast": In(1),
+                "m_axis_tdata": Out(_bytes_up(w_out)),
+                "m_axis_tvalid": Out(1),
+                "m_axis_tready": In(1),
+                "m_axis_tlast": Out(1),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()

@@ -5,6 +5,14 @@ from .graph import HW_OPS, Graph, Node
 from .hw import describe
 
 __all__ = [
-    "BINARY", "BIPOLAR", "HW_OPS", "INT", "UINT",
-    "DataType", "Graph", "Node", "describe", "smallest_type_for",
+    "BINARY",
+    "BIPOLAR",
+    "HW_OPS",
+    "INT",
+    "UINT",
+    "DataType",
+    "Graph",
+    "Node",
+    "describe",
+    "smallest_type_for",
 ]
