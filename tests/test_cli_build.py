@@ -127,6 +127,7 @@ BAD = {
     "folding and fps": (["build", MODEL, "--folding", "{fold}", "--target-fps", 10], "not allowed with"),
     "dtype without scale": (["build", MODEL, "--input-dtype", "uint8"], "--input-scale"),
     "zero clock": (["build", MODEL, "--clock-mhz", 0], "--clock-mhz"),
+    "infinite clock": (["build", MODEL, "--clock-mhz", "inf"], "--clock-mhz"),
     "fps above clock": (["build", MODEL, "--target-fps", 1e9], "--target-fps"),
     "bad layer name": (["build", MODEL, "--folding", "{badname}"], "no layer named"),
     "pe not dividing": (["build", MODEL, "--folding", "{badpe}"], "must divide"),

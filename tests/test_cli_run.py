@@ -191,6 +191,19 @@ def test_input_shape_mismatch(tmp_path):
     )
 
 
+def test_nan_inputs_and_folder_output(tmp_path):
+    _model(tmp_path / "m.onnx")
+    x = np.zeros((2, 8), np.float32)
+    x[1, 3] = np.inf
+    np.save(tmp_path / "x.npy", x)
+    r = _run(tmp_path / "m.onnx", "--inputs", tmp_path / "x.npy", "-o", tmp_path / "y.npy", cwd=tmp_path)
+    _assert_bad(r, tmp_path, "NaN or infinite")
+    np.save(tmp_path / "x.npy", np.zeros((2, 8), np.float32))
+    (tmp_path / "y.npy").mkdir()
+    r = _run(tmp_path / "m.onnx", "--inputs", tmp_path / "x.npy", "-o", tmp_path / "y.npy", cwd=tmp_path)
+    assert r.returncode == 2 and "is a folder" in r.stderr and "Traceback" not in r.stderr
+
+
 _UINT8 = ("--input-dtype", "uint8", "--input-scale", "0.00392156862745098")
 
 

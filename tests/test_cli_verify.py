@@ -97,7 +97,17 @@ def test_bad_input(build, frames, tmp_path, capsys):
         "does not match the model input": [build, "--inputs", tmp_path / "flat.npy"],
         "--stall": [build, "--inputs", frames[0], "--stall", 1.5],
         "does not exist": [build, "--inputs", frames[0], "-o", tmp_path / "no" / "y.npy"],
+        "is a folder": [build, "--inputs", frames[0], "-o", tmp_path],
+        "NaN or infinite": [build, "--inputs", tmp_path / "nan.npy"],
+        "key rtl.top missing": [tmp_path / "notop", "--inputs", frames[0]],
     }
+    nan = x.copy()
+    nan[0, 0] = np.nan
+    np.save(tmp_path / "nan.npy", nan)
+    (tmp_path / "notop").mkdir()
+    m = json.loads((Path(build) / "manifest.json").read_text())
+    del m["rtl"]["top"]
+    (tmp_path / "notop" / "manifest.json").write_text(json.dumps(m))
     np.save(tmp_path / "flat.npy", x.reshape(len(x), -1))
     for needle, argv in cases.items():
         rc, so, se = hwgen(capsys, "verify", *argv)
@@ -119,11 +129,12 @@ def test_verilog_that_does_not_compile(build, frames, tmp_path, capsys):
 @pytest.mark.slow
 def test_raw_uint8_input_and_topk(tmp_path, capsys):
     """Raw pixels (on-chip input thresholds) and top-3 label selection: the hardware's labels are the three
-    largest accumulators (ties to the lower index) of the plain build's golden model (float input quantized
-    on the host, no label layer), for inputs on the 1/255 grid where both input paths must agree."""
-    x = np.load(EXAMPLE / "inputs.npy")[:5]
-    on_grid = (np.round(x * 255) / 255).astype(np.float32)
-    np.save(tmp_path / "x.npy", on_grid)
+    largest accumulators (ties to the lower index) of the qonnx executor (``acc_ref.npy``), on inputs that
+    lie exactly on the 1/255 grid (``uint8_inputs`` in info.json) where both input paths must agree."""
+    idx = np.asarray(json.loads((EXAMPLE / "info.json").read_text())["uint8_inputs"][:5])
+    x = np.load(EXAMPLE / "inputs.npy")[idx]
+    assert np.array_equal((np.round(x * 255) / 255).astype(np.float32), x)
+    np.save(tmp_path / "x.npy", x)
     out = tmp_path / "out"
     rc, _, se = hwgen(
         capsys,
@@ -145,7 +156,5 @@ def test_raw_uint8_input_and_topk(tmp_path, capsys):
         capsys, "verify", out, "--inputs", tmp_path / "x.npy", "-o", tmp_path / "y.npy", "--stall", 0.2
     )
     assert rc == 0, so + se
-    from hwgen.flow.cmd_run import run
-
-    acc = run(MODEL, tmp_path / "x.npy", integer=True)  # float input, no top-k
+    acc = np.load(EXAMPLE / "acc_ref.npy")[idx]
     np.testing.assert_array_equal(np.load(tmp_path / "y.npy"), np.argsort(-acc, axis=1, kind="stable")[:, :3])

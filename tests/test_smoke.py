@@ -96,7 +96,7 @@ def test_entry_point_one_line(tmp_path):
 
 
 @pytest.mark.verilator
-def test_concurrent_builds_share_one_folder(tmp_path, vl_cache):
+def test_concurrent_builds_share_one_folder(tmp_path):
     """Two processes build the same Verilog into one cache: one compiles, the other waits and reuses;
     a second design then reuses the Verilator runtime objects; two benches run side by side."""
     from concurrent.futures import ProcessPoolExecutor
@@ -105,7 +105,7 @@ def test_concurrent_builds_share_one_folder(tmp_path, vl_cache):
 
     from hwgen.flow.verilog import export_stream_verilog
 
-    cache = vl_cache
+    cache = tmp_path / "cache"  # its own cache: no other test may have built this design before
     src = export_stream_verilog(XnorPopcount(), tmp_path / "a.v", "smoke_top", 2)["path"]
     with ProcessPoolExecutor(2) as pool:
         models = list(pool.map(build_verilator, [src, src], ["smoke_top"] * 2, [cache] * 2))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import math
 import os
 import pkgutil
 import shutil
@@ -53,8 +54,8 @@ def _check_options(args) -> None:
         raise HwgenError(f"--board {args.board}: unknown board (boards: {', '.join(boards())})")
     if (args.input_dtype is None) != (args.input_scale is None):
         raise HwgenError("--input-dtype and --input-scale go together")
-    if not args.clock_mhz > 0:
-        raise HwgenError(f"--clock-mhz must be positive, not {args.clock_mhz}")
+    if not (math.isfinite(args.clock_mhz) and args.clock_mhz > 0):
+        raise HwgenError(f"--clock-mhz must be a positive number, not {args.clock_mhz}")
     if args.topk is not None and args.topk < 1:
         raise HwgenError(f"--topk must be at least 1, not {args.topk}")
     if args.target_fps is not None and not 0 < args.target_fps <= args.clock_mhz * 1e6:

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..errors import HwgenError
 
-__all__ = ["load_inputs", "register", "run"]
+__all__ = ["check_output", "load_inputs", "register", "run", "save_atomic"]
 
 
 def load_inputs(path, input_shape) -> np.ndarray:
@@ -32,14 +32,24 @@ def load_inputs(path, input_shape) -> np.ndarray:
         )
     if x.shape[0] == 0:
         raise HwgenError(f"--inputs {path}: contains no frames")
+    if not np.all(np.isfinite(x)):
+        raise HwgenError(f"--inputs {path}: contains NaN or infinite values")
     return x.astype(np.float32)
+
+
+def check_output(path) -> None:
+    """Refuse an ``-o`` path that cannot be written, before any work is done."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise HwgenError(f"-o {path}: folder {path.parent} does not exist")
+    if path.is_dir():
+        raise HwgenError(f"-o {path}: is a folder, not a file name")
 
 
 def save_atomic(path, arr: np.ndarray) -> None:
     """Write ``arr`` to ``path`` through a temporary file in the same folder (never a half-written file)."""
     path = Path(path)
-    if not path.parent.is_dir():
-        raise HwgenError(f"-o {path}: folder {path.parent} does not exist")
+    check_output(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npy.tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -69,6 +79,7 @@ def run(model, inputs, integer: bool = False, input_dtype=None, input_scale=None
 def _cmd(args) -> int:
     if (args.input_dtype is None) != (args.input_scale is None):
         raise HwgenError("--input-dtype and --input-scale go together")
+    check_output(args.output)
     out = run(args.model, args.inputs, args.integer, args.input_dtype, args.input_scale)
     save_atomic(args.output, out)
     print(f"wrote {args.output}: {out.shape[0]} frames, {out.dtype}, shape {out.shape}")

@@ -25,14 +25,14 @@ import numpy as np
 
 from hwgen.errors import HwgenError
 
-from .cmd_run import load_inputs, save_atomic
+from .cmd_run import check_output, load_inputs, save_atomic
 from .manifest import graph_of_build, read_manifest, sha256_file
 
 __all__ = ["register", "verify"]
 
 
 def _rtl_files(out: Path, m: dict) -> list[Path]:
-    files = [out / f for f in m["rtl"].get("files", [])]
+    files = [out / f for f in m["rtl"]["files"]]
     if not files:
         raise HwgenError(f"{out}/manifest.json: no Verilog files listed")
     for f in files:
@@ -129,8 +129,8 @@ def verify(out, inputs, stall: float = 0.0, seed: int = 1):
 def _cmd(args) -> int:
     if not 0 <= args.stall < 1:
         raise HwgenError(f"--stall must be in [0, 1), not {args.stall}")
-    if args.output is not None and not Path(args.output).parent.is_dir():
-        raise HwgenError(f"-o {args.output}: folder {Path(args.output).parent} does not exist")
+    if args.output is not None:
+        check_output(args.output)
     golden, hw_out, r, m = verify(args.out, args.inputs, args.stall, args.seed)
     n = len(golden)
     ref = golden.reshape(n, -1)
@@ -150,6 +150,9 @@ def _cmd(args) -> int:
     if args.output is not None and hw_out is not None:
         save_atomic(args.output, hw_out.astype(golden.dtype).reshape(golden.shape))
         print(f"wrote {args.output}: hardware outputs, shape {golden.shape}")
+    elif args.output is not None:  # no stale file from an earlier run may pass for this one's result
+        Path(args.output).unlink(missing_ok=True)
+        print(f"not written: {args.output} (the hardware's output is incomplete)")
     if ok:
         print("PASS: every output equals the golden model")
         return 0
@@ -159,6 +162,8 @@ def _cmd(args) -> int:
             ("timeout", r.timeout),
             ("beats left in the sink", not r.sink_empty),
             ("wrong frame lengths (tlast)", not r.framing_ok),
+            ("the input monitor did not see the beats sent", not r.monitor_ok),
+            (f"{r.mismatches} beats wrong, missing or extra", r.mismatches and not len(bad)),
         )
         if cond
     ]

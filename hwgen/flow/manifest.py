@@ -73,6 +73,19 @@ def read_manifest(out) -> dict:
     for key in ("model", "options", "input", "output", "rtl", "ii_cycles", "latency_cycles"):
         if key not in m:
             raise HwgenError(f"{path}: key {key!r} missing")
+    stream = ("dtype", "elements_per_beat", "elements_per_frame", "beats_per_frame")
+    for section, keys in (
+        ("model", ("file",)),
+        ("options", ()),
+        ("input", stream),
+        ("output", stream),
+        ("rtl", ("top", "files")),
+    ):
+        if not isinstance(m[section], dict):
+            raise HwgenError(f"{path}: {section!r} must be an object")
+        for key in keys:
+            if key not in m[section]:
+                raise HwgenError(f"{path}: key {section}.{key} missing")
     return m
 
 
