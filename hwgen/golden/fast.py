@@ -296,11 +296,16 @@ def activation_raw(act: dict, x) -> np.ndarray:
         y = _bipolar(np.asarray(x, F32) >= 0)
     elif op == "MultiThreshold":
         y = float_ops.mt_count(x, c[0], float_ops.mt_channel_axis(at, np.ndim(x)))
-    elif op == "Grid":
-        x64 = np.asarray(x, np.float64)
-        y = np.rint(x64 / float(c[0]))
-        if np.any(np.abs(y * float(c[0]) - x64) > 1e-6 * np.maximum(1.0, np.abs(x64))):
-            raise HwgenError(f"input values are not integers times the declared input scale {float(c[0]):g}")
+    elif op == "Grid":  # raw integer input: x must be exactly the value the chip rebuilds from the code
+        scale, how, c = float(c[0]), c[1], F32(c[2])
+        x32 = np.asarray(x, F32)
+        y = np.rint(np.asarray(x32, np.float64) / scale)
+        back = (y.astype(F32) / c) if how == "Div" else (y.astype(F32) * c)
+        if not np.array_equal(back.astype(F32), x32):
+            form = f"k / {c:g} in float32" if how == "Div" else f"k * {c!r} in float32"
+            raise HwgenError(
+                f"input values are not exactly integers k times the declared input scale {scale:g} ({form})"
+            )
     else:
         raise ValueError(f"not an activation: {op}")
     return np.asarray(y).astype(np.int64)

@@ -52,7 +52,14 @@ def quantize_input(
         to, back = layout_nchw_to_nhwc(len(graph.shapes[x]))
         codes, fl = graph.fresh("input_codes"), graph.fresh("input_dequant")
         graph.rename_tensor(x, fl)
-        act = {"op": "Grid", "consts": [np.float64(input_scale)], "attrs": {}}
+        # The host sends k = rint(x / scale). On chip the float value is rebuilt the way a user computes it:
+        # float32(k) / float32(1/scale) when 1/scale is an integer (``pixels / 255``, correctly rounded),
+        # else float32(k) * float32(scale). The host refuses inputs that are not exactly that value, so the
+        # graph after it sees the user's floats bit for bit.
+        inv = round(1.0 / float(input_scale))
+        by_div = inv >= 1 and float(np.float32(inv)) == inv and abs(inv * float(input_scale) - 1.0) < 1e-9
+        op, c = ("Div", np.float32(inv)) if by_div else ("Mul", np.float32(input_scale))
+        act = {"op": "Grid", "consts": [np.float64(input_scale), op, c], "attrs": {}}
         tc = Node(
             "ToCodes",
             [x],
@@ -60,10 +67,13 @@ def quantize_input(
             {"act": act, "a_mul": 1, "a_add": 0, "dtype": input_dtype.name, "perm": to},
             "input_codes",
         )
-        fc = from_codes_node(graph, codes, fl, np.float32(input_scale), 0.0, "input_dequant", perm=back)
-        graph.nodes[:0] = [tc, fc]
+        ints = graph.fresh("input_ints")
+        fc = from_codes_node(graph, codes, ints, np.float32(1), 0.0, "input_ints", perm=back)
+        scale = Node(op, [ints, graph.add_const("input_grid", c)], [fl], {}, "input_dequant")
+        graph.nodes[:0] = [tc, fc, scale]
         graph.dtypes[codes] = input_dtype
         graph.shapes[codes] = _permuted(graph.shapes[x], to)
+        graph.shapes[ints] = graph.shapes[x]
         graph.shapes[fl] = graph.shapes[x]
         graph.meta["input_scale"] = float(input_scale)
         return True
