@@ -299,7 +299,10 @@ def test_to_codes_refuses_values_outside_the_input_datatype(dtype, vals, ok):
     from hwgen.errors import HwgenError
     from hwgen.golden.fast import to_codes
 
-    a = {"act": {"op": "Grid", "consts": [np.float32(1.0), "Mul", np.float32(1.0)], "attrs": {}}, "dtype": dtype}
+    a = {
+        "act": {"op": "Grid", "consts": [np.float32(1.0), "Mul", np.float32(1.0)], "attrs": {}},
+        "dtype": dtype,
+    }
     x = np.array([vals], np.float32)
     if ok:
         assert np.array_equal(to_codes([x], a), [vals])

@@ -75,3 +75,17 @@ def test_multithreshold_matches_qonnx():
     thr = np.sort(rng.integers(-10, 10, size=(6, 3)), axis=1).astype(np.float32)
     a = {"out_scale": 2.0, "out_bias": -1.0, "data_layout": "NCHW"}
     assert np.array_equal(FLOAT_OPS["MultiThreshold"]([x, thr], a), mt(x, thr, 2.0, -1.0))
+
+
+@pytest.mark.parametrize("attrs", [{"kernel_shape": [2, 2]}, {"kernel_shape": [3, 3], "strides": [2, 2]}])
+def test_maxpool_matches_onnxruntime_including_the_default_stride(attrs):
+    x = np.random.default_rng(3).normal(size=(2, 3, 7, 7)).astype(np.float32)
+    ref = _run_ort("MaxPool", x, [], **attrs)
+    got = FLOAT_OPS["MaxPool"]([x], attrs)
+    assert got.shape == ref.shape and np.array_equal(got, ref)
+
+
+def test_maxpool_refuses_dilations():
+    x = np.zeros((1, 1, 5, 5), np.float32)
+    with pytest.raises(ValueError, match="dilations"):
+        FLOAT_OPS["MaxPool"]([x], {"kernel_shape": [2, 2], "dilations": [2, 2]})

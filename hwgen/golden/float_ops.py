@@ -153,13 +153,25 @@ def _batchnorm(ins, a):
     return _f(x) * s.reshape(shape) + b.reshape(shape)
 
 
+def maxpool_unsupported(a) -> str | None:
+    """Why an ONNX ``MaxPool`` with attributes ``a`` is not supported, or None."""
+    if any(a.get("pads", [0])) or a.get("ceil_mode", 0):
+        return "padding and ceil_mode are not supported"
+    if any(d != 1 for d in a.get("dilations", [1])):
+        return "dilations are not supported"
+    auto_pad = a.get("auto_pad", "NOTSET")
+    if (auto_pad.decode() if isinstance(auto_pad, bytes) else auto_pad) not in ("NOTSET", "VALID"):
+        return "auto_pad is not supported"
+    return None
+
+
 def _maxpool(ins, a):
     x = _f(ins[0])
     kh, kw = a["kernel_shape"]
-    sh, sw = a.get("strides", [kh, kw])
-    pads = a.get("pads", [0, 0, 0, 0])
-    if any(pads) or a.get("ceil_mode", 0):
-        raise ValueError("MaxPool: padding and ceil_mode are not supported")
+    sh, sw = a.get("strides", [1, 1])  # the ONNX default, unlike FINN's MaxPoolNHWC below
+    why = maxpool_unsupported(a)
+    if why:
+        raise ValueError(f"MaxPool: {why}")
     win = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
     return win.max(axis=(-2, -1))
 

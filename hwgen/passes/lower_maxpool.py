@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import HwgenError
+from ..golden.float_ops import maxpool_unsupported
 from ..ir.graph import Graph, Node
 from ._codes import from_codes_node
 
@@ -24,8 +25,8 @@ def lower_maxpool(graph: Graph) -> bool:
         if (f.attrs.get("perm") or None) != want or not np.all(np.asarray(f.attrs["mul"]) > 0):
             continue
         kh, kw = node.attrs["kernel_shape"]
-        sh, sw = node.attrs.get("strides", [kh, kw])
-        if kh != kw or sh != sw or any(node.attrs.get("pads", [0])) or node.attrs.get("ceil_mode", 0):
+        sh, sw = node.attrs.get("strides", [1, 1] if node.op == "MaxPool" else [kh, kw])
+        if kh != kw or sh != sw or (node.op == "MaxPool" and maxpool_unsupported(node.attrs)):
             raise HwgenError(
                 f"node {node.name!r} ({node.op}): only square, unpadded, floor-mode pooling is supported"
             )
