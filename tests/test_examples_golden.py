@@ -21,7 +21,7 @@ def test_golden_matches_executor(folder, form, model):
     x, out_ref, acc_ref, mask = references(folder, form)
     hw = streamline(load(model))
     y, acc = execute(hw, x)
-    if out_ref is not None:
-        assert y.dtype == np.float32 and np.array_equal(y, out_ref)
+    assert out_ref is not None, f"{folder.name}: no reference output for the {form} form"
+    assert y.dtype == np.float32 and np.array_equal(y, out_ref)
     assert acc.dtype == np.int64 and np.array_equal(acc[mask], acc_ref[mask])
     assert all(n.attrs.get("thresholds_repaired", 0) == 0 for n in hw.hw_nodes())  # analytic = float32

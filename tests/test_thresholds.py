@@ -118,3 +118,14 @@ def test_real_arithmetic_off_by_one_is_repaired_to_float32():
 def test_analytic_derivation_needs_no_repair_on_hand_cases():
     hw = streamline(_one_layer([0.25, -0.25, 0.0, 1.0, 1.0], [0.0, 0.0, 0.7, 0.0, -10.0]))
     assert hw.hw_nodes()[0].attrs["thresholds_repaired"] == 0
+
+
+def test_check_refuses_unsorted_threshold_rows():
+    """A count of reached thresholds does not see their order, but the hardware and the fast golden path
+    (searchsorted) need ascending rows."""
+    table, lo, hi = _table()
+    thr = derive_thresholds(table, lo, hi, -6, 3)
+    unsorted = thr[:, ::-1].copy()
+    assert np.any(np.diff(unsorted, axis=1) < 0)
+    with pytest.raises(ThresholdCheckError, match="not ascending"):
+        check_thresholds(table, lo, hi, -6, unsorted)

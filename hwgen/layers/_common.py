@@ -15,22 +15,7 @@ import numpy as np
 from amaranth.hdl import Array, Module, Mux, Shape, Signal, signed, unsigned
 
 from hwgen.ir.datatypes import DataType
-
-try:  # owned by the SYNTH helper; plain adders and comparators are a correct fallback
-    from hwgen.layers.popcount import popcount, popcount_thresholds
-except ImportError:  # pragma: no cover - only before popcount.py has them
-
-    def popcount(m: Module, bits, name: str):
-        count = Signal(max(1, len(bits).bit_length()), name=f"{name}_count")
-        m.d.comb += count.eq(sum(bits[i] for i in range(len(bits))))
-        return count
-
-    def popcount_thresholds(m: Module, bits, thresholds, name: str):
-        count = popcount(m, bits, name)
-        level = Signal(len(thresholds).bit_length(), name=f"{name}_level")
-        m.d.comb += level.eq(sum(count >= int(t) for t in thresholds))
-        return level
-
+from hwgen.layers.popcount import popcount, popcount_thresholds
 
 __all__ = [
     "OutputQueue",

@@ -33,6 +33,10 @@ def check_thresholds(table, lo, hi, base: int, thresholds, where: str = "") -> N
     """Raise :class:`ThresholdCheckError` unless ``#{t : v >= t}`` == ``table`` on every reachable ``v``."""
     table = np.asarray(table)
     thr = np.asarray(thresholds, dtype=np.int64)
+    if thr.shape[1] > 1 and np.any(
+        np.diff(thr, axis=1) < 0
+    ):  # the count below ignores order; hardware doesn't
+        raise ThresholdCheckError(f"{where}: threshold rows are not ascending")
     r = np.arange(table.shape[0])[:, None] + base
     reach = (r >= np.asarray(lo)[None, :]) & (r <= np.asarray(hi)[None, :])
     cnt = np.zeros(table.shape, dtype=np.int64)
