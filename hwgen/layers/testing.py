@@ -145,10 +145,11 @@ def run_stream_test(
         held = None  # payload of an output beat that was valid but not taken
         cycle = last_move = 0
         idle_left = idle_cycles
-        while len(res.outputs) < n_out or idle_left > 0:
-            if len(res.outputs) >= n_out:
+        while len(res.outputs) < n_out or nxt < len(inputs) or idle_left > 0:
+            done = len(res.outputs) >= n_out and nxt >= len(inputs)
+            if done:
                 idle_left -= 1
-            if cycle - last_move > stuck_limit and len(res.outputs) < n_out:
+            if cycle - last_move > stuck_limit and not done:
                 raise AssertionError(
                     f"no beat moved for {cycle - last_move} cycles: {nxt}/{len(inputs)} in, "
                     f"{len(res.outputs)}/{n_out} out"
@@ -165,10 +166,11 @@ def run_stream_test(
             stalled = next(stalls) if stalls else rng.random() < stall_prob
             ready = not stalled or len(res.outputs) >= n_out
             ctx.set(dut.o.ready, 0)
-            r0 = ctx.get(dut.i.ready)
+            r0 = (ctx.get(dut.i.ready), ctx.get(dut.o.valid), ctx.get(dut.o.payload))
             ctx.set(dut.o.ready, 1)
-            r1 = ctx.get(dut.i.ready)
-            assert r0 == r1, f"cycle {cycle}: i.ready depends combinationally on o.ready"
+            r1 = (ctx.get(dut.i.ready), ctx.get(dut.o.valid), ctx.get(dut.o.payload))
+            assert r0[0] == r1[0], f"cycle {cycle}: i.ready depends combinationally on o.ready"
+            assert r0[1:] == r1[1:], f"cycle {cycle}: o.valid/o.payload depend combinationally on o.ready"
             ctx.set(dut.o.ready, int(ready))
             i_ready = ctx.get(dut.i.ready)
             o_valid = ctx.get(dut.o.valid)
@@ -211,8 +213,10 @@ def run_stream_test(
             sim.run()
     else:
         sim.run()
+    assert len(res.in_cycles) == len(inputs), f"only {len(res.in_cycles)}/{len(inputs)} input beats taken"
     if expected_beats is not None:
         exp = [int(b) for b in expected_beats]
+        assert len(res.outputs) == len(exp), f"{len(res.outputs)} output beats, expected {len(exp)}"
         for k, (got, want) in enumerate(zip(res.outputs, exp, strict=True)):
             assert got == want, f"output beat {k}: got {got:#x}, expected {want:#x}"
     return res
