@@ -32,15 +32,15 @@ from hwgen.layers._resources import estimate
 
 __all__ = ["FIFO", "ram_style"]
 
-#: Above this many bits a FIFO's memory is expected to become block RAM.
-BRAM_MIN_BITS = 4096
 
+def ram_style(width: int, depth: int, family: str = "xc7") -> str:
+    """``"registers"``, ``"lutram"`` or ``"bram"``: what a FIFO's storage maps to (the resource model's rule,
+    calibrated on synthesis, so the manifest and the estimate agree)."""
+    from hwgen.layers.resource_model import _memory
 
-def ram_style(width: int, depth: int) -> str:
-    """``"registers"``, ``"lutram"`` or ``"bram"``: what a FIFO's storage should map to."""
     if depth <= 2:
         return "registers"
-    return "bram" if width * (depth - 1) >= BRAM_MIN_BITS else "lutram"
+    return "bram" if _memory(width, depth, family, rom=False)[2] else "lutram"
 
 
 class FIFO(wiring.Component):

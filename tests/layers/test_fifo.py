@@ -68,3 +68,9 @@ def test_constructor_validation(args, exc, msg):
 @pytest.mark.parametrize("depth", [2, 16])
 def test_converts_to_verilog(depth):
     assert "module fifo_top" in verilog.convert(FIFO(8, depth), name="fifo_top")
+
+
+@pytest.mark.parametrize("width,depth", [(64, 100), (8, 200), (32, 512), (64, 32)])
+def test_ram_style_agrees_with_the_resource_estimate(width, depth):
+    dut = FIFO(width, depth)
+    assert (dut.ram_style == "bram") == (dut.resources()["bram_bits"] > 0)
