@@ -69,9 +69,9 @@ def _sliding_window(h, w, c, k, simd, dtype):
 
 
 def _maxpool(h, w, c, k, simd, dtype):
-    from hwgen.layers.maxpool import MaxPool
+    from hwgen.layers.maxpool import StreamingMaxPool
 
-    return MaxPool(h, w, c, k=k, simd=simd, dtype=dtype)
+    return StreamingMaxPool(h, w, c, k=k, simd=simd, dtype=dtype)
 
 
 def _label_select(c, k, pe, idt):
@@ -82,88 +82,92 @@ def _label_select(c, k, pe, idt):
 
 # name -> (kind, record fields, constructor, arguments)
 CONFIGS = {
-    "mvtu_64x64_full": ("mvtu", _mvtu, dict(mh=64, mw=64, pe=64, simd=64, weights="hardwired")),
-    "mvtu_32x32_full": ("mvtu", _mvtu, dict(mh=32, mw=32, pe=32, simd=32, weights="hardwired")),
-    "mvtu_16x16_full": ("mvtu", _mvtu, dict(mh=16, mw=16, pe=16, simd=16, weights="hardwired")),
-    "mvtu_64x64_pe8_simd16_rom": ("mvtu", _mvtu, dict(mh=64, mw=64, pe=8, simd=16, weights="rom")),
-    "mvtu_64x64_pe4_simd8_rom": ("mvtu", _mvtu, dict(mh=64, mw=64, pe=4, simd=8, weights="rom")),
+    "mvtu_64x64_full": ("MVTU", _mvtu, dict(mh=64, mw=64, pe=64, simd=64, weights="hardwired")),
+    "mvtu_32x32_full": ("MVTU", _mvtu, dict(mh=32, mw=32, pe=32, simd=32, weights="hardwired")),
+    "mvtu_16x16_full": ("MVTU", _mvtu, dict(mh=16, mw=16, pe=16, simd=16, weights="hardwired")),
+    "mvtu_64x64_pe8_simd16_rom": ("MVTU", _mvtu, dict(mh=64, mw=64, pe=8, simd=16, weights="rom")),
+    "mvtu_64x64_pe4_simd8_rom": ("MVTU", _mvtu, dict(mh=64, mw=64, pe=4, simd=8, weights="rom")),
     "mvtu_last_10x64_pe10_simd16_raw": (
-        "mvtu",
+        "MVTU",
         _mvtu,
         dict(mh=10, mw=64, pe=10, simd=16, weights="rom", n_thr=0),
     ),
-    "mvtu_cnv_64x576_pe16_simd32_rom": ("mvtu", _mvtu, dict(mh=64, mw=576, pe=16, simd=32, weights="rom")),
-    "mvtu_sfc_256x256_pe16_simd64_rom": ("mvtu", _mvtu, dict(mh=256, mw=256, pe=16, simd=64, weights="rom")),
+    "mvtu_cnv_64x576_pe16_simd32_rom": ("MVTU", _mvtu, dict(mh=64, mw=576, pe=16, simd=32, weights="rom")),
+    "mvtu_sfc_256x256_pe16_simd64_rom": ("MVTU", _mvtu, dict(mh=256, mw=256, pe=16, simd=64, weights="rom")),
     "mvtu_w2a2_64x64_pe8_simd8_rom": (
-        "mvtu",
+        "MVTU",
         _mvtu,
         dict(mh=64, mw=64, pe=8, simd=8, weights="rom", idt=INT(2), wdt=INT(2), n_thr=3),
     ),
     "mvtu_w2a2_32x32_pe4_simd4_rom": (
-        "mvtu",
+        "MVTU",
         _mvtu,
         dict(mh=32, mw=32, pe=4, simd=4, weights="rom", idt=INT(2), wdt=INT(2), n_thr=3),
     ),
     "mvtu_w3a3_32x32_pe4_simd8_rom": (
-        "mvtu",
+        "MVTU",
         _mvtu,
         dict(mh=32, mw=32, pe=4, simd=8, weights="rom", idt=INT(3), wdt=INT(3), n_thr=3),
     ),
     "mvtu_w4a4_32x32_pe4_simd8_rom": (
-        "mvtu",
+        "MVTU",
         _mvtu,
         dict(mh=32, mw=32, pe=4, simd=8, weights="rom", idt=INT(4), wdt=INT(4), n_thr=3),
     ),
     "mvtu_a8_32x27_pe8_simd9_rom": (
-        "mvtu",
+        "MVTU",
         _mvtu,
         dict(mh=32, mw=27, pe=8, simd=9, weights="rom", idt=UINT(8), wdt=BIPOLAR),
     ),
     "mvtu_a8_cnv1_64x27_pe16_simd3_rom": (
-        "mvtu",
+        "MVTU",
         _mvtu,
         dict(mh=64, mw=27, pe=16, simd=3, weights="rom", idt=UINT(8), wdt=BIPOLAR),
     ),
     "thresholding_64_pe8_t3_rom": (
-        "thresholding",
+        "Thresholding",
         _thresholding,
         dict(channels=64, pe=8, idt=INT(10), n_thr=3, storage="rom"),
     ),
     "thresholding_256_pe16_t1_rom": (
-        "thresholding",
+        "Thresholding",
         _thresholding,
         dict(channels=256, pe=16, idt=INT(8), n_thr=1, storage="rom"),
     ),
-    "fifo_32x512": ("fifo", _fifo, dict(width=32, depth=512)),
-    "fifo_64x32": ("fifo", _fifo, dict(width=64, depth=32)),
-    "width_converter_8to3x4": ("width_converter", _width_converter, dict(bits=4, in_lanes=8, out_lanes=3)),
-    "width_converter_2to16x1": ("width_converter", _width_converter, dict(bits=1, in_lanes=2, out_lanes=16)),
-    "fifo_8x128": ("fifo", _fifo, dict(width=8, depth=128)),
+    "fifo_32x512": ("FIFO", _fifo, dict(width=32, depth=512)),
+    "fifo_64x32": ("FIFO", _fifo, dict(width=64, depth=32)),
+    "width_converter_8to3x4": ("WidthConverter", _width_converter, dict(bits=4, in_lanes=8, out_lanes=3)),
+    "width_converter_2to16x1": ("WidthConverter", _width_converter, dict(bits=1, in_lanes=2, out_lanes=16)),
+    "fifo_8x128": ("FIFO", _fifo, dict(width=8, depth=128)),
     "swg_cnv_30x30x64_k3_simd32": (
-        "sliding_window",
+        "SlidingWindow",
         _sliding_window,
         dict(h=30, w=30, c=64, k=3, simd=32, dtype=BINARY),
     ),
-    "maxpool_28x28x64_k2_simd16": ("maxpool", _maxpool, dict(h=28, w=28, c=64, k=2, simd=16, dtype=BINARY)),
+    "maxpool_28x28x64_k2_simd16": (
+        "StreamingMaxPool",
+        _maxpool,
+        dict(h=28, w=28, c=64, k=2, simd=16, dtype=BINARY),
+    ),
     "maxpool_16x16x32_k2_simd4_int4": (
-        "maxpool",
+        "StreamingMaxPool",
         _maxpool,
         dict(h=16, w=16, c=32, k=2, simd=4, dtype=INT(4)),
     ),
     "swg_14x14x128_k3_simd16": (
-        "sliding_window",
+        "SlidingWindow",
         _sliding_window,
         dict(h=14, w=14, c=128, k=3, simd=16, dtype=BINARY),
     ),
-    "label_select_10_k1_int16": ("label_select", _label_select, dict(c=10, k=1, pe=1, idt=INT(16))),
-    "label_select_64_k3_pe4_int12": ("label_select", _label_select, dict(c=64, k=3, pe=4, idt=INT(12))),
+    "label_select_10_k1_int16": ("LabelSelect", _label_select, dict(c=10, k=1, pe=1, idt=INT(16))),
+    "label_select_64_k3_pe4_int12": ("LabelSelect", _label_select, dict(c=64, k=3, pe=4, idt=INT(12))),
 }
 
 
 @contextlib.contextmanager
 def _capture_estimate(component):
-    """Record the keyword arguments the component's ``resources()`` hands to the resource model."""
-    module = sys.modules[type(component).__module__]
+    """Record the keyword arguments the component's spec hands to the resource model."""
+    module = resource_model
     original = module.estimate
     seen = {}
 
@@ -202,7 +206,7 @@ def export(name: str, out: Path) -> dict:
         "weights": args.get("weights", args.get("storage")),
         "model_kind": model_kind,
         "model_params": params,
-        "macs_per_cycle": pe * simd if kind == "mvtu" else None,
+        "macs_per_cycle": pe * simd if kind == "MVTU" else None,
     }
 
 

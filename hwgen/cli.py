@@ -2,16 +2,23 @@
 
 Subcommands are registered by small functions below; each one imports its implementation lazily,
 so ``hwgen --help`` stays fast and a missing optional tool only affects the command that needs it.
-Every error a user can cause ends as one line on stderr and exit code 2 (DESIGN.md §5).
+Every error a user can cause ends as one line on stderr and exit code 2 (DESIGN.md §5); any other
+exception is a bug in hwgen: one line ``hwgen: internal error: ...`` and exit code 3, with the traceback
+when the environment sets ``HWGEN_DEBUG=1``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import traceback
 
 from . import __version__
-from .errors import HwgenError
+from .errors import HwgenError, InternalError
+
+#: Exit code of an internal error (a bug in hwgen, not in the user's input).
+EXIT_INTERNAL = 3
 
 
 class _Parser(argparse.ArgumentParser):
@@ -51,7 +58,6 @@ def _optional_registrations():
         "hwgen.flow.cmd_run",
         "hwgen.flow.cmd_build",
         "hwgen.flow.cmd_verify",
-        "hwgen.flow.cmd_synth",
     ):
         try:
             mod = importlib.import_module(module)
@@ -88,6 +94,24 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("hwgen: interrupted", file=sys.stderr)
         return 130
+    except Exception as e:  # noqa: BLE001 - anything else is a bug in hwgen: exit 3 (DESIGN §5)
+        return _internal_error(e)
+
+
+def _debug() -> bool:
+    return os.environ.get("HWGEN_DEBUG", "").strip() not in ("", "0")
+
+
+def _internal_error(e: Exception) -> int:
+    """Report a bug: one line on stderr (after the traceback with ``HWGEN_DEBUG=1``); exit code 3."""
+    first = (str(e).strip().splitlines() or [""])[0]
+    what = first if isinstance(e, InternalError) else f"{type(e).__name__}" + (f": {first}" if first else "")
+    if _debug():
+        traceback.print_exception(e, file=sys.stderr)
+        print(f"hwgen: internal error: {what}", file=sys.stderr)
+    else:
+        print(f"hwgen: internal error: {what} (set HWGEN_DEBUG=1 for the traceback)", file=sys.stderr)
+    return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

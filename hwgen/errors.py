@@ -16,3 +16,11 @@ class VerificationMismatch(HwgenError):
     """Simulation disagreed with the golden model: exit 1."""
 
     exit_code = 1
+
+
+class InternalError(Exception):
+    """A bug in hwgen (an invariant broken), not in the user's input: the CLI prints ``hwgen: internal error:
+    <message>`` on one line and exits 3 (the traceback with ``HWGEN_DEBUG=1``). Any other unexpected exception
+    is reported the same way."""
+
+    exit_code = 3

@@ -53,7 +53,7 @@ class TB:
     def __init__(self, dut, clock_ns: int):
         self.dut = dut
         self.period_steps = get_sim_steps(clock_ns, "ns")
-        for name in ("s_axis", "m_axis"):
+        for name in ("s_axis", "m_axis"):  # cocotb's handles name themselves ``_name`` (no clash with HDL)
             logging.getLogger(f"cocotb.{dut._name}.{name}").setLevel(logging.WARNING)
         Clock(dut.clk, clock_ns, unit="ns").start()
         self.source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis"), dut.clk, dut.rst)

@@ -24,6 +24,8 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import bits_for
 
+from hwgen.ir.datatypes import UINT
+
 __all__ = ["BUGS", "XnorPopcount", "reference", "random_words", "pack", "main"]
 
 BUGS = (None, "drop_bit", "ignore_ready")
@@ -46,12 +48,15 @@ class XnorPopcount(wiring.Component):
     o : Out(stream.Signature(unsigned(bits_for(width))))
     """
 
-    def __init__(self, width: int = 16, bug: str | None = None):
-        if not isinstance(width, int) or width < 1 or bug not in BUGS:
-            self._MustUse__silence = True  # never built: no "created but never used" warning
-            if bug not in BUGS:
-                raise ValueError(f"'bug' must be one of {BUGS}, not {bug!r}")
+    def __new__(cls, width: int = 16, bug: str | None = None):
+        # checked before the object exists: a rejected one leaves no unused elaboratable behind
+        if bug not in BUGS:
+            raise ValueError(f"'bug' must be one of {BUGS}, not {bug!r}")
+        if not isinstance(width, int) or width < 1:
             raise ValueError(f"'width' must be a positive integer, not {width!r}")
+        return super().__new__(cls, src_loc_at=1)
+
+    def __init__(self, width: int = 16, bug: str | None = None):
         self._width = width
         self._bug = bug
         super().__init__(
@@ -88,7 +93,10 @@ def random_words(n: int, width: int = 16, seed: int = 0) -> tuple[np.ndarray, np
 
 def pack(a, b, width: int = 16) -> list[int]:
     """Input beats: ``a`` in the low half, ``b`` in the high half."""
-    return [int(x) | (int(y) << width) for x, y in zip(a, b, strict=True)]
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape:
+        raise ValueError(f"a and b differ in shape: {a.shape} and {b.shape}")
+    return UINT(width).pack(np.stack([a.reshape(-1), b.reshape(-1)], axis=1), 2)
 
 
 def reference(a, b, width: int = 16) -> np.ndarray:

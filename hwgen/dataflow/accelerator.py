@@ -1,6 +1,6 @@
 """The whole accelerator: the hardware layers of a streamlined graph, stitched into one stream component.
 
-One layer per hardware node (:mod:`hwgen.dataflow.stages`), folded as a
+One layer per hardware node (its spec from :mod:`hwgen.layers.registry`), folded as a
 :class:`~hwgen.dataflow.folding.Folding` says, in stream order. Between two layers:
 
 - a :class:`~hwgen.layers.WidthConverter` when the producer's output lanes differ from the consumer's input
@@ -18,19 +18,22 @@ output lanes. :mod:`hwgen.dataflow.io` packs and unpacks them.
 Cycle model: ``ii_cycles`` = max over all stages of their cycles per frame (= the folding's II, since a
 FIFO or converter is never slower than its neighbours); ``latency_cycles`` =
 :func:`hwgen.dataflow.timing.first_output_cycle` (first input beat to first output beat of an empty
-accelerator fed at full speed).
+accelerator fed at full speed). Everything here is read from the stages' specs; the components are built
+only when the accelerator is elaborated.
 """
 
 from __future__ import annotations
 
-from amaranth.hdl import Module
-from amaranth.lib import wiring
+from amaranth.hdl import Module, unsigned
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
 
 from hwgen.errors import HwgenError
-from hwgen.layers import FIFO, WidthConverter
+from hwgen.layers import FIFOSpec, MVTUSpec, WidthConverterSpec
+from hwgen.layers.spec import BufferSpec, LayerSpec
 
 from .folding import Folding, default_folding, folding_from_dict
-from .stages import Stage, in_dtype, make_stage
+from .timing import first_output_cycle
 
 __all__ = ["Accelerator", "FIFO_SLACK"]
 
@@ -38,8 +41,27 @@ __all__ = ["Accelerator", "FIFO_SLACK"]
 FIFO_SLACK = 4
 
 
-def _stage_odt(st: Stage, idt):
-    return getattr(st.component, "odt", idt)
+def _buffers(prev: LayerSpec, nxt: LayerSpec) -> list[LayerSpec]:
+    """Width converter and FIFO between two layers, as the module docstring says."""
+    out: list[LayerSpec] = []
+    dt, elems = prev.odt, prev.out_elems
+    if prev.out_lanes != nxt.in_lanes:
+        out.append(
+            WidthConverterSpec.create(
+                dt, prev.out_lanes, nxt.in_lanes, frame_elems=elems, name=f"{nxt.name}/width"
+            )
+        )
+    if isinstance(nxt, MVTUSpec) and nxt.nf > 1:
+        out.append(
+            FIFOSpec(
+                dtype=dt,
+                lanes=nxt.simd,
+                depth=nxt.sf + FIFO_SLACK,
+                frame_elems=elems,
+                name=f"{nxt.name}/fifo",
+            )
+        )
+    return out
 
 
 class Accelerator(wiring.Component):
@@ -70,59 +92,31 @@ class Accelerator(wiring.Component):
             folding = folding_from_dict(graph, folding)
         elif not isinstance(folding, Folding):
             raise TypeError(f"'folding' must be a Folding, a dict or None, not {folding!r}")
-        missing = [n.name for n in nodes if n.name not in {lf.name for lf in folding.layers}]
+        names = {lf.name for lf in folding.layers}
+        missing = [n.name for n in nodes if n.name not in names]
         if missing:
             raise HwgenError(f"folding has no layer {missing[0]!r} of this graph")
         self._folding = folding
         self._latency = None
-        self._stages: list[Stage] = []
-        self._layers: list[Stage] = []
-        self.in_dtype = dt = in_dtype(nodes[0])
-        for k, node in enumerate(nodes):
-            lf = folding[node.name]
-            st = make_stage(node, pe=lf.pe or 1, simd=lf.simd or 1, idt=dt)
-            want = in_dtype(node) or dt
-            if want != dt:
-                raise HwgenError(f"layer {node.name!r} reads {want} but the previous layer gives {dt}")
+        self._layers = [folding[n.name].spec for n in nodes]
+        self._stages: list[LayerSpec] = []
+        for k, spec in enumerate(self._layers):
             if k:
-                self._link(self._stages[-1], st, dt)
-            self._stages.append(st)
-            self._layers.append(st)
-            dt = _stage_odt(st, dt)
-        self.out_dtype = dt
-        first, last = self._stages[0].component, self._stages[-1].component
-        super().__init__({"i": first.signature.members["i"], "o": last.signature.members["o"]})
-
-    def _link(self, prev: Stage, nxt: Stage, dt) -> None:
-        """Width converter and FIFO between two layers, as the module docstring says."""
-        elems = prev.out_elems
-        if prev.out_lanes != nxt.in_lanes:
-            wc = WidthConverter(dt.bits, prev.out_lanes, nxt.in_lanes, frame_elems=elems)
-            self._stages.append(
-                Stage(
-                    f"{nxt.name}/width",
-                    "WidthConverter",
-                    wc,
-                    in_elems=elems,
-                    out_elems=elems,
-                    in_lanes=prev.out_lanes,
-                    out_lanes=nxt.in_lanes,
-                )
-            )
-        if nxt.kind == "Mvtu" and nxt.shape[0] // nxt.pe > 1:
-            sf = nxt.shape[1] // nxt.simd
-            fifo = FIFO(nxt.simd * dt.bits, sf + FIFO_SLACK, beats_per_frame=elems // nxt.simd)
-            self._stages.append(
-                Stage(
-                    f"{nxt.name}/fifo",
-                    "FIFO",
-                    fifo,
-                    in_elems=elems,
-                    out_elems=elems,
-                    in_lanes=nxt.in_lanes,
-                    out_lanes=nxt.in_lanes,
-                )
-            )
+                prev = self._layers[k - 1]
+                if spec.idt != prev.odt:
+                    raise HwgenError(
+                        f"layer {spec.name!r} reads {spec.idt} but the previous layer gives {prev.odt}"
+                    )
+                self._stages += _buffers(prev, spec)
+            self._stages.append(spec)
+        first, last = self._stages[0], self._stages[-1]
+        self.in_dtype, self.out_dtype = first.idt, last.odt
+        super().__init__(
+            {
+                "i": In(stream.Signature(unsigned(first.in_lanes * first.idt.bits))),
+                "o": Out(stream.Signature(unsigned(last.out_lanes * last.odt.bits))),
+            }
+        )
 
     # -- description ------------------------------------------------------------------------
     @property
@@ -130,8 +124,8 @@ class Accelerator(wiring.Component):
         return self._folding
 
     @property
-    def stages(self) -> list[Stage]:
-        """Every stage in stream order: the layers and the FIFOs and width converters between them."""
+    def stages(self) -> list[LayerSpec]:
+        """Every stage's spec in stream order: the layers and the FIFOs and width converters between them."""
         return list(self._stages)
 
     @property
@@ -144,11 +138,11 @@ class Accelerator(wiring.Component):
 
     @property
     def beats_per_frame_in(self) -> int:
-        return self._stages[0].in_elems // self.in_lanes
+        return self._stages[0].in_beats
 
     @property
     def beats_per_frame_out(self) -> int:
-        return self._stages[-1].out_elems // self.out_lanes
+        return self._stages[-1].out_beats
 
     @property
     def ii_cycles(self) -> int:
@@ -158,8 +152,6 @@ class Accelerator(wiring.Component):
     @property
     def latency_cycles(self) -> int:
         """Cycles from the first input beat to the first output beat of an empty accelerator at full speed."""
-        from .timing import first_output_cycle
-
         if self._latency is None:
             self._latency = first_output_cycle(self._stages)
         return self._latency
@@ -167,45 +159,12 @@ class Accelerator(wiring.Component):
     @property
     def layers(self) -> list[dict]:
         """One dict per hardware layer (for a manifest): name, kind, shapes, lanes, storage, cycles."""
-        out = []
-        for st in self._layers:
-            comp = st.component
-            out.append(
-                {
-                    "name": st.name,
-                    "kind": st.kind,
-                    "shape": list(st.shape) if st.shape else None,
-                    "in_elems": st.in_elems,
-                    "out_elems": st.out_elems,
-                    "pe": st.pe,
-                    "simd": st.simd,
-                    "weight_storage": getattr(comp, "weight_storage", getattr(comp, "_storage", None)),
-                    "cycles": st.cycles,
-                    "resources": comp.resources(),
-                }
-            )
-        return out
+        return [spec.describe() for spec in self._layers]
 
     @property
     def buffers(self) -> list[dict]:
-        """The FIFOs and width converters between the layers: name, kind, element bits, lanes, depth."""
-        out = []
-        for st in self._stages:
-            if st.kind not in ("FIFO", "WidthConverter"):
-                continue
-            comp = st.component
-            d = {
-                "name": st.name,
-                "kind": st.kind,
-                "in_lanes": st.in_lanes,
-                "out_lanes": st.out_lanes,
-                "cycles": st.cycles,
-                "resources": comp.resources(),
-            }
-            if st.kind == "FIFO":
-                d.update(depth=comp.depth, ram_style=comp.ram_style)
-            out.append(d)
-        return out
+        """The FIFOs and width converters between the layers: name, kind, lanes, depth, resources."""
+        return [st.describe() for st in self._stages if isinstance(st, BufferSpec)]
 
     @staticmethod
     def _stream(dt, lanes: int, beats: int) -> dict:
@@ -225,9 +184,9 @@ class Accelerator(wiring.Component):
     # -- hardware ---------------------------------------------------------------------------
     def elaborate(self, platform):
         m = Module()
-        comps = [st.component for st in self._stages]
-        for k, comp in enumerate(comps):
-            m.submodules[f"s{k}_{self._stages[k].kind.lower()}"] = comp
+        comps = [st.component() for st in self._stages]
+        for k, (st, comp) in enumerate(zip(self._stages, comps, strict=True)):
+            m.submodules[f"s{k}_{st.kind.lower()}"] = comp
         wiring.connect(m, wiring.flipped(self.i), comps[0].i)
         for a, b in zip(comps, comps[1:], strict=False):
             wiring.connect(m, a.o, b.i)

@@ -14,19 +14,21 @@ cycles per frame and resource estimate; ``ii_cycles`` = max over the layers):
   ``max_lanes`` PE·SIMD lanes; every other layer is then folded down to that target, so the layers are
   balanced (each as slow as it may be without slowing the accelerator).
 
-Which options a layer kind has: :data:`hwgen.dataflow.stages.OPTIONS`.
+Which options a layer kind has: its spec's ``options`` (:mod:`hwgen.layers.registry`). Candidates are
+priced by the layers' specs (cycle and resource models), never by building hardware.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from hwgen.errors import HwgenError
-
-from .stages import OPTIONS, lane_limits, make_stage
+from hwgen.layers.registry import spec_of
+from hwgen.layers.spec import LayerSpec
 
 __all__ = [
     "BRAM18_LUTS",
@@ -44,19 +46,40 @@ BRAM18_LUTS = 200
 DEFAULT_LANES = 64
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class LayerFolding:
-    """Lanes and cycle model of one layer: ``cycles`` per frame; ``resources`` from the layer's estimate."""
+    """One layer folded: its spec (lanes, cycle and resource model) and the numbers folding compares."""
 
-    name: str
-    kind: str
-    pe: int | None
-    simd: int | None
-    cycles: int
-    resources: dict = field(default_factory=dict)
+    spec: LayerSpec
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def kind(self) -> str:
+        return self.spec.kind
+
+    @property
+    def pe(self) -> int | None:
+        return self.spec.lanes().get("pe")
+
+    @property
+    def simd(self) -> int | None:
+        return self.spec.lanes().get("simd")
+
+    @property
+    def cycles(self) -> int:
+        """Cycles per frame."""
+        return self.spec.cycles
+
+    @cached_property
+    def resources(self) -> dict:
+        """The spec's estimate on xc7."""
+        return self.spec.resources()
 
     def options(self) -> dict:
-        return {k: v for k, v in (("pe", self.pe), ("simd", self.simd)) if v is not None}
+        return self.spec.lanes()
 
 
 @dataclass(frozen=True)
@@ -76,107 +99,85 @@ class Folding:
                 return lf
         raise KeyError(name)
 
+    @property
+    def specs(self) -> list[LayerSpec]:
+        """The layers' specs in stream order."""
+        return [lf.spec for lf in self.layers]
+
     def to_dict(self) -> dict:
         """The folding file form: ``{name: {"pe": P, "simd": S}}``."""
         return {lf.name: lf.options() for lf in self.layers}
 
 
-def _candidate(node, pe: int, simd: int, idt) -> LayerFolding:
-    st = make_stage(node, pe=pe, simd=simd, idt=idt)
-    comp = st.component
-    res = comp.resources()
-    comp._MustUse__silence = True  # built only for its cycle and resource model
-    opts = OPTIONS[node.op]
-    return LayerFolding(
-        node.name, node.op, pe if "pe" in opts else None, simd if "simd" in opts else None, st.cycles, res
-    )
-
-
 def _cost(lf: LayerFolding) -> tuple:
     r = lf.resources
     blocks = math.ceil(r.get("bram_bits", 0) / 18432)
-    return (r.get("luts", 0) + BRAM18_LUTS * blocks, (lf.pe or 1) * (lf.simd or 1))
+    return (r.get("luts", 0) + BRAM18_LUTS * blocks, math.prod(lf.options().values()))
 
 
 def _divisors(n: int) -> list[int]:
     return [d for d in range(1, n + 1) if n % d == 0]
 
 
-def _candidates(node, idt, max_lanes: int | None = None):
-    lim = lane_limits(node)
-    pes = _divisors(lim["pe"][0]) if "pe" in lim else [1]
-    simds = _divisors(lim["simd"][0]) if "simd" in lim else [1]
-    for pe in pes:
-        for simd in simds:
-            if max_lanes is None or node.op != "Mvtu" or pe * simd <= max_lanes:
-                yield pe, simd
+def _candidates(base: LayerSpec, fixed: dict | None = None, max_lanes: int | None = None):
+    """Every folding of ``base`` (lanes in ``fixed`` kept), within ``max_lanes`` for budgeted kinds."""
+    fixed = fixed or {}
+    limits = base.lane_limits()
+    choices = [[fixed[o]] if o in fixed else _divisors(limits[o][0]) for o in base.options]
+    for combo in _product(choices):
+        if max_lanes is not None and base.budgeted and math.prod(combo) > max_lanes:
+            continue
+        yield base.with_lanes(**dict(zip(base.options, combo, strict=True)))
 
 
-def _fastest_cycles(node, idt, max_lanes=None) -> int:
-    """Fewest cycles per frame the node reaches (the cycle model is monotone in each lane count)."""
-    best = None
-    for pe, simd in _candidates(node, idt, max_lanes):
-        cyc = _cycles_only(node, pe, simd, idt)
-        best = cyc if best is None else min(best, cyc)
-    return best
+def _product(choices):
+    if not choices:
+        yield ()
+        return
+    for head in choices[0]:
+        for rest in _product(choices[1:]):
+            yield (head, *rest)
 
 
-def _cycles_only(node, pe, simd, idt) -> int:
-    if node.op == "Mvtu":  # the MVTU's model without building it: (MH/PE)·(MW/SIMD) per vector
-        mh, mw = node.attrs["weights"].shape
-        return (mh // pe) * (mw // simd) * (math.prod(node.attrs["in_shape"]) // mw)
-    st = make_stage(node, pe=pe, simd=simd, idt=idt)
-    st.component._MustUse__silence = True
-    return st.cycles
+def _fastest_cycles(base: LayerSpec, max_lanes=None) -> int:
+    """Fewest cycles per frame the layer reaches."""
+    return min(sp.cycles for sp in _candidates(base, max_lanes=max_lanes))
 
 
-def _input_dtypes(graph) -> dict:
-    """Datatype each hardware node reads (the producing node's output datatype for a LabelSelect)."""
-    from .stages import in_dtype
-
-    out, prev = {}, None
-    for n in graph.hw_nodes():
-        out[n.name] = in_dtype(n) or prev
-        prev = _out_dtype(n, out[n.name])
-    return out
-
-
-def _out_dtype(node, idt):
-    st = make_stage(node, pe=1, simd=1, idt=idt)
-    st.component._MustUse__silence = True
-    return st.component.odt if hasattr(st.component, "odt") else idt
-
-
-def _minimal_pairs(node, idt, target: int, lanes: dict | None = None) -> list[tuple[int, int]]:
-    """Lane pairs meeting ``target`` that cannot lose a lane in either option and still meet it
-    (more lanes than needed never make a layer cheaper, so only these are priced)."""
-    lanes = lanes or {}
-    ok = {
-        (pe, simd)
-        for pe, simd in _candidates(node, idt)
-        if lanes.get("pe", pe) == pe
-        and lanes.get("simd", simd) == simd
-        and _cycles_only(node, pe, simd, idt) <= target
-    }
-    pes = sorted({pe for pe, _ in ok})
-    simds = sorted({simd for _, simd in ok})
-    keep = set()
-    for pe in pes:
-        keep.add((pe, min(s for p, s in ok if p == pe)))
-    for simd in simds:
-        keep.add((min(p for p, s in ok if s == simd), simd))
-    return sorted(keep)
+def _minimal(base: LayerSpec, target: int, fixed: dict | None = None) -> list[LayerSpec]:
+    """Foldings meeting ``target`` that cannot lose a lane in any option and still meet it (more lanes
+    than needed never make a layer cheaper, so only these are priced)."""
+    ok = [sp for sp in _candidates(base, fixed) if sp.cycles <= target]
+    keep = {}
+    for i, opt in enumerate(base.options):
+        for v in sorted({sp.lanes()[opt] for sp in ok}):
+            same = [sp for sp in ok if sp.lanes()[opt] == v]
+            others = [o for j, o in enumerate(base.options) if j != i]
+            best = min(same, key=lambda sp: tuple(sp.lanes()[o] for o in others))
+            keep[tuple(best.lanes().values())] = best
+    if not base.options and ok:
+        keep[()] = ok[0]
+    return [keep[k] for k in sorted(keep)]
 
 
-def _choose(node, idt, target: int) -> LayerFolding:
-    pairs = _minimal_pairs(node, idt, target)
-    if not pairs:
-        fastest = _fastest_cycles(node, idt)
+def _choose(base: LayerSpec, target: int) -> LayerFolding:
+    specs = _minimal(base, target)
+    if not specs:
         raise HwgenError(
-            f"target II of {target} cycles cannot be met: layer {node.name!r} ({node.op}) needs at least "
-            f"{fastest} cycles per frame"
+            f"target II of {target} cycles cannot be met: layer {base.name!r} ({base.kind}) needs at least "
+            f"{_fastest_cycles(base)} cycles per frame"
         )
-    return min((_candidate(node, pe, simd, idt) for pe, simd in pairs), key=_cost)
+    return min((LayerFolding(sp) for sp in specs), key=_cost)
+
+
+def _bases(graph) -> list[LayerSpec]:
+    bases, seen = [], set()
+    for n in graph.hw_nodes():
+        if n.name in seen:
+            raise HwgenError(f"two hardware layers are named {n.name!r}; a folding could not tell them apart")
+        seen.add(n.name)
+        bases.append(spec_of(n))
+    return bases
 
 
 def auto_folding(
@@ -194,26 +195,23 @@ def auto_folding(
         target_ii = math.floor(clock_mhz * 1e6 / target_fps)
     if target_ii < 1:
         raise HwgenError(f"target II must be at least 1 cycle, not {target_ii}")
-    idts = _input_dtypes(graph)
-    return Folding(tuple(_choose(n, idts[n.name], target_ii) for n in graph.hw_nodes()))
+    return Folding(tuple(_choose(b, target_ii) for b in _bases(graph)))
 
 
 def default_folding(graph, max_lanes: int = DEFAULT_LANES) -> Folding:
     """Balanced default: target = the slowest layer with at most ``max_lanes`` PE·SIMD per matrix layer."""
-    return auto_folding(graph, _default_target(graph, _input_dtypes(graph), max_lanes))
+    bases = _bases(graph)
+    target = max(_fastest_cycles(b, max_lanes) for b in bases)
+    return Folding(tuple(_choose(b, target) for b in bases))
 
 
-def _default_target(graph, idts, max_lanes: int) -> int:
-    return max(_fastest_cycles(n, idts[n.name], max_lanes) for n in graph.hw_nodes())
-
-
-def _check_lanes(src: str, node, key: str, value) -> int:
-    total, total_name = lane_limits(node)[key]
+def _check_lanes(src: str, base: LayerSpec, key: str, value) -> int:
+    total, total_name = base.lane_limits()[key]
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise HwgenError(f"{src}: layer {node.name!r}: {key!r} must be a positive integer, not {value!r}")
+        raise HwgenError(f"{src}: layer {base.name!r}: {key!r} must be a positive integer, not {value!r}")
     if total % value:
         raise HwgenError(
-            f"{src}: layer {node.name!r} ({node.op}): {key}={value} must divide {total_name}={total}"
+            f"{src}: layer {base.name!r} ({base.kind}): {key}={value} must divide {total_name}={total}"
         )
     return value
 
@@ -225,57 +223,51 @@ def folding_from_dict(graph, spec, source: str = "folding") -> Folding:
     """
     if not isinstance(spec, dict):
         raise HwgenError(f'{source}: must be an object {{layer name: {{"pe": P, "simd": S}}}}')
-    nodes = {n.name: n for n in graph.hw_nodes()}
+    bases = {b.name: b for b in _bases(graph)}
     for name, opts in spec.items():
-        if name not in nodes:
-            known = ", ".join(repr(k) for k in nodes)
+        if name not in bases:
+            known = ", ".join(repr(k) for k in bases)
             raise HwgenError(f"{source}: no layer named {name!r} (layers: {known})")
         if not isinstance(opts, dict):
             raise HwgenError(f'{source}: layer {name!r}: must be an object like {{"pe": 2}}, not {opts!r}')
-        node = nodes[name]
-        allowed = OPTIONS[node.op]
+        base = bases[name]
         for key in opts:
-            if str(key).lower() not in allowed:
+            if str(key).lower() not in base.options:
                 raise HwgenError(
-                    f"{source}: layer {name!r} ({node.op}): unknown option {key!r} "
-                    f"(expected {', '.join(allowed)})"
+                    f"{source}: layer {name!r} ({base.kind}): unknown option {key!r} "
+                    f"(expected {', '.join(base.options)})"
                 )
-    idts = _input_dtypes(graph)
     fixed = {}
     for name, opts in spec.items():
-        node = nodes[name]
-        lanes = {str(k).lower(): _check_lanes(source, node, str(k).lower(), v) for k, v in opts.items()}
+        base = bases[name]
+        lanes = {str(k).lower(): _check_lanes(source, base, str(k).lower(), v) for k, v in opts.items()}
         if len(lanes) != len(opts):
             raise HwgenError(f"{source}: layer {name!r}: an option is given twice")
         fixed[name] = lanes
     full = {
-        n: _candidate(nodes[n], lanes.get("pe", 1), lanes.get("simd", 1), idts[n])
+        n: LayerFolding(bases[n].with_lanes(**lanes))
         for n, lanes in fixed.items()
-        if len(lanes) == len(OPTIONS[nodes[n].op])
+        if len(lanes) == len(bases[n].options)
     }
     # layers given only in part, or not at all, are chosen for the II of the fully given ones
     target = max((lf.cycles for lf in full.values()), default=None)
     if target is None:
-        target = _default_target(graph, idts, DEFAULT_LANES)
+        target = max(_fastest_cycles(b, DEFAULT_LANES) for b in bases.values())
     out = []
-    for node in graph.hw_nodes():
-        if node.name in full:
-            out.append(full[node.name])
+    for name, base in bases.items():
+        if name in full:
+            out.append(full[name])
         else:
-            out.append(_choose_partial(node, idts[node.name], target, fixed.get(node.name, {})))
+            out.append(_choose_partial(base, target, fixed.get(name, {})))
     return Folding(tuple(out))
 
 
-def _choose_partial(node, idt, target: int, lanes: dict) -> LayerFolding:
-    pairs = _minimal_pairs(node, idt, target, lanes)
-    if pairs:
-        return min((_candidate(node, pe, simd, idt) for pe, simd in pairs), key=_cost)
+def _choose_partial(base: LayerSpec, target: int, lanes: dict) -> LayerFolding:
+    specs = _minimal(base, target, lanes)
+    if specs:
+        return min((LayerFolding(sp) for sp in specs), key=_cost)
     # the given option alone is too slow for the target: complete it with the fastest choice
-    cands = [
-        _candidate(node, pe, simd, idt)
-        for pe, simd in _candidates(node, idt)
-        if lanes.get("pe", pe) == pe and lanes.get("simd", simd) == simd
-    ]
+    cands = [LayerFolding(sp) for sp in _candidates(base, lanes)]
     return min(cands, key=lambda lf: (lf.cycles, _cost(lf)))
 
 

@@ -28,28 +28,21 @@ def host_codes(graph, x) -> np.ndarray:
 
 
 def pack_frames(values, dtype, lanes: int) -> list[int]:
-    """Frames of values (N, elements) -> beats of ``lanes`` elements as integers, element 0 in the LSBs."""
+    """Frames of values (N, elements) -> beats of ``lanes`` elements as integers, element 0 in the LSBs.
+
+    A thin wrapper of :meth:`~hwgen.ir.datatypes.DataType.pack` that also checks every frame fills
+    whole beats.
+    """
     values = np.asarray(values)
     n_elem = values.shape[-1] if values.ndim else 1
     if n_elem % lanes:
         raise ValueError(f"a frame of {n_elem} elements does not fill beats of {lanes} lanes")
-    codes = dtype.encode(values.reshape(-1)).astype(np.uint64)
-    bits = ((codes[:, None] >> np.arange(dtype.bits, dtype=np.uint64)) & np.uint64(1)).astype(np.uint8)
-    beat_bits = bits.reshape(-1, lanes * dtype.bits)
-    pad = (-beat_bits.shape[1]) % 8
-    beat_bits = np.pad(beat_bits, ((0, 0), (0, pad)))
-    packed = np.packbits(beat_bits, axis=1, bitorder="little")
-    return [int.from_bytes(row.tobytes(), "little") for row in packed]
+    return dtype.pack(values, lanes)
 
 
 def unpack_frames(beats, dtype, lanes: int, n_frames: int) -> np.ndarray:
     """Beats -> values (n_frames, elements); the inverse of :func:`pack_frames`."""
-    width = lanes * dtype.bits
-    nbytes = (width + 7) // 8
-    raw = np.frombuffer(b"".join(int(b).to_bytes(nbytes, "little") for b in beats), dtype=np.uint8)
-    bits = np.unpackbits(raw.reshape(len(beats), nbytes), axis=1, bitorder="little")[:, :width]
-    codes = (bits.reshape(-1, dtype.bits).astype(np.int64) << np.arange(dtype.bits)).sum(axis=1)
-    return dtype.decode(codes).reshape(n_frames, -1)
+    return dtype.unpack(beats, lanes).reshape(n_frames, -1)
 
 
 def input_beats(graph, accel, x) -> list[int]:

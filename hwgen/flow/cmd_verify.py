@@ -26,7 +26,8 @@ import numpy as np
 from hwgen.errors import HwgenError
 
 from .cmd_run import check_output, load_inputs, save_atomic
-from .manifest import graph_of_build, read_manifest, sha256_file
+from .manifest import read_manifest, sha256_file
+from .steps import graph_of_build
 
 __all__ = ["register", "verify"]
 

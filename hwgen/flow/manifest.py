@@ -13,26 +13,52 @@ A build folder ``OUT`` holds::
 golden model depends on: ``input_dtype``, ``input_scale``, ``topk``; and how the folding was chosen),
 ``ii_cycles``, ``latency_cycles``, ``fps``, ``input`` / ``output`` stream formats (``dtype``,
 ``elements_per_beat``, ``bits_per_beat`` = payload bits, ``tdata_bits``, ``beats_per_frame``,
-``elements_per_frame``, ``layout``), ``layers`` (in stream order: ``name``, ``kind``, ``shape`` = [MH, MW]
-for matrix layers, ``pe``, ``simd``, ``weight_storage``, ``cycles``, ``resources``), ``buffers`` (FIFOs and
-width converters), ``resources`` (totals of the estimates), ``rtl`` (``top``, ``files`` relative to OUT,
+``elements_per_frame``, ``layout``), ``layers`` (in stream order, each its spec's
+:meth:`~hwgen.layers.spec.LayerSpec.describe`: ``name``, ``kind`` = the hardware-IR op, ``shape`` = [MH, MW]
+for matrix layers, ``in_elems``, ``out_elems``, ``pe``, ``simd``, ``weight_storage``, ``cycles``,
+``latency``, ``resources``), ``buffers`` (FIFOs and width converters), ``resources`` (totals of the estimates), ``rtl`` (``top``, ``files`` relative to OUT,
 ``sha256`` per file).
+
+This module is the only one that writes (:func:`write_manifest`, built by :func:`make_manifest`) and reads
+(:func:`read_manifest`) the manifest.
 """
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
+import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hwgen.errors import HwgenError
 
-__all__ = ["FORMAT", "MANIFEST", "graph_of_build", "is_build", "read_manifest", "sha256_file", "write_report"]
+if TYPE_CHECKING:
+    from hwgen.dataflow import Accelerator, Folding
+    from hwgen.ir.graph import Graph
+
+    from .options import BuildOptions
+
+__all__ = [
+    "FORMAT",
+    "MANIFEST",
+    "is_build",
+    "make_manifest",
+    "read_manifest",
+    "sha256_file",
+    "write_manifest",
+    "write_report",
+]
 
 FORMAT = "hwgen-build"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: layer kinds spelled as hardware-IR ops (MVTU, StreamingMaxPool), layer latency
 MANIFEST = "manifest.json"
 MODEL_COPY = "model.onnx"
+FOLDING_COPY = "folding.json"
+REPORT = "report.md"
+TOP = "hwgen_top"  # name of the top Verilog module
+LAYOUT = "NHWC, channels fastest; element 0 in the least significant bits of a beat"
 
 
 def sha256_file(path) -> str:
@@ -89,25 +115,108 @@ def read_manifest(out) -> dict:
     return m
 
 
-def graph_of_build(out, manifest: dict):
-    """The streamlined graph of the build's model copy with the build's options (for the golden model)."""
-    from hwgen.frontend import load
-    from hwgen.passes import streamline
+def _stream(desc: dict, tdata_bits: int, shape=None) -> dict:
+    d = {
+        "dtype": desc["dtype"],
+        "elements_per_beat": desc["lanes"],
+        "bits_per_beat": desc["payload_bits"],
+        "tdata_bits": tdata_bits,
+        "beats_per_frame": desc["beats_per_frame"],
+        "elements_per_frame": desc["lanes"] * desc["beats_per_frame"],
+        "layout": LAYOUT,
+    }
+    if shape is not None:
+        d["onnx_shape"] = list(shape)
+    return d
 
-    opts = manifest["options"]
-    graph = load(Path(out) / manifest["model"]["file"])
-    try:
-        hw = streamline(
-            graph,
-            input_dtype=opts.get("input_dtype"),
-            input_scale=opts.get("input_scale"),
-            topk=opts.get("topk"),
-        )
-    except (ValueError, KeyError, IndexError, TypeError) as e:
-        raise HwgenError(
-            f"{out}: the model copy could not be mapped to hardware ({type(e).__name__}: {e})"
-        ) from None
-    return graph, hw
+
+def _totals(items) -> dict:
+    tot: dict = {}
+    for it in items:
+        for k, v in (it.get("resources") or {}).items():
+            if isinstance(v, int | float):
+                tot[k] = tot.get(k, 0) + v
+    return tot
+
+
+def _folding_choice(options: BuildOptions) -> dict:
+    """How the folding was chosen, as the manifest's ``options`` record it."""
+    if options.folding_file is not None:
+        return {"folding_file": str(options.folding_file)}
+    if options.target_fps is not None:
+        return {"target_fps": options.target_fps}
+    return {"folding": "default"}
+
+
+def make_manifest(
+    out_dir,
+    options: BuildOptions,
+    input_shape,
+    folding: Folding,
+    accel: Accelerator,
+    verilog: dict,
+) -> dict:
+    """The manifest of the build in ``out_dir``, which holds the model copy and the Verilog ``verilog`` names.
+
+    ``options`` are the build's :class:`~hwgen.flow.steps.BuildOptions`, ``input_shape`` the ONNX input
+    shape, ``verilog`` what :func:`hwgen.flow.steps.export_verilog` returned.
+    """
+    from hwgen import __version__
+
+    out_dir = Path(out_dir)
+    desc = accel.describe()
+    rtl = list(verilog["files"])
+    ii = desc["ii_cycles"]
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "hwgen_version": __version__,
+        "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "model": {
+            "file": MODEL_COPY,
+            "source": str(Path(options.model).resolve()),
+            "sha256": sha256_file(out_dir / MODEL_COPY),
+        },
+        "board": options.board,
+        "clock_mhz": options.clock_mhz,
+        "options": {
+            "input_dtype": options.input_dtype,
+            "input_scale": options.input_scale,
+            "topk": options.topk,
+            **_folding_choice(options),
+        },
+        "ii_cycles": ii,
+        "latency_cycles": desc["latency_cycles"],
+        "fps": options.clock_mhz * 1e6 / ii,
+        "input": _stream(desc["input"], verilog["s_tdata_bits"], input_shape),
+        "output": {
+            **_stream(desc["output"], verilog["m_tdata_bits"]),
+            "values": "label indices (top-k)" if options.topk else "last layer's integer dot products",
+        },
+        "layers": desc["layers"],
+        "buffers": desc["buffers"],
+        "resources": _totals(desc["layers"] + desc["buffers"]),
+        "folding": folding.to_dict(),
+        "rtl": {"top": verilog["top"], "files": rtl, "sha256": {f: sha256_file(out_dir / f) for f in rtl}},
+    }
+
+
+def write_manifest(
+    out_dir,
+    options: BuildOptions,
+    graph: Graph,
+    folding: Folding,
+    accel: Accelerator,
+    verilog: dict,
+) -> dict:
+    """Copy the model (``model.onnx``) and the folding (``folding.json``) into ``out_dir``, write
+    ``manifest.json`` (:func:`make_manifest`) and return the manifest."""
+    out_dir = Path(out_dir)
+    shutil.copyfile(options.model, out_dir / MODEL_COPY)
+    (out_dir / FOLDING_COPY).write_text(json.dumps(folding.to_dict(), indent=1) + "\n")
+    m = make_manifest(out_dir, options, graph.meta.get("input_shape"), folding, accel, verilog)
+    (out_dir / MANIFEST).write_text(json.dumps(m, indent=1) + "\n")
+    return m
 
 
 def _fmt_res(res: dict) -> str:

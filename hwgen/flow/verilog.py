@@ -67,18 +67,19 @@ class AxisTop(wiring.Component):
     m_axis_tready : In
     """
 
+    def __new__(cls, core: Elaboratable, beats_per_frame_out: int | None = None):
+        # checked before the object exists: a rejected top leaves no unused elaboratable behind
+        stream_widths(core)
+        if beats_per_frame_out is not None and (
+            not isinstance(beats_per_frame_out, int) or beats_per_frame_out < 1
+        ):
+            raise ValueError(
+                f"'beats_per_frame_out' must be a positive integer or None, not {beats_per_frame_out!r}"
+            )
+        return super().__new__(cls, src_loc_at=1)
+
     def __init__(self, core: Elaboratable, beats_per_frame_out: int | None = None):
-        try:
-            w_in, w_out = stream_widths(core)
-            if beats_per_frame_out is not None and (
-                not isinstance(beats_per_frame_out, int) or beats_per_frame_out < 1
-            ):
-                raise ValueError(
-                    f"'beats_per_frame_out' must be a positive integer or None, not {beats_per_frame_out!r}"
-                )
-        except Exception:
-            self._MustUse__silence = True  # rejected, never built: no "created but never used" warning
-            raise
+        w_in, w_out = stream_widths(core)
         self._core = core
         self._w_in, self._w_out = w_in, w_out
         self._bpf_out = beats_per_frame_out
@@ -94,6 +95,16 @@ class AxisTop(wiring.Component):
                 "m_axis_tlast": Out(1),
             }
         )
+
+    @property
+    def in_bits(self) -> int:
+        """Payload bits of the core's input stream."""
+        return self._w_in
+
+    @property
+    def out_bits(self) -> int:
+        """Payload bits of the core's output stream."""
+        return self._w_out
 
     def elaborate(self, platform):
         m = Module()
@@ -154,8 +165,8 @@ def export_stream_verilog(
     return {
         "path": str(path),
         "top": name,
-        "in_bits": top._w_in,
-        "out_bits": top._w_out,
+        "in_bits": top.in_bits,
+        "out_bits": top.out_bits,
         "s_tdata_bits": len(top.s_axis_tdata),
         "m_tdata_bits": len(top.m_axis_tdata),
         "beats_per_frame_out": beats_per_frame_out,

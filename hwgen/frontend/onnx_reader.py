@@ -121,21 +121,34 @@ def load(path) -> Graph:
                 f"{path}: node {name!r} has unsupported op {n.domain + '.' if n.domain else ''}"
                 f"{n.op_type}; supported: {', '.join(SUPPORTED_OPS)}"
             )
-        attrs = {a.name: _attr(a) for a in n.attribute}
+        try:
+            attrs = {a.name: _attr(a) for a in n.attribute}
+        except Exception as e:  # noqa: BLE001 - onnx raises several types for broken attributes
+            raise HwgenError(
+                f"{path}: node {name!r} ({n.op_type}): broken attribute ({type(e).__name__}: {e})"
+            ) from None
         for t in n.input:
             if t and t not in known:
                 raise HwgenError(
                     f"{path}: node {name!r} reads {t!r}, which nothing produces (truncated file?)"
                 )
-        if n.op_type == "Constant":
-            a = n.attribute[0]
-            graph.consts[n.output[0]] = (
-                numpy_helper.to_array(a.t) if a.name == "value" else np.asarray(attrs[a.name])
-            )
-        elif n.op_type == "Pow" and all(t in graph.consts for t in n.input):
-            graph.consts[n.output[0]] = _fold_pow(n, [graph.consts[t] for t in n.input])
-        else:
+        if n.op_type == "Constant" and len(n.attribute) != 1:
+            raise HwgenError(f"{path}: node {name!r} (Constant) needs exactly one value attribute")
+        constant = n.op_type == "Constant" or (n.op_type == "Pow" and all(t in graph.consts for t in n.input))
+        if not constant:
             graph.nodes.append(Node(n.op_type, list(n.input), list(n.output), attrs, name))
+        try:
+            if n.op_type == "Constant":
+                a = n.attribute[0]
+                graph.consts[n.output[0]] = (
+                    numpy_helper.to_array(a.t) if a.name == "value" else np.asarray(attrs[a.name])
+                )
+            elif constant:
+                graph.consts[n.output[0]] = _fold_pow(n, [graph.consts[t] for t in n.input])
+        except Exception as e:  # noqa: BLE001 - onnx / onnxruntime raise several types for bad constants
+            raise HwgenError(
+                f"{path}: node {name!r} ({n.op_type}) cannot be evaluated ({type(e).__name__}: {e})"
+            ) from None
         known.update(n.output)
     if graph.outputs[0] not in known:
         raise HwgenError(f"{path}: graph output {graph.outputs[0]!r} is never computed")

@@ -41,7 +41,7 @@ def execute_all(graph: Graph, x, keep: bool = True, protect=()) -> dict[str, np.
             not keep
             and n.op == "SlidingWindow"
             and nxt is not None
-            and nxt.op == "Mvtu"
+            and nxt.op == "MVTU"
             and nxt.inputs[0] == n.outputs[0]
             and len(graph.consumers(n.outputs[0])) == 1
             and n.outputs[0] not in protect

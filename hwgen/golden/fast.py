@@ -1,6 +1,6 @@
 """Fast NumPy execution of the hardware ops and of the float <-> integer bridges.
 
-Same results as the plain reference in :mod:`hwgen.golden.ops` (``tests/test_golden_fast.py`` compares them),
+Same results as the plain reference in :mod:`hwgen.golden.ops` (``tests/golden/test_fast.py`` compares them),
 but vectorised. Matrix layers (and a SlidingWindow fused with the matrix layer after it) with 64 rows or more
 run as exact float32 GEMMs in blocks (:mod:`hwgen.golden.gemm`: two output channels per column when the
 bounds allow; measured ~1.5x faster per multiply than XNOR-popcount for CNV's convolutions); fewer rows, or
@@ -15,7 +15,7 @@ import threading
 import numpy as np
 
 from ..errors import HwgenError
-from ..ir.datatypes import DataType
+from ..ir.datatypes import BIPOLAR, DataType
 from . import float_ops
 from .gemm import OneThreshold, conv_gemm, gemm_plan, rows_gemm
 
@@ -182,22 +182,22 @@ def threshold_fast(acc, thr, out_offset: int = 0, bipolar: bool = False, narrow:
     return cnt * ct(2) - ct(1) if bipolar else cnt + ct(off)
 
 
-def _is_bipolar(name) -> bool:
-    return str(name) == "BIPOLAR"
+def _is_bipolar(dt: DataType) -> bool:
+    return dt == BIPOLAR
 
 
 def is_xnor(a: dict) -> bool:
-    """True if an Mvtu's attributes make it an XNOR-popcount layer."""
+    """True if an MVTU's attributes make it an XNOR-popcount layer."""
     return _is_bipolar(a["in_dtype"]) and _is_bipolar(a["w_dtype"])
 
 
 def _x_bound(a: dict) -> int:
-    dt = DataType.from_name(str(a["in_dtype"]))
+    dt = a["in_dtype"]
     return max(abs(dt.min), abs(dt.max))
 
 
 def _post(a: dict):
-    """Dot products -> the Mvtu's output (thresholds, or the int64 accumulators)."""
+    """Dot products -> the MVTU's output (thresholds, or the int64 accumulators)."""
     thr = a.get("thresholds")
     if thr is None:
         return lambda acc: acc.astype(np.int64)
@@ -208,7 +208,7 @@ def _post(a: dict):
 
 
 def _plan(a: dict):
-    """Cached float32 GEMM operand of an Mvtu (None when float32 would not be exact)."""
+    """Cached float32 GEMM operand of an MVTU (None when float32 would not be exact)."""
     xb = _x_bound(a)
     return _prepared(a["weights"], f"gemm{xb}", lambda w: gemm_plan(w, xb))
 
@@ -228,7 +228,7 @@ def _mvtu(ins, a):
 
 
 def mvtu_after_window(x, sw: dict, a: dict) -> np.ndarray:
-    """SlidingWindow + Mvtu in one step (same result as running them one after the other).
+    """SlidingWindow + MVTU in one step (same result as running them one after the other).
 
     Float32 GEMM on window blocks when exact (:mod:`hwgen.golden.gemm`), else XNOR-popcount on packed words
     (bipolar), else the two nodes one after the other.
@@ -314,7 +314,7 @@ def activation_raw(act: dict, x) -> np.ndarray:
 def to_codes(ins, a):
     """Float -> integer values: ``a_mul * raw + a_add``, then ``perm`` (what the host does)."""
     v = activation_raw(a["act"], ins[0]) * int(a.get("a_mul", 1)) + int(a.get("a_add", 0))
-    dt = DataType.from_name(str(a["dtype"]))
+    dt = a["dtype"]
     if v.size and (
         not dt.allowed(v) if dt.kind == "bipolar" else (v.min() < dt.min or v.max() > dt.max)
     ):  # integer values: the range is the whole check (DataType.allowed also tests integrality, slower)
@@ -341,10 +341,10 @@ def from_codes(ins, a):
 
 
 HW_EXEC = {
-    "Mvtu": _mvtu,
+    "MVTU": _mvtu,
     "Thresholding": _thresholding,
     "SlidingWindow": _sliding_window,
-    "MaxPoolHw": _maxpool_hw,
+    "StreamingMaxPool": _maxpool_hw,
     "LabelSelect": _label_select,
     "ToCodes": to_codes,
     "FromCodes": from_codes,

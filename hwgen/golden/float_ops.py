@@ -6,7 +6,7 @@ QONNX/FINN custom ops in NumPy. Each function here reproduces that bit for bit w
 - element-wise ops are IEEE float32, so NumPy float32 gives the same bits;
 - ``BatchNormalization`` follows onnxruntime's CPU kernel: ``inv = 1/sqrt(var + eps)``, ``s = inv * gamma``,
   ``b' = beta - mean * s``, ``y = x * s + b'`` (each step rounded to float32, no fused multiply-add) —
-  checked against onnxruntime in ``tests/test_golden_float_ops.py``;
+  checked against onnxruntime in ``tests/golden/test_float_ops.py``;
 - ``MatMul`` / ``Conv`` / ``Gemm`` are summed in float64 and rounded once: exact (and therefore equal to any
   summation order) whenever the products are multiples of a common power of two and the sum stays below
   2**24 units of it, which the passes check before relying on it;

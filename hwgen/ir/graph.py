@@ -1,10 +1,10 @@
 """The dataflow graph: nodes in topological order, named tensors, constants.
 
 One graph type serves both levels of the flow. Right after the frontend it holds ONNX-like float ops
-(``MatMul``, ``BatchNormalization``, ``Quant`` ...; NCHW, float32 semantics). The passes replace them, piece
-by piece, with hardware ops that work on integer *values* in NHWC order (``Mvtu``, ``Thresholding``,
-``SlidingWindow``, ``MaxPoolHw``), bridged by ``ToCodes`` (float -> integer values, done by the host) and
-``FromCodes`` (integer values -> float, exact). :mod:`hwgen.golden` executes any mix of the two, so every pass
+(``MatMul``, ``BatchNormalization``, ``Quant`` ...; NCHW, float32 semantics). The passes replace them,
+piece by piece, with hardware ops that work on integer *values* in NHWC order (:mod:`hwgen.ir.hw`),
+bridged by ``ToCodes`` (float -> integer values, done by the host) and ``FromCodes`` (integer values ->
+float, exact). :mod:`hwgen.golden` executes any mix of the two, so every pass
 can be checked by "execute before == execute after".
 
 Pure Python + NumPy: no onnx, no amaranth here.
@@ -18,10 +18,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Graph", "HW_OPS", "Node"]
+from .hw import HW_OPS
 
-#: Ops of the hardware IR (integer values, NHWC). Their attributes are documented in :mod:`hwgen.ir.hw`.
-HW_OPS = ("Mvtu", "Thresholding", "SlidingWindow", "MaxPoolHw", "LabelSelect")
+__all__ = ["Graph", "HW_OPS", "Node"]
 
 
 @dataclass

@@ -1,45 +1,173 @@
-"""A plain description of the accelerator in a streamlined graph (what a hardware generator reads).
+"""The hardware IR: the attribute schema of every hardware op, and its one serialisation.
 
-``describe(graph)`` returns JSON-serialisable data: the input stream (datatype, NHWC shape without batch),
-the layers in stream order with every attribute (weights and thresholds as nested int lists), and the
-output stream. Semantics of each kind: :mod:`hwgen.golden.ops`; attributes: :mod:`hwgen.passes`.
+Hardware nodes work on integer *values* in NHWC order (channels fastest). Their ``attrs`` are typed:
+datatypes are :class:`~hwgen.ir.datatypes.DataType` objects, tables are int64 arrays, shapes are tuples
+without the batch axis. The passes (:mod:`hwgen.passes`) write them, :func:`check` (run at the end of
+streamlining) verifies every node against :data:`SCHEMA` and fills optional attributes with their
+defaults, and :func:`describe` is the only place that turns them into JSON-ready values. Semantics of
+each op: :mod:`hwgen.golden.ops`; the hardware layer of each op: :mod:`hwgen.layers.registry`.
+
+Ops and attributes (``*`` = optional, with its default):
+
+``MVTU`` — matrix-vector(-threshold) unit, ``y = threshold(W x)`` or the raw dot products
+    ``weights`` (MH, MW) int64 values of ``w_dtype``; ``thresholds`` (MH or 1, T) int64 ascending, or None
+    for raw accumulators out; ``out_offset`` (a threshold layer outputs ``out_offset + count``, or
+    ``2*count - 1`` when ``out_dtype`` is BIPOLAR); ``in_dtype``, ``w_dtype``, ``out_dtype``;
+    ``acc_min``/``acc_max`` per row (reachable dot products); ``mh``, ``mw``; ``in_shape``, ``out_shape``;
+    ``negated*`` rows whose sign was flipped for a negative batch-norm gamma; ``thresholds_repaired*``
+    thresholds where float32 rounding overrode the analytic value. XNOR-popcount when ``in_dtype`` and
+    ``w_dtype`` are both BIPOLAR. Thresholds are clipped to ``[acc_min, acc_max + 1]`` per channel.
+``Thresholding`` — standalone multi-threshold per channel
+    ``thresholds``, ``out_offset``, ``in_dtype``, ``out_dtype``, ``in_shape``, ``out_shape``,
+    ``thresholds_repaired*``.
+``SlidingWindow`` — im2col: output vector order (ky, kx, c)
+    ``k``, ``stride*`` (1), ``pad*`` (0), ``pad_value*`` (0), ``ifm_dim`` (H, W), ``ofm_dim``, ``channels``,
+    ``dtype``, shapes.
+``StreamingMaxPool`` — k×k max-pool, floor mode, no padding (1-bit: an OR)
+    ``k``, ``stride``, ``ifm_dim``, ``ofm_dim``, ``channels``, ``dtype``, shapes.
+``LabelSelect`` — indices of the ``k`` largest values, ties to the lower index (only with top-k)
+    ``k``, ``in_dtype``, ``out_dtype``, shapes.
+
+``Flatten`` between layers is a no-op on the stream (NHWC order kept; the next layer's weights are
+permuted to match), kept in the graph so that shapes chain.
+
+Pure Python + NumPy: no onnx, no amaranth here.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from .graph import Graph
+from .datatypes import DataType
 
-__all__ = ["describe"]
+__all__ = ["HW_OPS", "SCHEMA", "Attr", "check", "describe", "plain"]
+
+_REQUIRED = object()
 
 
-def _plain(v):
+@dataclass(frozen=True)
+class Attr:
+    """One attribute: accepted Python types and the default (required if none)."""
+
+    types: tuple
+    default: object = _REQUIRED
+
+    @property
+    def required(self) -> bool:
+        return self.default is _REQUIRED
+
+
+_INT = Attr((int, np.integer))
+_ARR = Attr((np.ndarray,))
+_DT = Attr((DataType,))
+_SHAPE = Attr((tuple,))
+_SHAPES = {"in_shape": _SHAPE, "out_shape": _SHAPE}
+
+#: op -> {attribute: Attr}
+SCHEMA: dict[str, dict[str, Attr]] = {
+    "MVTU": {
+        "weights": _ARR,
+        "thresholds": Attr((np.ndarray, type(None))),
+        "out_offset": Attr((int, np.integer), 0),
+        "in_dtype": _DT,
+        "w_dtype": _DT,
+        "out_dtype": _DT,
+        "acc_min": _ARR,
+        "acc_max": _ARR,
+        "mh": _INT,
+        "mw": _INT,
+        "negated": Attr((np.ndarray,), None),
+        "thresholds_repaired": Attr((int, np.integer), 0),
+        **_SHAPES,
+    },
+    "Thresholding": {
+        "thresholds": _ARR,
+        "out_offset": Attr((int, np.integer), 0),
+        "in_dtype": _DT,
+        "out_dtype": _DT,
+        "thresholds_repaired": Attr((int, np.integer), 0),
+        **_SHAPES,
+    },
+    "SlidingWindow": {
+        "k": _INT,
+        "stride": Attr((int, np.integer), 1),
+        "pad": Attr((int, np.integer), 0),
+        "pad_value": Attr((int, np.integer), 0),
+        "ifm_dim": _SHAPE,
+        "ofm_dim": _SHAPE,
+        "channels": _INT,
+        "dtype": _DT,
+        **_SHAPES,
+    },
+    "StreamingMaxPool": {
+        "k": _INT,
+        "stride": _INT,
+        "ifm_dim": _SHAPE,
+        "ofm_dim": _SHAPE,
+        "channels": _INT,
+        "dtype": _DT,
+        **_SHAPES,
+    },
+    "LabelSelect": {"k": _INT, "in_dtype": _DT, "out_dtype": _DT, **_SHAPES},
+}
+
+#: Ops of the hardware IR.
+HW_OPS = tuple(SCHEMA)
+
+
+def check(node) -> None:
+    """Verify a hardware node's attributes against :data:`SCHEMA`, filling in optional ones.
+
+    A violation is a bug in the pass that wrote the node: TypeError naming the node and attribute.
+    """
+    schema = SCHEMA[node.op]
+    a = node.attrs
+    for key in a:
+        if key not in schema:
+            raise TypeError(f"node {node.name!r} ({node.op}): unknown attribute {key!r}")
+    for key, attr in schema.items():
+        if key not in a:
+            if attr.required:
+                raise TypeError(f"node {node.name!r} ({node.op}): attribute {key!r} missing")
+            a[key] = attr.default
+        elif not isinstance(a[key], attr.types) and not (a[key] is None and not attr.required):
+            raise TypeError(
+                f"node {node.name!r} ({node.op}): attribute {key!r} must be "
+                f"{' or '.join(t.__name__ for t in attr.types)}, not {type(a[key]).__name__}"
+            )
+
+
+def plain(v):
+    """An attribute value as JSON-ready data: arrays as nested lists, datatypes by name."""
+    if isinstance(v, DataType):
+        return v.name
     if isinstance(v, np.ndarray):
         return v.tolist()
     if isinstance(v, np.generic):
         return v.item()
     if isinstance(v, tuple | list):
-        return [_plain(x) for x in v]
+        return [plain(x) for x in v]
     return v
 
 
-def describe(graph: Graph) -> dict:
+def describe(graph) -> dict:
     """Input stream, layers (kind, name, attributes) and output stream of a streamlined graph."""
     to_codes = next(n for n in graph.nodes if n.op == "ToCodes")
     layers = [
-        {"kind": n.op, "name": n.name, **{k: _plain(v) for k, v in n.attrs.items()}} for n in graph.hw_nodes()
+        {"kind": n.op, "name": n.name, **{k: plain(v) for k, v in n.attrs.items()}} for n in graph.hw_nodes()
     ]
     last = graph.hw_nodes()[-1]
     out = last.outputs[0]
     return {
         "input": {
-            "dtype": str(to_codes.attrs["dtype"]),
+            "dtype": plain(to_codes.attrs["dtype"]),
             "shape": list(graph.shapes[to_codes.outputs[0]][1:]),
         },
         "layers": layers,
         "output": {
-            "dtype": str(graph.dtypes.get(out, last.attrs.get("out_dtype"))),
+            "dtype": plain(graph.dtypes.get(out, last.attrs.get("out_dtype"))),
             "shape": list(graph.shapes[out][1:]),
         },
     }

@@ -1,18 +1,36 @@
-"""Streaming dataflow layers: one Amaranth ``wiring.Component`` per module, ports ``i`` and ``o``.
+"""Streaming dataflow layers: one layer kind per module, ports ``i`` and ``o``.
 
-Every layer takes and gives AXI4-Stream-style ``amaranth.lib.stream`` beats (payload = the folded
-slice, element 0 in the least significant bits, each element encoded as
-:mod:`hwgen.ir.datatypes` encodes it), keeps ``i.ready`` free of combinational paths from
-``o.ready``, and declares its cycle model (``ii_cycles``, ``latency_cycles``) and a resource
-estimate (``resources()``).
+Each module defines the kind's spec (:class:`~hwgen.layers.spec.LayerSpec`: parameters, output datatype,
+cycle model, resource model, component construction) and its Amaranth ``wiring.Component``. Every layer
+takes and gives AXI4-Stream-style ``amaranth.lib.stream`` beats (payload = the folded slice, element 0 in
+the least significant bits, each element encoded as :mod:`hwgen.ir.datatypes` encodes it) and keeps
+``i.ready`` free of combinational paths from ``o.ready``. :mod:`hwgen.layers.registry` maps hardware-IR
+ops to specs.
 """
 
-from hwgen.layers.fifo import FIFO
-from hwgen.layers.label_select import LabelSelect
-from hwgen.layers.maxpool import MaxPool
-from hwgen.layers.mvtu import MVTU
-from hwgen.layers.sliding_window import SlidingWindow
-from hwgen.layers.thresholding import Thresholding
-from hwgen.layers.width_converter import WidthConverter
+from hwgen.layers.fifo import FIFO, FIFOSpec
+from hwgen.layers.label_select import LabelSelect, LabelSelectSpec
+from hwgen.layers.maxpool import StreamingMaxPool, StreamingMaxPoolSpec
+from hwgen.layers.mvtu import MVTU, MVTUSpec
+from hwgen.layers.sliding_window import SlidingWindow, SlidingWindowSpec
+from hwgen.layers.spec import LayerSpec
+from hwgen.layers.thresholding import Thresholding, ThresholdingSpec
+from hwgen.layers.width_converter import WidthConverter, WidthConverterSpec
 
-__all__ = ["FIFO", "LabelSelect", "MVTU", "MaxPool", "SlidingWindow", "Thresholding", "WidthConverter"]
+__all__ = [
+    "FIFO",
+    "FIFOSpec",
+    "LabelSelect",
+    "LabelSelectSpec",
+    "LayerSpec",
+    "MVTU",
+    "MVTUSpec",
+    "SlidingWindow",
+    "SlidingWindowSpec",
+    "StreamingMaxPool",
+    "StreamingMaxPoolSpec",
+    "Thresholding",
+    "ThresholdingSpec",
+    "WidthConverter",
+    "WidthConverterSpec",
+]

@@ -8,42 +8,76 @@ counter. ``i.ready`` is then a function of registers only.
 
 from __future__ import annotations
 
-import functools
 import numbers
 
 import numpy as np
 from amaranth.hdl import Array, Module, Mux, Shape, Signal, signed, unsigned
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
 
 from hwgen.ir.datatypes import DataType
 from hwgen.layers.popcount import popcount, popcount_thresholds
 
 __all__ = [
+    "LayerComponent",
     "OutputQueue",
     "check_dtype",
     "check_fold",
     "check_int",
     "idx",
+    "incr_wrap",
     "int_array",
+    "output_queue",
     "popcount",
     "popcount_thresholds",
-    "quiet_on_error",
     "range_shape",
 ]
 
 
-def quiet_on_error(init):
-    """Decorate a component ``__init__`` so that a rejected construction does not also warn
-    "created but never used" (amaranth's check for elaboratables) when the object is collected."""
+class LayerComponent(wiring.Component):
+    """Base of the layers' Amaranth components: a component is built from its kind's spec.
 
-    @functools.wraps(init)
-    def wrapper(self, *args, **kwargs):
-        try:
-            init(self, *args, **kwargs)
-        except Exception:
-            self._MustUse__silence = True
-            raise
+    ``Kind(*args, **params)`` validates the parameters into a spec with the subclass's ``make_spec``
+    *before* the object exists (a rejected construction leaves no unused elaboratable behind);
+    ``Kind(spec=spec)`` takes a spec as it is (what :meth:`hwgen.layers.spec.LayerSpec.component` does).
+    The subclass's ``__init__`` builds its signature from ``self.spec``. Cycle and resource model:
+    the spec's.
+    """
 
-    return wrapper
+    def __new__(cls, *args, spec=None, **params):
+        if spec is None:
+            spec = cls.make_spec(*args, **params)
+        self = super().__new__(cls, src_loc_at=1)
+        self._spec = spec
+        return self
+
+    @staticmethod
+    def make_spec(*args, **params):  # pragma: no cover - every layer defines it
+        raise NotImplementedError
+
+    @property
+    def spec(self):
+        """The layer's parameters, cycle model and resource model."""
+        return self._spec
+
+    @property
+    def odt(self):
+        """Datatype of the output elements."""
+        return self._spec.odt
+
+    @property
+    def ii_cycles(self) -> int:
+        """Cycles per frame (per input vector for a matrix layer) in steady state."""
+        return self._spec.cycles
+
+    @property
+    def latency_cycles(self) -> int:
+        """First input beat to first output beat, fed one beat per cycle."""
+        return self._spec.latency
+
+    def resources(self, family: str = "xc7") -> dict:
+        """Estimated ``luts``, ``ffs``, ``bram_bits`` (:mod:`hwgen.layers.resource_model`)."""
+        return self._spec.resources(family)
 
 
 def idx(n: int) -> range:
@@ -100,25 +134,42 @@ def range_shape(lo: int, hi: int) -> Shape:
     return signed(bits)
 
 
-class OutputQueue:
+class OutputQueue(wiring.Component):
     """A small register FIFO driving stream ``o``, with a credit counter for the producer.
 
     The producer asserts ``reserve`` in the cycle it issues work that will later ``push`` one beat,
     and may only do so while ``has_credit`` (registered) is high. ``push``/``data`` write a beat.
     ``depth`` must cover the beats in flight for full throughput: reserve-to-pop distance / rate.
+
+    Members
+    -------
+    reserve, push : In(1)
+    data : In(width)
+    has_credit : Out(1)
+    o : Out(stream.Signature(width)), connect it to the owner's output stream.
     """
 
-    def __init__(self, m: Module, o, width: int, depth: int, name: str = "oq"):
-        self.reserve = Signal(name=f"{name}_reserve")
-        self.push = Signal(name=f"{name}_push")
-        self.data = Signal(width, name=f"{name}_data")
-        self.has_credit = Signal(name=f"{name}_has_credit")
-        entries = Array(Signal(width, name=f"{name}_e{k}") for k in range(depth))
-        wp = Signal(idx(depth), name=f"{name}_wp")
-        rp = Signal(idx(depth), name=f"{name}_rp")
-        level = Signal(idx(depth + 1), name=f"{name}_level")
-        owed = Signal(idx(depth + 1), name=f"{name}_owed")
-        pop = Signal(name=f"{name}_pop")
+    def __init__(self, width: int, depth: int):
+        self._width, self._depth = width, depth
+        super().__init__(
+            {
+                "reserve": In(1),
+                "push": In(1),
+                "data": In(width),
+                "has_credit": Out(1),
+                "o": Out(stream.Signature(unsigned(width))),
+            }
+        )
+
+    def elaborate(self, platform):
+        m = Module()
+        depth, o = self._depth, self.o
+        entries = Array(Signal(self._width, name=f"e{k}") for k in range(depth))
+        wp = Signal(idx(depth))
+        rp = Signal(idx(depth))
+        level = Signal(idx(depth + 1))
+        owed = Signal(idx(depth + 1))
+        pop = Signal()
         m.d.comb += [
             o.valid.eq(level != 0),
             o.payload.eq(entries[rp]),
@@ -126,7 +177,21 @@ class OutputQueue:
             self.has_credit.eq(owed < depth),
         ]
         with m.If(self.push):
-            m.d.sync += [entries[wp].eq(self.data), wp.eq(Mux(wp == depth - 1, 0, wp + 1))]
+            m.d.sync += [entries[wp].eq(self.data), wp.eq(incr_wrap(wp, depth))]
         with m.If(pop):
-            m.d.sync += rp.eq(Mux(rp == depth - 1, 0, rp + 1))
+            m.d.sync += rp.eq(incr_wrap(rp, depth))
         m.d.sync += [level.eq(level + self.push - pop), owed.eq(owed + self.reserve - pop)]
+        return m
+
+
+def output_queue(m: Module, o, width: int, depth: int, name: str = "oq") -> OutputQueue:
+    """An :class:`OutputQueue` added to ``m`` as submodule ``name`` and driving the owner's stream ``o``."""
+    q = OutputQueue(width, depth)
+    m.submodules[name] = q
+    wiring.connect(m, q.o, wiring.flipped(o))
+    return q
+
+
+def incr_wrap(x, n: int):
+    """``x + 1``, wrapping to 0 after ``n - 1`` (a counter over ``0 .. n-1``)."""
+    return Mux(x == n - 1, 0, x + 1)

@@ -11,10 +11,11 @@ import numpy as np
 from amaranth.hdl import Array, Cat, Const, Signal, unsigned
 from amaranth.lib.memory import Memory
 
-from hwgen.ir.datatypes import BINARY, BIPOLAR, UINT, smallest_type_for
+from hwgen.ir.datatypes import BINARY, BIPOLAR, INT, UINT, smallest_type_for
 from hwgen.layers import _common as c
+from hwgen.layers.resource_model import rom_in_block_ram
 
-__all__ = ["check_thresholds", "count", "out_dtype", "rom_in_block_ram", "table", "words"]
+__all__ = ["check_thresholds", "count", "out_dtype", "table", "words"]
 
 
 def check_thresholds(thresholds, channels: int) -> np.ndarray:
@@ -42,28 +43,11 @@ def out_dtype(out_offset: int, n_thr: int, odt):
     return odt
 
 
-def words(thr: np.ndarray, pe: int, bits: int) -> list[int]:
-    """One word per fold: lane ``p`` threshold ``t`` at bit ``(p*T + t) * bits``, two's complement."""
-    mask = (1 << bits) - 1
-    out = []
-    for f in range(thr.shape[0] // pe):
-        word = 0
-        for k, v in enumerate(thr[f * pe : (f + 1) * pe].reshape(-1)):
-            word |= (int(v) & mask) << (k * bits)
-        out.append(word)
-    return out
-
-
-# ROMs of BLOCK_ROM_DEEP words, or of BLOCK_ROM_DEPTH words and BLOCK_ROM_BITS bits, go to block RAM:
-# a synchronous read port marked ``rom_style = "block"`` (RAMB18/36 on xc7, EBR on ECP5).
-BLOCK_ROM_DEPTH = 64
-BLOCK_ROM_BITS = 16384
-BLOCK_ROM_DEEP = 128
-
-
-def rom_in_block_ram(width: int, depth: int) -> bool:
-    """True for a ``width`` x ``depth`` ROM that :func:`table` places in block RAM."""
-    return depth >= BLOCK_ROM_DEEP or (depth >= BLOCK_ROM_DEPTH and width * depth >= BLOCK_ROM_BITS)
+def words(thr: np.ndarray, pe: int, shape) -> list[int]:
+    """One word per fold of ``pe`` channels: lane ``p`` threshold ``t`` at element ``p*T + t``, each element
+    ``shape.width`` bits (two's complement for a signed ``shape``)."""
+    dt = (INT if shape.signed else UINT)(shape.width)
+    return dt.pack(thr, pe * thr.shape[1])
 
 
 def table(m, name: str, data: list[int], width: int, addr, storage: str):

@@ -22,64 +22,108 @@ synthesis is expected to infer.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import ClassVar
+
 from amaranth.hdl import Module, unsigned
-from amaranth.lib import stream, wiring
+from amaranth.lib import stream
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
+from hwgen.ir.datatypes import UINT, DataType
 from hwgen.layers import _common as c
-from hwgen.layers._resources import estimate
+from hwgen.layers import resource_model
+from hwgen.layers.spec import BufferSpec, LayerSpec, steady_times
 
-__all__ = ["FIFO", "ram_style"]
+__all__ = ["FIFO", "FIFOSpec", "ram_style"]
 
 
 def ram_style(width: int, depth: int, family: str = "xc7") -> str:
     """``"registers"``, ``"lutram"`` or ``"bram"``: what a FIFO's storage maps to (the resource model's rule,
     calibrated on synthesis, so the manifest and the estimate agree)."""
-    from hwgen.layers.resource_model import _memory
-
     if depth <= 2:
         return "registers"
-    return "bram" if _memory(width, depth, family, rom=False)[2] else "lutram"
+    return "bram" if resource_model.ram_in_block_ram(width, depth, family) else "lutram"
 
 
-class FIFO(wiring.Component):
+@dataclass(frozen=True, eq=False, kw_only=True)
+class FIFOSpec(BufferSpec, LayerSpec):
+    """A FIFO of ``depth`` beats of ``lanes`` elements of ``dtype`` between two layers."""
+
+    kind: ClassVar[str] = "FIFO"
+
+    dtype: DataType
+    lanes: int
+    depth: int
+    frame_elems: int
+
+    @property
+    def width(self) -> int:
+        return self.lanes * self.dtype.bits
+
+    @property
+    def in_lanes(self) -> int:
+        return self.lanes
+
+    @property
+    def out_lanes(self) -> int:
+        return self.lanes
+
+    @property
+    def ram_style(self) -> str:
+        return ram_style(self.width, self.depth)
+
+    @property
+    def cycles(self) -> int:
+        return self.in_beats * (2 if self.depth == 1 else 1)
+
+    @property
+    def latency(self) -> int:
+        return 1 if self.depth <= 2 else 2
+
+    def output_times(self, arrivals: list[int]) -> list[int]:
+        return steady_times(arrivals, self.latency)
+
+    def resources(self, family: str = "xc7") -> dict:
+        return resource_model.estimate(self.kind, family, width=self.width, depth=self.depth)
+
+    def component(self) -> FIFO:
+        return FIFO(spec=self)
+
+    def buffer_facts(self) -> dict:
+        return {"depth": self.depth, "ram_style": self.ram_style}
+
+
+class FIFO(c.LayerComponent):
     """First-in first-out stream buffer; see the module docstring."""
 
-    @c.quiet_on_error
-    def __init__(self, width, depth, *, beats_per_frame=1):
-        self._width = c.check_int("width", width)
-        self._depth = c.check_int("depth", depth)
-        self._frame = c.check_int("beats_per_frame", beats_per_frame)
-        super().__init__(
-            {"i": In(stream.Signature(unsigned(width))), "o": Out(stream.Signature(unsigned(width)))}
+    @staticmethod
+    def make_spec(width, depth, *, beats_per_frame=1) -> FIFOSpec:
+        return FIFOSpec(
+            dtype=UINT(c.check_int("width", width)),
+            lanes=1,
+            depth=c.check_int("depth", depth),
+            frame_elems=c.check_int("beats_per_frame", beats_per_frame),
         )
+
+    def __init__(self, *args, **params):
+        sig = stream.Signature(unsigned(self.spec.width))
+        super().__init__({"i": In(sig), "o": Out(sig)})
 
     @property
     def depth(self) -> int:
-        return self._depth
+        return self.spec.depth
 
     @property
     def ram_style(self) -> str:
         """``"registers"``, ``"lutram"`` or ``"bram"``: what the storage should map to."""
-        return ram_style(self._width, self._depth)
-
-    @property
-    def ii_cycles(self) -> int:
-        return self._frame * (2 if self._depth == 1 else 1)
-
-    @property
-    def latency_cycles(self) -> int:
-        return 1 if self._depth <= 2 else 2
-
-    def resources(self, family: str = "xc7") -> dict:
-        """Estimated ``luts``, ``ffs``, ``bram_bits``."""
-        return estimate("fifo", family, width=self._width, depth=self._depth)
+        return self.spec.ram_style
 
     def elaborate(self, platform):
         m = Module()
-        if self._depth <= 2:  # registers; ready is "not full", so a depth of 1 passes every other cycle
-            q = c.OutputQueue(m, self.o, self._width, self._depth, "q")
+        width, depth = self.spec.width, self.spec.depth
+        if depth <= 2:  # registers; ready is "not full", so a depth of 1 passes every other cycle
+            q = c.output_queue(m, self.o, width, depth, "q")
             m.d.comb += [
                 self.i.ready.eq(q.has_credit),
                 q.push.eq(self.i.valid & self.i.ready),
@@ -87,7 +131,7 @@ class FIFO(wiring.Component):
                 q.data.eq(self.i.payload),
             ]
             return m
-        m.submodules.fifo = fifo = SyncFIFOBuffered(width=self._width, depth=self._depth)
+        m.submodules.fifo = fifo = SyncFIFOBuffered(width=width, depth=depth)
         m.d.comb += [
             fifo.w_data.eq(self.i.payload),
             fifo.w_en.eq(self.i.valid),

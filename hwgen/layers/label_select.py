@@ -27,62 +27,110 @@ Cycle model
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal, unsigned
-from amaranth.lib import stream, wiring
+from dataclasses import dataclass
+from typing import ClassVar
+
+from amaranth.hdl import Cat, Const, Module, Signal, unsigned
+from amaranth.lib import data, stream
 from amaranth.lib.wiring import In, Out
 
-from hwgen.ir.datatypes import UINT
+from hwgen.ir.datatypes import UINT, DataType
 from hwgen.layers import _common as c
-from hwgen.layers._resources import estimate
+from hwgen.layers import resource_model
+from hwgen.layers.spec import LayerSpec
 
-__all__ = ["LabelSelect"]
+__all__ = ["LabelSelect", "LabelSelectSpec"]
 
 
-class LabelSelect(wiring.Component):
-    """Top-k label indices of a folded vector; see the module docstring."""
+@dataclass(frozen=True, eq=False, kw_only=True)
+class LabelSelectSpec(LayerSpec):
+    """Parameters, cycle and resource model of the top-k label select."""
 
-    @c.quiet_on_error
-    def __init__(self, channels, *, k, pe, idt):
-        self._c = c.check_int("channels", channels)
-        self._k = c.check_int("k", k)
-        if self._k > self._c:
+    kind: ClassVar[str] = "LabelSelect"
+    options: ClassVar[tuple[str, ...]] = ("pe",)
+
+    channels: int
+    k: int
+    pe: int = 1
+    idt: DataType
+
+    @classmethod
+    def create(cls, channels, *, k, pe=1, idt, name="") -> LabelSelectSpec:
+        channels, k = c.check_int("channels", channels), c.check_int("k", k)
+        if k > channels:
             raise ValueError(f"'k'={k} must be <= channels={channels}")
-        self._pe = c.check_fold("pe", pe, self._c, "channels")
-        self._idt = c.check_dtype("idt", idt)
-        self._odt = UINT(max(1, (self._c - 1).bit_length()))
-        super().__init__(
-            {
-                "i": In(stream.Signature(unsigned(self._pe * self._idt.bits))),
-                "o": Out(stream.Signature(unsigned(self._odt.bits))),
-            }
-        )
+        c.check_fold("pe", pe, channels, "channels")
+        return cls(channels=channels, k=k, pe=pe, idt=c.check_dtype("idt", idt), name=name)
+
+    @classmethod
+    def from_node(cls, node, pe: int = 1) -> LabelSelectSpec:
+        a = node.attrs
+        return cls.create(a["in_shape"][-1], k=a["k"], pe=pe, idt=a["in_dtype"], name=node.name)
+
+    def lane_limits(self) -> dict[str, tuple[int, str]]:
+        return {"pe": (self.channels, "labels")}
 
     @property
-    def odt(self):
-        return self._odt
+    def odt(self) -> DataType:
+        return UINT(max(1, (self.channels - 1).bit_length()))
 
     @property
-    def ii_cycles(self) -> int:
-        return max(self._c // self._pe, self._k)
+    def in_lanes(self) -> int:
+        return self.pe
 
     @property
-    def latency_cycles(self) -> int:
-        return self._c // self._pe
+    def in_elems(self) -> int:
+        return self.channels
+
+    @property
+    def out_elems(self) -> int:
+        return self.k
+
+    @property
+    def cycles(self) -> int:
+        return max(self.channels // self.pe, self.k)
+
+    @property
+    def latency(self) -> int:
+        return self.channels // self.pe
+
+    def output_times(self, arrivals: list[int]) -> list[int]:
+        """The list is complete one cycle after the last input beat, then one index per cycle."""
+        return [arrivals[-1] + 1 + j for j in range(self.k)]
 
     def resources(self, family: str = "xc7") -> dict:
-        """Estimated ``luts``, ``ffs``, ``bram_bits``."""
-        return estimate(
-            "label_select", family, k=self._k, vbits=self._idt.bits, ibits=self._odt.bits, pe=self._pe
+        return resource_model.estimate(
+            self.kind, family, k=self.k, vbits=self.idt.bits, ibits=self.odt.bits, pe=self.pe
+        )
+
+    def component(self) -> LabelSelect:
+        return LabelSelect(spec=self)
+
+
+class LabelSelect(c.LayerComponent):
+    """Top-k label indices of a folded vector; see the module docstring."""
+
+    make_spec = staticmethod(LabelSelectSpec.create)
+
+    def __init__(self, *args, **params):
+        s = self.spec
+        super().__init__(
+            {
+                "i": In(stream.Signature(unsigned(s.pe * s.idt.bits))),
+                "o": Out(stream.Signature(unsigned(s.odt.bits))),
+            }
         )
 
     def _value(self, code):
         """Comparable value of an element code (1-bit types compare as their bit)."""
-        return code.as_signed() if self._idt.signed and self._idt.bits > 1 else code
+        idt = self.spec.idt
+        return code.as_signed() if idt.signed and idt.bits > 1 else code
 
     def elaborate(self, platform):
         m = Module()
-        k, pe, vb, ib = self._k, self._pe, self._idt.bits, self._odt.bits
-        folds = self._c // pe
+        s = self.spec
+        k, pe, vb, ib = s.k, s.pe, s.idt.bits, s.odt.bits
+        folds = s.channels // pe
 
         fold = Signal(c.idx(folds))
         remaining = Signal(c.idx(k + 1))  # result beats still to send
@@ -104,8 +152,9 @@ class LabelSelect(wiring.Component):
         cand_v = [self._value(v) for v in vals]
         cand_i = list(idxs)
         cand_ok = [u & ~fresh for u in used]
+        lanes = data.View(data.ArrayLayout(vb, pe), self.i.payload)
         for p in range(pe):
-            cand_v.append(self._value(self.i.payload[p * vb : (p + 1) * vb]))
+            cand_v.append(self._value(lanes[p]))
             cand_i.append((fold * pe + p)[:ib])
             cand_ok.append(Const(1, 1))
         n = k + pe
@@ -130,7 +179,7 @@ class LabelSelect(wiring.Component):
                 new_ok[r].eq(_or_select(hit, cand_ok)),
             ]
         with m.If(take):
-            m.d.sync += fold.eq(Mux(last_fold, 0, fold + 1))
+            m.d.sync += fold.eq(c.incr_wrap(fold, folds))
             for j in range(k):
                 m.d.sync += [vals[j].eq(new_v[j]), idxs[j].eq(new_i[j]), used[j].eq(new_ok[j])]
 

@@ -30,69 +30,147 @@ Other strides: ``ii_cycles = max(H·W, OH·OW·k·k)·C/SIMD`` (at least 2) and 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import ClassVar
+
 from amaranth.hdl import Cat, Module, Mux, Signal, unsigned
-from amaranth.lib import stream, wiring
+from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
+from hwgen.ir.datatypes import DataType
 from hwgen.layers import _common as c
-from hwgen.layers._resources import estimate
-from hwgen.layers.sliding_window import SlidingWindow
+from hwgen.layers import resource_model
+from hwgen.layers.sliding_window import SlidingWindowSpec
+from hwgen.layers.spec import ImageSpec, LayerSpec, steady_times
 
-__all__ = ["MaxPool"]
+__all__ = ["StreamingMaxPool", "StreamingMaxPoolSpec"]
 
 
-class MaxPool(wiring.Component):
+@dataclass(frozen=True, eq=False, kw_only=True)
+class StreamingMaxPoolSpec(ImageSpec, LayerSpec):
+    """Parameters, cycle and resource model of the streaming max-pool."""
+
+    kind: ClassVar[str] = "StreamingMaxPool"
+    options: ClassVar[tuple[str, ...]] = ("simd",)
+
+    height: int
+    width: int
+    channels: int
+    k: int
+    stride: int
+    simd: int = 1
+    dtype: DataType
+
+    @classmethod
+    def create(
+        cls, height, width, channels, *, k, stride=None, simd=1, dtype, name=""
+    ) -> StreamingMaxPoolSpec:
+        k = c.check_int("k", k)
+        spec = cls(
+            height=c.check_int("height", height), width=c.check_int("width", width),
+            channels=c.check_int("channels", channels), k=k,
+            stride=k if stride is None else c.check_int("stride", stride), simd=simd,
+            dtype=c.check_dtype("dtype", dtype), name=name,
+        )  # fmt: skip
+        c.check_fold("simd", simd, spec.channels, "channels")
+        if k > min(spec.height, spec.width):
+            raise ValueError(f"'k'={k} does not fit a {height}x{width} image")
+        return spec
+
+    @classmethod
+    def from_node(cls, node, simd: int = 1) -> StreamingMaxPoolSpec:
+        a = node.attrs
+        (h, w), ch = a["ifm_dim"], a["channels"]
+        return cls.create(h, w, ch, k=a["k"], stride=a["stride"], simd=simd, dtype=a["dtype"], name=node.name)
+
+    @property
+    def oh(self) -> int:
+        return (self.height - self.k) // self.stride + 1
+
+    @property
+    def ow(self) -> int:
+        return (self.width - self.k) // self.stride + 1
+
+    @property
+    def out_shape(self) -> tuple[int, int, int]:
+        return self.oh, self.ow, self.channels
+
+    @property
+    def row_walk(self) -> bool:
+        """Stride k: running maxima of one output row; else an internal sliding window."""
+        return self.stride == self.k
+
+    def window(self) -> SlidingWindowSpec:
+        """The sliding window in front of the reduction (strides other than k)."""
+        return SlidingWindowSpec.create(
+            self.height,
+            self.width,
+            self.channels,
+            k=self.k,
+            stride=self.stride,
+            simd=self.simd,
+            dtype=self.dtype,
+        )
+
+    @property
+    def out_elems(self) -> int:
+        return self.oh * self.ow * self.channels
+
+    @property
+    def cycles(self) -> int:
+        if self.row_walk:
+            return self.in_beats
+        return max(self.in_beats, self.oh * self.ow * self.k * self.k * self.cf, 2)
+
+    @property
+    def latency(self) -> int:
+        return ((self.k - 1) * self.width + self.k - 1) * self.cf + (1 if self.row_walk else 4)
+
+    def output_times(self, arrivals: list[int]) -> list[int]:
+        k, cf = self.k, self.cf
+        if not self.row_walk:  # each window's fold f ends with its beat (k-1, k-1, f)
+            win, n = self.window().output_times(arrivals), k * k * cf
+            return steady_times([win[g * n + n - cf + f] for g in range(len(win) // n) for f in range(cf)], 1)
+        last = [
+            arrivals[((oy * k + k - 1) * self.width + ox * k + k - 1) * cf + f]
+            for oy in range(self.oh)
+            for ox in range(self.ow)
+            for f in range(cf)
+        ]
+        return steady_times(last, 1)
+
+    def resources(self, family: str = "xc7") -> dict:
+        return resource_model.estimate(
+            self.kind,
+            family,
+            width=self.simd * self.dtype.bits,
+            depth=self.ow * self.cf if self.row_walk else self.cf,
+            lanes=self.simd,
+            bits=self.dtype.bits,
+        )
+
+    def component(self) -> StreamingMaxPool:
+        return StreamingMaxPool(spec=self)
+
+
+class StreamingMaxPool(c.LayerComponent):
     """k×k max-pool of an NHWC stream; see the module docstring."""
 
-    @c.quiet_on_error
-    def __init__(self, height, width, channels, *, k, stride=None, simd, dtype):
-        self._h = c.check_int("height", height)
-        self._w = c.check_int("width", width)
-        self._c = c.check_int("channels", channels)
-        self._k = c.check_int("k", k)
-        self._s = self._k if stride is None else c.check_int("stride", stride)
-        self._simd = c.check_fold("simd", simd, self._c, "channels")
-        self._dt = c.check_dtype("dtype", dtype)
-        if self._k > min(self._h, self._w):
-            raise ValueError(f"'k'={k} does not fit a {height}x{width} image")
-        self._cf = self._c // self._simd
-        self._oh = (self._h - self._k) // self._s + 1
-        self._ow = (self._w - self._k) // self._s + 1
-        sig = stream.Signature(unsigned(self._simd * self._dt.bits))
+    make_spec = staticmethod(StreamingMaxPoolSpec.create)
+
+    def __init__(self, *args, **params):
+        sig = stream.Signature(unsigned(self.spec.simd * self.spec.dtype.bits))
         super().__init__({"i": In(sig), "o": Out(sig)})
 
     @property
     def out_shape(self) -> tuple[int, int, int]:
-        return self._oh, self._ow, self._c
-
-    @property
-    def ii_cycles(self) -> int:
-        if self._s == self._k:
-            return self._h * self._w * self._cf
-        return max(self._h * self._w * self._cf, self._oh * self._ow * self._k * self._k * self._cf, 2)
-
-    @property
-    def latency_cycles(self) -> int:
-        return ((self._k - 1) * self._w + self._k - 1) * self._cf + (1 if self._s == self._k else 4)
-
-    def resources(self, family: str = "xc7") -> dict:
-        """Estimated ``luts``, ``ffs``, ``bram_bits``."""
-        return estimate(
-            "maxpool",
-            family,
-            width=self._simd * self._dt.bits,
-            depth=self._ow * self._cf if self._s == self._k else self._cf,
-            lanes=self._simd,
-            bits=self._dt.bits,
-        )
+        return self.spec.out_shape
 
     def elaborate(self, platform):
         m = Module()
-        if self._s != self._k:  # overlapping or gapped windows: im2col first, then reduce each window
-            m.submodules.window = win = SlidingWindow(
-                self._h, self._w, self._c, k=self._k, stride=self._s, simd=self._simd, dtype=self._dt
-            )
+        if not self.spec.row_walk:  # overlapping or gapped windows: im2col first, then reduce each window
+            m.submodules.window = win = self.spec.window().component()
             wiring.connect(m, wiring.flipped(self.i), win.i)
             self._reduce(m, win.o, *self._window_walk(m))
         else:
@@ -101,49 +179,50 @@ class MaxPool(wiring.Component):
 
     def _row_walk(self, m):
         """Stride k: running maxima of one output row, at ``ox·C/SIMD + cf``; drops the floor remainder."""
-        k = self._k
-        y, x, cf = Signal(c.idx(self._h)), Signal(c.idx(self._w)), Signal(c.idx(self._cf))
-        ky, kx, ox = Signal(c.idx(k)), Signal(c.idx(k)), Signal(c.idx(self._ow + 1))
+        s = self.spec
+        k = s.k
+        y, x, cf = Signal(c.idx(s.height)), Signal(c.idx(s.width)), Signal(c.idx(s.cf))
+        ky, kx, ox = Signal(c.idx(k)), Signal(c.idx(k)), Signal(c.idx(s.ow + 1))
         keep, first, last, step = Signal(), Signal(), Signal(), Signal()
-        addr = Signal(c.idx(self._ow * self._cf))
+        addr = Signal(c.idx(s.ow * s.cf))
         m.d.comb += [
-            keep.eq((x < self._ow * k) & (y < self._oh * k)),
+            keep.eq((x < s.ow * k) & (y < s.oh * k)),
             first.eq((ky == 0) & (kx == 0)),
             last.eq(keep & (ky == k - 1) & (kx == k - 1)),
-            addr.eq(ox * self._cf + cf),
+            addr.eq(ox * s.cf + cf),
         ]
         with m.If(step):
-            m.d.sync += cf.eq(Mux(cf == self._cf - 1, 0, cf + 1))
-            with m.If(cf == self._cf - 1):
-                with m.If(x == self._w - 1):
+            m.d.sync += cf.eq(c.incr_wrap(cf, s.cf))
+            with m.If(cf == s.cf - 1):
+                with m.If(x == s.width - 1):
                     m.d.sync += [x.eq(0), kx.eq(0), ox.eq(0)]
                     m.d.sync += [
-                        y.eq(Mux(y == self._h - 1, 0, y + 1)),
-                        ky.eq(Mux((ky == k - 1) | (y == self._h - 1), 0, ky + 1)),
+                        y.eq(c.incr_wrap(y, s.height)),
+                        ky.eq(Mux((ky == k - 1) | (y == s.height - 1), 0, ky + 1)),
                     ]
                 with m.Else():
-                    m.d.sync += [x.eq(x + 1), kx.eq(Mux(kx == k - 1, 0, kx + 1))]
+                    m.d.sync += [x.eq(x + 1), kx.eq(c.incr_wrap(kx, k))]
                     with m.If(kx == k - 1):
                         m.d.sync += ox.eq(ox + 1)
-        return self._ow * self._cf, addr, keep, first, last, step
+        return s.ow * s.cf, addr, keep, first, last, step
 
     def _window_walk(self, m):
         """im2col input: beats (ky, kx, cf) of one window; running maxima per ``cf``."""
-        n = self._k * self._k
-        g, cf = Signal(c.idx(n)), Signal(c.idx(self._cf))
+        s = self.spec
+        n = s.k * s.k
+        g, cf = Signal(c.idx(n)), Signal(c.idx(s.cf))
         first, last, step = Signal(), Signal(), Signal()
         m.d.comb += [first.eq(g == 0), last.eq(g == n - 1)]
         with m.If(step):
-            m.d.sync += cf.eq(Mux(cf == self._cf - 1, 0, cf + 1))
-            with m.If(cf == self._cf - 1):
-                m.d.sync += g.eq(Mux(last, 0, g + 1))
-        return self._cf, cf, 1, first, last, step
+            m.d.sync += cf.eq(c.incr_wrap(cf, s.cf))
+            with m.If(cf == s.cf - 1):
+                m.d.sync += g.eq(c.incr_wrap(g, n))
+        return s.cf, cf, 1, first, last, step
 
     def _reduce(self, m, src, depth, addr, keep, first, last, step):
         """Take beats of ``src``; max into ``Memory[addr]`` (or start anew if ``first``); emit on ``last``."""
-        simd, b = self._simd, self._dt.bits
-        m.submodules.oq = oq_mod = Module()
-        oq = c.OutputQueue(oq_mod, self.o, simd * b, 2)
+        simd, b = self.spec.simd, self.spec.dtype.bits
+        oq = c.output_queue(m, self.o, simd * b, 2)
         m.d.comb += [
             src.ready.eq(oq.has_credit | ~last),
             step.eq(src.valid & src.ready),
@@ -156,11 +235,12 @@ class MaxPool(wiring.Component):
         rd = acc.read_port(domain="comb")
         wr = acc.write_port()
         new = Signal(simd * b)
-        old, inp = rd.data, src.payload
-        lanes = [self._max(old[j * b : (j + 1) * b], inp[j * b : (j + 1) * b]) for j in range(simd)]
+        old = data.View(data.ArrayLayout(b, simd), rd.data)
+        inp = data.View(data.ArrayLayout(b, simd), src.payload)
+        lanes = [self._max(old[j], inp[j]) for j in range(simd)]
         m.d.comb += [
             rd.addr.eq(addr),
-            new.eq(Mux(first, inp, Cat(*lanes))),
+            new.eq(Mux(first, src.payload, Cat(*lanes))),
             wr.addr.eq(addr),
             wr.data.eq(new),
             wr.en.eq(step & keep),
@@ -169,8 +249,8 @@ class MaxPool(wiring.Component):
         ]
 
     def _max(self, a, b):
-        if self._dt.bits == 1:
+        if self.spec.dtype.bits == 1:
             return a | b
-        if self._dt.signed:
+        if self.spec.dtype.signed:
             return Mux(a.as_signed() > b.as_signed(), a, b)
         return Mux(a > b, a, b)

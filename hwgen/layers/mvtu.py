@@ -2,26 +2,19 @@
 
 Ports
 -----
-i : In(stream.Signature(unsigned(SIMD * idt.bits)))
-    ``MW/SIMD`` beats per input vector; beat ``b`` lane ``j`` = ``x[b*SIMD + j]``.
-o : Out(stream.Signature(unsigned(PE * odt.bits)))
-    ``MH/PE`` beats per output vector; beat ``f`` lane ``p`` = output channel ``f*PE + p``.
+i : In(stream.Signature(unsigned(SIMD * idt.bits))), ``MW/SIMD`` beats per vector, lane ``j`` of beat ``b``
+    = ``x[b*SIMD + j]``; o : Out(stream.Signature(unsigned(PE * odt.bits))), ``MH/PE`` beats per vector,
+    lane ``p`` of beat ``f`` = output channel ``f*PE + p``.
 
-Parameters
-----------
-w : (MH, MW) integer array of weight values (bipolar as -1/+1).
-idt, wdt : DataType of inputs and weights. BIPOLAR x BIPOLAR uses XNOR + popcount
-    (dot = 2·P − MW), every other mix multiply-accumulates.
-pe, simd : output and input lanes, divisors of MH and MW.
-thresholds : None (raw signed accumulators out, two's complement ``odt = INT(n)``) or a
-    (MH or 1, T) ascending integer array; output = ``out_offset + #{t : acc >= thr[c, t]}``
-    (:func:`hwgen.golden.ops.multithreshold`).
-out_offset : int, odt : DataType, optional (default: narrowest type of the output range;
-    BIPOLAR is allowed for T = 1, out_offset = 0: code 1 = +1).
-weights : "auto" | "rom" | "hardwired" — weights and thresholds in ``Memory`` ROMs or as constants
-    (auto: constants when fully parallel, i.e. one beat in and one out per vector; a one-word
-    table is a constant either way). A fully parallel hard-wired XNOR layer folds its threshold
-    comparisons into the popcount trees (``fused_thresholds``).
+Parameters (:meth:`MVTUSpec.create`)
+------------------------------------
+w : (MH, MW) weight values (bipolar as -1/+1); idt, wdt : DataTypes (BIPOLAR x BIPOLAR: XNOR-popcount,
+    dot = 2·P − MW; other mixes multiply-accumulate, :mod:`hwgen.layers.mac`); pe, simd : lanes.
+thresholds : None (raw accumulators out) or (MH or 1, T) ascending; output =
+    ``out_offset + #{t : acc >= thr[c, t]}`` (:func:`hwgen.golden.ops.multithreshold`); odt : optional.
+weights : "auto" | "rom" | "hardwired" — tables in ``Memory`` ROMs or constants (auto: constants when
+    fully parallel). A fully parallel hard-wired XNOR layer folds its threshold comparisons into the
+    popcount trees (``fused_thresholds``).
 
 Cycle model
 -----------
@@ -35,189 +28,284 @@ between to keep its own rate (see ``tests/layers/test_chain.py``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import cached_property
+from math import prod
+from typing import ClassVar
+
 import numpy as np
-from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
-from amaranth.lib import stream, wiring
+from amaranth.hdl import Cat, Module, Mux, Signal, unsigned
+from amaranth.lib import data, stream
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from hwgen.ir.datatypes import BIPOLAR, INT
+from hwgen.ir.datatypes import BIPOLAR, INT, DataType
 from hwgen.layers import _common as c
 from hwgen.layers import _thresholds as th
-from hwgen.layers import popcount
-from hwgen.layers._resources import estimate
+from hwgen.layers import mac, resource_model
+from hwgen.layers.spec import LayerSpec
 
-__all__ = ["MVTU"]
+__all__ = ["MVTU", "MVTUSpec"]
 
-_LATENCY_AFTER_LAST_BEAT = 4
-# Integer x integer products with at most this many operand bits are constant tables (popcount.lut_function)
-# summed by one compressor tree; wider ones use ``*`` and an adder chain.
-TABLE_PRODUCT_BITS = 8
-# Bipolar x integer lanes of at least this many SIMD terms sum (v XOR s) + s in one compressor tree
-# (measured better on both families for SIMD 9; for SIMD 3 a Mux(s, v, -v) adder chain is smaller on ECP5).
-TREE_SIGN_SIMD = 4
+#: Pipeline stages from issuing the last beat of an output fold to its output beat in the queue:
+#: operand read, lane sums, accumulate, threshold into the output queue.
+LATENCY_AFTER_LAST_BEAT = 4
 
 
-class MVTU(wiring.Component):
-    """Folded matrix-vector(-threshold) unit; see the module docstring for ports and cycle model."""
+@dataclass(frozen=True, eq=False, kw_only=True)
+class MVTUSpec(LayerSpec):
+    """Parameters, cycle and resource model of a matrix-vector-threshold unit (see the module docstring).
 
-    @c.quiet_on_error
-    def __init__(self, w, *, idt, wdt, pe, simd, thresholds=None, out_offset=0, odt=None, weights="auto"):
-        self._w = w = c.int_array("w", w, 2)
-        self._mh, self._mw = mh, mw = w.shape
+    Build with :meth:`create` (validates) or :meth:`from_node`; fold with :meth:`with_lanes` (cheap: the
+    weight-dependent facts are computed once).
+    """
+
+    kind: ClassVar[str] = "MVTU"
+    options: ClassVar[tuple[str, ...]] = ("pe", "simd")
+    budgeted: ClassVar[bool] = True
+
+    weights: np.ndarray
+    idt: DataType
+    wdt: DataType
+    thresholds: np.ndarray | None = None
+    out_offset: int = 0
+    out_dtype: DataType | None = None  # as requested; ``odt`` is the checked/derived one
+    pe: int = 1
+    simd: int = 1
+    weight_mode: str = "auto"  # "auto" | "rom" | "hardwired"
+    vectors: int = 1  # input vectors per frame
+    acc_lo: int = 0
+    acc_hi: int = 0
+
+    @classmethod
+    def create(
+        cls, w, *, idt, wdt, pe=1, simd=1, thresholds=None, out_offset=0, odt=None, weights="auto",
+        vectors=1, name="",
+    ) -> MVTUSpec:  # fmt: skip
+        """A validated spec; TypeError / ValueError naming the parameter otherwise."""
+        w = c.int_array("w", w, 2)
+        mh, mw = w.shape
         if mh < 1 or mw < 1:
             raise ValueError(f"'w' must be non-empty, not shape {w.shape}")
-        self._idt = idt = c.check_dtype("idt", idt)
-        self._wdt = wdt = c.check_dtype("wdt", wdt)
+        idt = c.check_dtype("idt", idt)
+        wdt = c.check_dtype("wdt", wdt)
         if not wdt.allowed(w):
             raise ValueError(f"'w' holds values outside {wdt}")
-        self._pe = c.check_fold("pe", pe, mh, "MH")
-        self._simd = c.check_fold("simd", simd, mw, "MW")
+        c.check_fold("pe", pe, mh, "MH")
+        c.check_fold("simd", simd, mw, "MW")
         if weights not in ("auto", "rom", "hardwired"):
             raise ValueError(f"'weights' must be 'auto', 'rom' or 'hardwired', not {weights!r}")
-        self._nf, self._sf = mh // self._pe, mw // self._simd
-        if weights == "auto":
-            weights = "hardwired" if self._nf * self._sf == 1 else "rom"
-        self._storage = weights
-        self._xnor = idt == BIPOLAR and wdt == BIPOLAR
-        self._ranges(w, idt)
-        self._out_offset = c.check_int("out_offset", out_offset, minimum=-(1 << 62))
-        self._set_thresholds(thresholds, odt)
-        super().__init__(
-            {
-                "i": In(stream.Signature(unsigned(self._simd * idt.bits))),
-                "o": Out(stream.Signature(unsigned(self._pe * self._odt.bits))),
-            }
-        )
+        out_offset = c.check_int("out_offset", out_offset, minimum=-(1 << 62))
+        if thresholds is not None:
+            thresholds = th.check_thresholds(thresholds, mh)
+        elif out_offset:
+            raise ValueError("'out_offset' needs thresholds")
+        if odt is not None:
+            c.check_dtype("odt", odt)
+        lo, hi = mac.sum_range(w, idt)
+        spec = cls(
+            weights=w, idt=idt, wdt=wdt, thresholds=thresholds, out_offset=out_offset, out_dtype=odt,
+            pe=pe, simd=simd, weight_mode=weights, vectors=c.check_int("vectors", vectors), acc_lo=lo,
+            acc_hi=hi, name=name,
+        )  # fmt: skip
+        spec.odt  # noqa: B018 - checks the output datatype now
+        return spec
 
-    # -- parameters -------------------------------------------------------------------------
-    def _ranges(self, w, idt):
-        lo_x, hi_x = idt.min, idt.max
-        term_lo = np.minimum(w * lo_x, w * hi_x)
-        term_hi = np.maximum(w * lo_x, w * hi_x)
-        self._acc_lo, self._acc_hi = int(term_lo.sum(axis=1).min()), int(term_hi.sum(axis=1).max())
-        beat_lo = term_lo.reshape(self._mh, self._sf, self._simd).sum(axis=2)
-        beat_hi = term_hi.reshape(self._mh, self._sf, self._simd).sum(axis=2)
-        if self._xnor:  # hardware accumulates a = popcount, acc = 2a - MW
-            self._a_lo, self._a_hi = 0, self._mw
-            self._psum_shape = unsigned(self._simd.bit_length())
-        else:
-            self._a_lo, self._a_hi = self._acc_lo, self._acc_hi
-            self._psum_shape = c.range_shape(int(beat_lo.min()), int(beat_hi.max()))
-        self._a_shape = c.range_shape(self._a_lo, self._a_hi)
+    @classmethod
+    def from_node(cls, node, pe: int = 1, simd: int = 1) -> MVTUSpec:
+        a = node.attrs
+        thr = a["thresholds"]
+        return cls.create(
+            a["weights"], idt=a["in_dtype"], wdt=a["w_dtype"], pe=pe, simd=simd, thresholds=thr,
+            out_offset=a["out_offset"] if thr is not None else 0, odt=a["out_dtype"],
+            vectors=prod(a["in_shape"]) // a["weights"].shape[1], name=node.name,
+        )  # fmt: skip
 
-    def _set_thresholds(self, thresholds, odt):
-        if thresholds is None:
-            self._thr = None
-            acc_bits = max(2, c.range_shape(min(self._acc_lo, -1), self._acc_hi).width)  # INTn has n >= 2
-            if odt is not None and odt != INT(acc_bits):
-                raise ValueError(f"'odt' must be None or INT{acc_bits} for raw accumulator output, not {odt}")
-            if self._out_offset:
-                raise ValueError("'out_offset' needs thresholds")
-            self._odt = INT(acc_bits)
-            return
-        thr = th.check_thresholds(thresholds, self._mh)
-        if self._xnor:  # acc >= t  <=>  2a - MW >= t  <=>  a >= ceil((t + MW) / 2)
-            thr = -((-(thr + self._mw)) // 2)
-        self._thr = np.clip(thr, self._a_lo, self._a_hi + 1)
-        self._thr_shape = c.range_shape(self._a_lo, self._a_hi + 1)
-        self._odt = th.out_dtype(self._out_offset, thr.shape[1], odt)
+    def lane_limits(self) -> dict[str, tuple[int, str]]:
+        return {"pe": (self.mh, "MH"), "simd": (self.mw, "MW")}
 
-    # -- cycle and resource model -----------------------------------------------------------
+    # -- derived facts ----------------------------------------------------------------------------
     @property
     def shape(self) -> tuple[int, int]:
         """(MH, MW)."""
-        return self._mh, self._mw
+        return self.weights.shape
 
     @property
-    def pe(self) -> int:
-        return self._pe
+    def mh(self) -> int:
+        return self.weights.shape[0]
 
     @property
-    def simd(self) -> int:
-        return self._simd
+    def mw(self) -> int:
+        return self.weights.shape[1]
 
     @property
-    def idt(self):
-        return self._idt
+    def nf(self) -> int:
+        """Output folds MH/PE."""
+        return self.mh // self.pe
 
     @property
-    def wdt(self):
-        return self._wdt
+    def sf(self) -> int:
+        """Input folds MW/SIMD."""
+        return self.mw // self.simd
 
     @property
-    def odt(self):
-        """Output datatype (INTn accumulators when there are no thresholds)."""
-        return self._odt
+    def mac(self) -> str:
+        """Lane-group architecture (:func:`hwgen.layers.mac.mac_kind`)."""
+        return mac.mac_kind(self.idt, self.wdt, self.simd)
 
     @property
-    def weight_storage(self) -> str:
-        """``"rom"`` or ``"hardwired"``: where weights and thresholds live."""
-        return self._storage
+    def xnor(self) -> bool:
+        return self.idt == BIPOLAR and self.wdt == BIPOLAR
+
+    @property
+    def storage(self) -> str:
+        """``"rom"`` or ``"hardwired"``: constants when fully parallel unless asked otherwise."""
+        if self.weight_mode == "auto":
+            return "hardwired" if self.nf * self.sf == 1 else "rom"
+        return self.weight_mode
+
+    @property
+    def acc_domain(self) -> tuple[int, int]:
+        """Range of the hardware accumulator: the popcount ``0..MW`` (XNOR) or the dot product."""
+        return (0, self.mw) if self.xnor else (self.acc_lo, self.acc_hi)
+
+    @property
+    def n_thresholds(self) -> int:
+        return 0 if self.thresholds is None else self.thresholds.shape[1]
+
+    @property
+    def thr_shape(self):
+        lo, hi = self.acc_domain
+        return c.range_shape(lo, hi + 1)
+
+    @cached_property
+    def odt(self) -> DataType:
+        """Output datatype: the thresholds' output range, or the raw accumulator type."""
+        if self.thresholds is None:
+            odt = self.out_dtype
+            if odt is None:
+                return INT(max(2, c.range_shape(min(self.acc_lo, -1), self.acc_hi).width))  # INTn: n >= 2
+            if odt == BIPOLAR or not (odt.min <= self.acc_lo and self.acc_hi <= odt.max):
+                raise ValueError(f"'odt' {odt} cannot hold the accumulators {self.acc_lo}..{self.acc_hi}")
+            return odt
+        return th.out_dtype(self.out_offset, self.n_thresholds, self.out_dtype)
 
     @property
     def fused_thresholds(self) -> bool:
-        """True for a fully parallel, hard-wired XNOR layer with thresholds: the threshold
-        comparisons are folded into the popcount trees (``popcount_thresholds``)."""
-        return self._xnor and self._thr is not None and self._storage == "hardwired" and self.ii_cycles == 1
+        """True for a fully parallel, hard-wired XNOR layer with thresholds: the comparisons are folded
+        into the popcount trees (``popcount_thresholds``)."""
+        one_beat = self.nf * self.sf == 1
+        return self.xnor and self.thresholds is not None and self.storage == "hardwired" and one_beat
+
+    def table_thresholds(self) -> np.ndarray:
+        """(MH, T) thresholds in the accumulator's domain, clipped to it: what the hardware compares with."""
+        thr = self.thresholds
+        if self.xnor:  # acc >= t  <=>  2a - MW >= t  <=>  a >= ceil((t + MW) / 2)
+            thr = -((-(thr + self.mw)) // 2)
+        lo, hi = self.acc_domain
+        return np.clip(thr, lo, hi + 1)
+
+    # -- streams and cycle model ------------------------------------------------------------------
+    @property
+    def in_lanes(self) -> int:
+        return self.simd
 
     @property
-    def acc_range(self) -> tuple[int, int]:
-        """Smallest and largest reachable accumulator (dot product) value over all channels."""
-        return self._acc_lo, self._acc_hi
+    def out_lanes(self) -> int:
+        return self.pe
 
     @property
-    def ii_cycles(self) -> int:
-        return self._nf * self._sf
+    def in_elems(self) -> int:
+        return self.mw * self.vectors
 
     @property
-    def latency_cycles(self) -> int:
-        return self._sf + _LATENCY_AFTER_LAST_BEAT - 1
+    def out_elems(self) -> int:
+        return self.mh * self.vectors
+
+    @property
+    def ii_vector(self) -> int:
+        """Cycles per input vector: (MH/PE)·(MW/SIMD)."""
+        return self.nf * self.sf
+
+    @property
+    def cycles(self) -> int:
+        return self.ii_vector * self.vectors
+
+    @property
+    def latency(self) -> int:
+        return self.sf + LATENCY_AFTER_LAST_BEAT - 1
 
     @property
     def queue_depth(self) -> int:
-        return 1 + -(-_LATENCY_AFTER_LAST_BEAT // self._sf)
+        return 1 + -(-LATENCY_AFTER_LAST_BEAT // self.sf)
+
+    def output_times(self, arrivals: list[int]) -> list[int]:
+        """Output fold 0 issues a beat as each input beat arrives; folds 1.. reuse the buffered vector."""
+        nf, sf = self.nf, self.sf
+        out, t = [], -1
+        for v in range(len(arrivals) // sf):
+            for f in range(nf):
+                for b in range(sf):
+                    t = max(t + 1, arrivals[v * sf + b]) if f == 0 else t + 1
+                out.append(t + LATENCY_AFTER_LAST_BEAT)
+        return out
 
     def resources(self, family: str = "xc7") -> dict:
-        """Estimated ``luts``, ``ffs``, ``bram_bits`` (see :mod:`hwgen.layers.resource_model`)."""
-        return estimate(
-            "mvtu",
+        thr_bits = self.thr_shape.width if self.thresholds is not None else 0
+        return resource_model.estimate(
+            self.kind,
             family,
-            mh=self._mh,
-            mw=self._mw,
-            pe=self._pe,
-            simd=self._simd,
-            ibits=self._idt.bits,
-            wbits=self._wdt.bits,
-            xnor=self._xnor,
-            acc_bits=self._a_shape.width,
-            n_thresholds=0 if self._thr is None else self._thr.shape[1],
-            thr_bits=0 if self._thr is None else self._thr_shape.width,
-            obits=self._odt.bits,
-            storage=self._storage,
+            mh=self.mh,
+            mw=self.mw,
+            pe=self.pe,
+            simd=self.simd,
+            ibits=self.idt.bits,
+            wbits=self.wdt.bits,
+            mac=self.mac,
+            acc_bits=c.range_shape(*self.acc_domain).width,
+            n_thresholds=self.n_thresholds,
+            thr_bits=thr_bits,
+            obits=self.odt.bits,
+            storage=self.storage,
             queue_depth=self.queue_depth,
         )
 
-    # -- tables -----------------------------------------------------------------------------
-    def _weight_words(self) -> list[int]:
-        codes = self._wdt.encode(self._w).astype(object)
-        words = []
-        for nf in range(self._nf):
-            for sf in range(self._sf):
-                word = 0
-                blk = codes[nf * self._pe : (nf + 1) * self._pe, sf * self._simd : (sf + 1) * self._simd]
-                for k, v in enumerate(blk.reshape(-1)):
-                    word |= int(v) << (k * self._wdt.bits)
-                words.append(word)
-        return words
+    def component(self) -> MVTU:
+        return MVTU(spec=self)
+
+    # -- tables -----------------------------------------------------------------------------------
+    def weight_words(self) -> list[int]:
+        """One ROM word per (output fold, input fold): lane ``p`` element ``j`` at ``p·SIMD + j``."""
+        blocks = self.weights.reshape(self.nf, self.pe, self.sf, self.simd).transpose(0, 2, 1, 3)
+        return self.wdt.pack(blocks, self.pe * self.simd)
+
+
+class MVTU(c.LayerComponent):
+    """Folded matrix-vector(-threshold) unit; see the module docstring for ports and cycle model."""
+
+    make_spec = staticmethod(MVTUSpec.create)
+
+    def __init__(self, *args, **params):
+        s = self.spec
+        super().__init__(
+            {
+                "i": In(stream.Signature(unsigned(s.simd * s.idt.bits))),
+                "o": Out(stream.Signature(unsigned(s.pe * s.odt.bits))),
+            }
+        )
+
+    @property
+    def ii_cycles(self) -> int:
+        """Cycles per input vector."""
+        return self.spec.ii_vector
 
     # -- hardware ---------------------------------------------------------------------------
     def elaborate(self, platform):
         m = Module()
-        pe, simd, nf_n, sf_n = self._pe, self._simd, self._nf, self._sf
-        ib, wb = self._idt.bits, self._wdt.bits
-        m.submodules.oq = oq_mod = Module()
-        oq = c.OutputQueue(oq_mod, self.o, pe * self._odt.bits, self.queue_depth)
+        s = self.spec
+        pe, simd, nf_n, sf_n = s.pe, s.simd, s.nf, s.sf
+        ib, wb = s.idt.bits, s.wdt.bits
+        oq = c.output_queue(m, self.o, pe * s.odt.bits, s.queue_depth)
 
         # S0: issue one beat per cycle, (nf, sf) order; stream only during output fold 0.
         nf = Signal(c.idx(nf_n))
@@ -235,11 +323,11 @@ class MVTU(wiring.Component):
         ]
         with m.If(issue):
             m.d.sync += [
-                sf.eq(Mux(sf == sf_n - 1, 0, sf + 1)),
-                addr.eq(Mux(addr == nf_n * sf_n - 1, 0, addr + 1)),
+                sf.eq(c.incr_wrap(sf, sf_n)),
+                addr.eq(c.incr_wrap(addr, nf_n * sf_n)),
             ]
             with m.If(sf == sf_n - 1):
-                m.d.sync += nf.eq(Mux(nf == nf_n - 1, 0, nf + 1))
+                m.d.sync += nf.eq(c.incr_wrap(nf, nf_n))
 
         # S1: operands. The input vector is kept for output folds 1.. in a buffer.
         valid1, first1, last1 = Signal(), Signal(), Signal()
@@ -263,83 +351,49 @@ class MVTU(wiring.Component):
             ]
         else:
             m.d.comb += x1.eq(x_in)
-        w1 = th.table(m, "wrom", self._weight_words(), pe * simd * wb, addr, self._storage)
+        w1 = th.table(m, "wrom", s.weight_words(), pe * simd * wb, addr, s.storage)
 
         # S2: per-lane beat sums, registered. A fully parallel XNOR layer with constant thresholds
         # counts the thresholds reached right here, the comparisons folded into the popcount trees.
         valid2, first2, last2 = Signal(), Signal(), Signal()
         nf2 = Signal(c.idx(nf_n))
         m.d.sync += [valid2.eq(valid1), first2.eq(first1), last2.eq(last1), nf2.eq(nf1)]
-        fused = self.fused_thresholds
-        psum_shape, a_shape = self._psum_shape, self._a_shape
+        fused = s.fused_thresholds
+        thr = s.table_thresholds() if s.thresholds is not None else None
+        psum_shape = (
+            unsigned(simd.bit_length()) if s.xnor else c.range_shape(*mac.sum_range(s.weights, s.idt, simd))
+        )
+        a_shape = c.range_shape(*s.acc_domain)
         if fused:
-            psum_shape = a_shape = unsigned(self._thr.shape[1].bit_length())
+            psum_shape = a_shape = unsigned(s.n_thresholds.bit_length())
         psum2 = [Signal(psum_shape, name=f"psum2_{p}") for p in range(pe)]
+        w_lanes = data.View(data.ArrayLayout(simd * wb, pe), w1)
         for p in range(pe):
-            wp = w1[p * simd * wb : (p + 1) * simd * wb]
             if fused:
-                level = c.popcount_thresholds(m, ~(x1 ^ wp), self._thr[p].tolist(), f"pt{p}")
+                level = c.popcount_thresholds(m, ~(x1 ^ w_lanes[p]), thr[p].tolist(), f"pt{p}")
                 m.d.sync += psum2[p].eq(level)
             else:
-                m.d.sync += psum2[p].eq(self._beat_sum(m, x1, wp, p))
+                m.d.sync += psum2[p].eq(mac.beat_sum(m, s.mac, x1, w_lanes[p], s.idt, s.wdt, simd, f"bs{p}"))
 
         # S3: accumulators; thresholds of fold nf read alongside.
         done3 = Signal()
         acc = [Signal(a_shape, name=f"acc_{p}") for p in range(pe)]
         m.d.sync += done3.eq(valid2 & last2)
         with m.If(valid2):
-            m.d.sync += [a.eq(Mux(first2, 0, a) + s) for a, s in zip(acc, psum2, strict=True)]
-        ob = self._odt.bits
+            m.d.sync += [a.eq(Mux(first2, 0, a) + ps) for a, ps in zip(acc, psum2, strict=True)]
+        ob = s.odt.bits
         if fused:
-            values = [a + self._out_offset for a in acc]
-        elif self._thr is not None:
-            n_thr, tshape = self._thr.shape[1], self._thr_shape
-            words = th.words(self._thr, pe, tshape.width)
-            thr_word = th.table(m, "trom", words, pe * n_thr * tshape.width, nf2, self._storage)
-            off = self._out_offset
-            values = [th.count(m, acc[p], p, thr_word, n_thr, tshape, "thr") + off for p in range(pe)]
+            values = [a + s.out_offset for a in acc]
+        elif thr is not None:
+            n_thr, tshape = s.n_thresholds, s.thr_shape
+            words = th.words(thr, pe, tshape)
+            thr_word = th.table(m, "trom", words, pe * n_thr * tshape.width, nf2, s.storage)
+            values = [
+                th.count(m, acc[p], p, thr_word, n_thr, tshape, "thr") + s.out_offset for p in range(pe)
+            ]
         else:
-            values = [(a << 1) - self._mw if self._xnor else a for a in acc]
+            values = [(a << 1) - s.mw if s.xnor else a for a in acc]
         outs = [Signal(ob, name=f"out_{p}") for p in range(pe)]
         m.d.comb += [o.eq(v) for o, v in zip(outs, values, strict=True)]
         m.d.comb += [oq.push.eq(done3), oq.data.eq(Cat(*outs))]
         return m
-
-    def _beat_sum(self, m, x, wp, p):
-        simd, ib, wb = self._simd, self._idt.bits, self._wdt.bits
-        if self._xnor:
-            return c.popcount(m, ~(x ^ wp), f"pc{p}")
-        xs = [x[j * ib : (j + 1) * ib] for j in range(simd)]
-        ws = [wp[j * wb : (j + 1) * wb] for j in range(simd)]
-        if BIPOLAR in (self._idt, self._wdt):  # (sign code, value code, value type) per term
-            bip_x = self._idt == BIPOLAR
-            terms3 = [
-                (xe, we, self._wdt) if bip_x else (we, xe, self._idt) for xe, we in zip(xs, ws, strict=True)
-            ]
-            if simd < TREE_SIGN_SIMD:
-                terms = [Mux(s[0], _value(v, dt), -_value(v, dt)) for s, v, dt in terms3]
-                return sum(terms[1:], terms[0])
-            # +v or -v = (v XOR n) + n with n = 1 for the bipolar code 0 (-1): a carry-in bit per term
-            terms = []
-            for j, (s, v, dt) in enumerate(terms3):
-                neg = Signal(name=f"neg{p}_{j}")
-                vv = Signal(signed(dt.bits + (0 if dt.signed else 1)), name=f"v{p}_{j}")
-                m.d.comb += [neg.eq(~s[0]), vv.eq(_value(v, dt))]
-                terms += [vv ^ neg.replicate(len(vv)).as_signed(), neg]
-            return popcount.sum_values(m, terms, f"bs{p}")
-        if ib + wb <= TABLE_PRODUCT_BITS:  # products as constant tables, one compressor tree
-            ix, iw = self._idt.decode(np.arange(1 << ib)), self._wdt.decode(np.arange(1 << wb))
-            prods = np.outer(iw, ix).reshape(-1)  # index = w_code << ib | x_code
-            shape = c.range_shape(int(prods.min()), int(prods.max()))
-            terms = [
-                popcount.lut_function(m, Cat(xe, we), lambda i: int(prods[i]), shape, f"prod{p}_{j}")
-                for j, (xe, we) in enumerate(zip(xs, ws, strict=True))
-            ]
-            return popcount.sum_values(m, terms, f"bs{p}")
-        terms = [_value(xe, self._idt) * _value(we, self._wdt) for xe, we in zip(xs, ws, strict=True)]
-        return sum(terms[1:], terms[0])
-
-
-def _value(code, dt):
-    """Signed/unsigned Amaranth value of a non-bipolar element code."""
-    return code.as_signed() if dt.signed else code

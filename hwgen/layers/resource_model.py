@@ -14,24 +14,26 @@ RAMs deeper than ``RAM_BRAM_DEPTH`` go to block RAM, shallower ones to LUTRAM; R
 layers' own rule (``hwgen.layers._thresholds.rom_in_block_ram``: 128 words, or 64 words and 16 Kbit,
 in block RAM; else logic read from a registered address, about ``depth / 2**k`` LUTs per bit). The
 costs are calibrated against synthesis of the real components by ``benchmarks/layers.py --fit``; the
-measured table they were fitted on is pinned in ``tests/test_resource_model.py``.
+measured table they were fitted on is pinned in ``tests/layers/test_resource_model.py``.
 """
 
 from __future__ import annotations
 
 import math
 
-from hwgen.layers._thresholds import rom_in_block_ram
-from hwgen.layers.mvtu import TABLE_PRODUCT_BITS, TREE_SIGN_SIMD
-
 __all__ = [
+    "BLOCK_ROM_BITS",
+    "BLOCK_ROM_DEEP",
+    "BLOCK_ROM_DEPTH",
     "COEF",
     "brams18",
     "estimate",
     "fifo",
     "label_select",
     "maxpool",
+    "ram_in_block_ram",
     "mvtu",
+    "rom_in_block_ram",
     "sliding_window",
     "terms",
     "thresholding",
@@ -39,6 +41,19 @@ __all__ = [
 ]
 
 LUT_INPUTS = {"xc7": 6, "ecp5": 4}
+
+# ROMs of BLOCK_ROM_DEEP words, or of BLOCK_ROM_DEPTH words and BLOCK_ROM_BITS bits, go to block RAM:
+# a synchronous read port marked ``rom_style = "block"`` (RAMB18/36 on xc7, EBR on ECP5).
+BLOCK_ROM_DEPTH = 64
+BLOCK_ROM_BITS = 16384
+BLOCK_ROM_DEEP = 128
+
+
+def rom_in_block_ram(width: int, depth: int) -> bool:
+    """True for a ``width`` x ``depth`` ROM that the layers place in block RAM."""
+    return depth >= BLOCK_ROM_DEEP or (depth >= BLOCK_ROM_DEPTH and width * depth >= BLOCK_ROM_BITS)
+
+
 RAM_BRAM_DEPTH = {"xc7": 128, "ecp5": 128}
 _BRAM_WORD = {"xc7": 36, "ecp5": 36}  # widest simple-dual-port word of one 18 Kbit block
 
@@ -48,30 +63,30 @@ EXACT = {"lutram": 1.0}
 # LUTs per structural unit (see terms()); fitted by benchmarks/layers.py --fit.
 COEF = {
     "xc7": {
-        "mvtu": {
+        "MVTU": {
             "xnor_const": 0.811, "xnor_var": 2.443, "mac_sign": 0.944, "mac_mul": 1.322, "mac_xor": 1.049,
             "mac_table": 1.548, "tree_bits": 0.925, "rom_logic": 0.918, "pe_bits": 0.461,
             "adder_bits": 1.223, "fixed": 70.905,
         },
-        "thresholding": {"cmp_bits": 0.614, "rom_logic": 0.451, "fixed": 47.947},
-        "fifo": {"width": 0.5, "ptr_bits": 4.011, "fixed": 8.778},
-        "width_converter": {"buffer_bits": 0.747, "fixed": 8.322},
-        "sliding_window": {"counter_bits": 3.069, "width": 0.616, "fixed": 19.87},
-        "maxpool": {"lane_bits": 2.541, "fixed": 23.321},
-        "label_select": {"cmp_bits": 1.561, "value_bits": 0.747, "fixed": 7.137},
+        "Thresholding": {"cmp_bits": 0.614, "rom_logic": 0.451, "fixed": 47.947},
+        "FIFO": {"width": 0.5, "ptr_bits": 4.011, "fixed": 8.778},
+        "WidthConverter": {"buffer_bits": 0.747, "fixed": 8.322},
+        "SlidingWindow": {"counter_bits": 3.069, "width": 0.616, "fixed": 19.87},
+        "StreamingMaxPool": {"lane_bits": 2.541, "fixed": 23.321},
+        "LabelSelect": {"cmp_bits": 1.561, "value_bits": 0.747, "fixed": 7.137},
     },
     "ecp5": {
-        "mvtu": {
+        "MVTU": {
             "xnor_const": 1.335, "xnor_var": 4.856, "mac_sign": 1.246, "mac_mul": 1.854, "mac_xor": 0.97,
             "mac_table": 0.728, "tree_bits": 2.361, "rom_logic": 1.059, "pe_bits": 0.366,
             "adder_bits": 2.439, "fixed": 171.36,
         },
-        "thresholding": {"cmp_bits": 1.124, "rom_logic": 0.952, "fixed": 62.097},
-        "fifo": {"width": 1.0, "ptr_bits": 2.823, "fixed": 109.698},
-        "width_converter": {"buffer_bits": 1.518, "fixed": 115.475},
-        "sliding_window": {"counter_bits": 4.511, "width": 2.062, "fixed": 37.046},
-        "maxpool": {"lane_bits": 9.755, "fixed": 51.844},
-        "label_select": {"cmp_bits": 2.615, "value_bits": 1.002, "fixed": 11.236},
+        "Thresholding": {"cmp_bits": 1.124, "rom_logic": 0.952, "fixed": 62.097},
+        "FIFO": {"width": 1.0, "ptr_bits": 2.823, "fixed": 109.698},
+        "WidthConverter": {"buffer_bits": 1.518, "fixed": 115.475},
+        "SlidingWindow": {"counter_bits": 4.511, "width": 2.062, "fixed": 37.046},
+        "StreamingMaxPool": {"lane_bits": 9.755, "fixed": 51.844},
+        "LabelSelect": {"cmp_bits": 2.615, "value_bits": 1.002, "fixed": 11.236},
     },
 }  # fmt: skip
 
@@ -99,6 +114,11 @@ def _memory(width: int, depth: int, family: str, rom: bool) -> tuple[float, floa
     return 0.0, 4 * math.ceil(width / 4) * math.ceil(depth / 16), 0, 0
 
 
+def ram_in_block_ram(width: int, depth: int, family: str = "xc7") -> bool:
+    """True if yosys places a ``width`` x ``depth`` RAM (a FIFO, a line buffer) in block RAM on ``family``."""
+    return _memory(width, depth, _family(family), rom=False)[2] > 0
+
+
 def brams18(kind: str, family: str = "xc7", **params) -> int:
     """18 Kbit block RAMs of a layer: per memory, enough blocks for its bits and for its word width."""
     return terms(kind, family, **params)[3]
@@ -114,27 +134,30 @@ def terms(kind: str, family: str = "xc7", **p) -> tuple[dict, float, int]:
 
 
 def _mvtu_terms(
-    family, *, mh, mw, pe, simd, ibits, wbits, xnor, acc_bits, n_thresholds, thr_bits, obits, storage,
+    family, *, mh, mw, pe, simd, ibits, wbits, mac, acc_bits, n_thresholds, thr_bits, obits, storage,
     queue_depth,
 ):  # fmt: skip
     nf, sf = mh // pe, mw // simd
     lanes = pe * simd
     const_w = storage == "hardwired" and nf * sf == 1
+    xnor = mac == "xnor"
     fused = xnor and n_thresholds > 0 and const_w
     u = {"fixed": 1.0}
     if xnor:  # a popcount of n bits is about n - bit_length(n) full adders
         u["xnor_const" if const_w else "xnor_var"] = pe * max(1, simd - simd.bit_length())
-    elif min(ibits, wbits) == 1 and simd >= TREE_SIGN_SIMD:  # (v XOR s) + s, one compressor tree
+    elif mac == "sign_tree":  # (v XOR s) + s, one compressor tree
         u["mac_xor"] = lanes * (max(ibits, wbits) + 1)
         u["tree_bits"] = lanes * (max(ibits, wbits) + 2)
-    elif ibits + wbits <= TABLE_PRODUCT_BITS and min(ibits, wbits) > 1:  # product tables, one tree
+    elif mac == "table":  # product tables, one tree
         u["mac_table"] = lanes * _product_table_luts(ibits, wbits, LUT_INPUTS[family])
         u["tree_bits"] = lanes * (ibits + wbits)
-    else:  # Mux(s, v, -v) or `*`, then a chain of simd - 1 adders
-        u["mac_sign" if min(ibits, wbits) == 1 else "mac_mul"] = lanes * (
-            max(ibits, wbits) if min(ibits, wbits) == 1 else ibits * wbits
+    elif mac in ("sign_chain", "mul"):  # Mux(s, v, -v) or `*`, then a chain of simd - 1 adders
+        u["mac_sign" if mac == "sign_chain" else "mac_mul"] = lanes * (
+            max(ibits, wbits) if mac == "sign_chain" else ibits * wbits
         )
         u["adder_bits"] = pe * (simd - 1) * (ibits + wbits + max(1, simd - 1).bit_length())
+    else:
+        raise ValueError(f"unknown MAC lane kind {mac!r}")
     u["pe_bits"] = pe * obits if fused else pe * (acc_bits + n_thresholds * thr_bits)
     rom_logic, lutram, bram, blocks = 0.0, 0.0, 0, 0
     mems = []
@@ -204,13 +227,13 @@ def _label_select_terms(family, *, k, vbits, ibits, pe=1):
 
 
 _TERMS = {
-    "mvtu": _mvtu_terms,
-    "thresholding": _thresholding_terms,
-    "fifo": _fifo_terms,
-    "width_converter": _width_converter_terms,
-    "sliding_window": _sliding_window_terms,
-    "maxpool": _maxpool_terms,
-    "label_select": _label_select_terms,
+    "MVTU": _mvtu_terms,
+    "Thresholding": _thresholding_terms,
+    "FIFO": _fifo_terms,
+    "WidthConverter": _width_converter_terms,
+    "SlidingWindow": _sliding_window_terms,
+    "StreamingMaxPool": _maxpool_terms,
+    "LabelSelect": _label_select_terms,
 }
 
 
@@ -224,34 +247,34 @@ def estimate(kind: str, family: str = "xc7", **params) -> dict:
 
 def mvtu(*, family="xc7", **p) -> dict:
     """Matrix-vector-threshold unit: XNOR-popcount or integer MAC lanes, accumulators, thresholds."""
-    return estimate("mvtu", family, **p)
+    return estimate("MVTU", family, **p)
 
 
 def thresholding(*, family="xc7", **p) -> dict:
     """Standalone multi-thresholding of PE lanes."""
-    return estimate("thresholding", family, **p)
+    return estimate("Thresholding", family, **p)
 
 
 def fifo(*, family="xc7", **p) -> dict:
     """Stream FIFO: registers up to depth 2, LUTRAM or block RAM above."""
-    return estimate("fifo", family, **p)
+    return estimate("FIFO", family, **p)
 
 
 def width_converter(*, family="xc7", **p) -> dict:
     """Shift-buffer width converter."""
-    return estimate("width_converter", family, **p)
+    return estimate("WidthConverter", family, **p)
 
 
 def sliding_window(*, family="xc7", **p) -> dict:
     """Sliding-window generator: circular line buffer plus address counters."""
-    return estimate("sliding_window", family, **p)
+    return estimate("SlidingWindow", family, **p)
 
 
 def maxpool(*, family="xc7", **p) -> dict:
     """Max-pool with a row buffer of running maxima."""
-    return estimate("maxpool", family, **p)
+    return estimate("StreamingMaxPool", family, **p)
 
 
 def label_select(*, family="xc7", **p) -> dict:
     """Top-k label select over a register list."""
-    return estimate("label_select", family, **p)
+    return estimate("LabelSelect", family, **p)

@@ -30,84 +30,159 @@ only after its first input beat has arrived.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import ClassVar
+
 from amaranth.hdl import Module, Mux, Signal, signed, unsigned
-from amaranth.lib import stream, wiring
+from amaranth.lib import stream
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
+from hwgen.ir.datatypes import DataType
 from hwgen.layers import _common as c
-from hwgen.layers._resources import estimate
+from hwgen.layers import resource_model
+from hwgen.layers.spec import ImageSpec, LayerSpec
 
-__all__ = ["SlidingWindow"]
+__all__ = ["SlidingWindow", "SlidingWindowSpec"]
+
+#: Buffer write, read, output queue.
+LATENCY = 3
 
 
-class SlidingWindow(wiring.Component):
-    """im2col stream generator; see the module docstring."""
+@dataclass(frozen=True, eq=False, kw_only=True)
+class SlidingWindowSpec(ImageSpec, LayerSpec):
+    """Parameters, cycle and resource model of the sliding-window generator."""
 
-    @c.quiet_on_error
-    def __init__(self, height, width, channels, *, k, stride=1, pad=0, pad_value=0, simd, dtype):
-        self._h = c.check_int("height", height)
-        self._w = c.check_int("width", width)
-        self._c = c.check_int("channels", channels)
-        kh, kw = tuple(k) if isinstance(k, (tuple, list)) and len(k) == 2 else (k, k)
-        self._kh, self._kw = c.check_int("k", kh), c.check_int("k", kw)
-        self._s = c.check_int("stride", stride)
-        self._pad = c.check_int("pad", pad, minimum=0)
-        if self._pad >= min(self._kh, self._kw):
-            raise ValueError(f"'pad'={pad} must be smaller than the window {self._kh}x{self._kw}")
-        self._simd = c.check_fold("simd", simd, self._c, "channels")
-        self._dt = c.check_dtype("dtype", dtype)
-        if self._pad and not self._dt.allowed(pad_value):
-            raise ValueError(f"'pad_value'={pad_value!r} is not a {self._dt} value")
-        self._pad_code = int(self._dt.encode(pad_value)) if self._pad else 0
-        hp, wp = self._h + 2 * self._pad, self._w + 2 * self._pad
-        self._oh, self._ow = (hp - self._kh) // self._s + 1, (wp - self._kw) // self._s + 1
-        if self._oh < 1 or self._ow < 1:
-            raise ValueError(f"a {self._kh}x{self._kw} window does not fit a {hp}x{wp} (padded) image")
-        self._cf = self._c // self._simd
-        self._frame_in = self._h * self._w * self._cf
-        need = ((self._kh + self._s) * self._w + self._kw + self._s) * self._cf
-        self._depth = 1 << max(1, (need - 1).bit_length())
-        sig = stream.Signature(unsigned(self._simd * self._dt.bits))
-        super().__init__({"i": In(sig), "o": Out(sig)})
+    kind: ClassVar[str] = "SlidingWindow"
+    options: ClassVar[tuple[str, ...]] = ("simd",)
+
+    height: int
+    width: int
+    channels: int
+    kh: int
+    kw: int
+    stride: int = 1
+    pad: int = 0
+    pad_value: int = 0
+    simd: int = 1
+    dtype: DataType
+
+    @classmethod
+    def create(
+        cls, height, width, channels, *, k, stride=1, pad=0, pad_value=0, simd=1, dtype, name=""
+    ) -> SlidingWindowSpec:
+        kh, kw = tuple(k) if isinstance(k, tuple | list) and len(k) == 2 else (k, k)
+        spec = cls(
+            height=c.check_int("height", height), width=c.check_int("width", width),
+            channels=c.check_int("channels", channels), kh=c.check_int("k", kh), kw=c.check_int("k", kw),
+            stride=c.check_int("stride", stride), pad=c.check_int("pad", pad, minimum=0), pad_value=pad_value,
+            simd=simd, dtype=c.check_dtype("dtype", dtype), name=name,
+        )  # fmt: skip
+        if spec.pad >= min(spec.kh, spec.kw):
+            raise ValueError(f"'pad'={pad} must be smaller than the window {spec.kh}x{spec.kw}")
+        c.check_fold("simd", simd, spec.channels, "channels")
+        if spec.pad and not spec.dtype.allowed(pad_value):
+            raise ValueError(f"'pad_value'={pad_value!r} is not a {spec.dtype} value")
+        if spec.oh < 1 or spec.ow < 1:
+            hp, wp = spec.height + 2 * spec.pad, spec.width + 2 * spec.pad
+            raise ValueError(f"a {spec.kh}x{spec.kw} window does not fit a {hp}x{wp} (padded) image")
+        return spec
+
+    @classmethod
+    def from_node(cls, node, simd: int = 1) -> SlidingWindowSpec:
+        a = node.attrs
+        (h, w), ch = a["ifm_dim"], a["channels"]
+        return cls.create(
+            h, w, ch, k=a["k"], stride=a["stride"], pad=a["pad"], pad_value=a["pad_value"], simd=simd,
+            dtype=a["dtype"], name=node.name,
+        )  # fmt: skip
+
+    @property
+    def oh(self) -> int:
+        return (self.height + 2 * self.pad - self.kh) // self.stride + 1
+
+    @property
+    def ow(self) -> int:
+        return (self.width + 2 * self.pad - self.kw) // self.stride + 1
 
     @property
     def out_shape(self) -> tuple[int, int, int]:
-        return self._oh, self._ow, self._kh * self._kw * self._c
+        return self.oh, self.ow, self.kh * self.kw * self.channels
 
     @property
     def buffer_depth(self) -> int:
         """Words of the circular buffer (a power of two)."""
-        return self._depth
+        need = ((self.kh + self.stride) * self.width + self.kw + self.stride) * self.cf
+        return 1 << max(1, (need - 1).bit_length())
 
     @property
-    def ii_cycles(self) -> int:
+    def out_elems(self) -> int:
+        return self.oh * self.ow * self.kh * self.kw * self.channels
+
+    @property
+    def cycles(self) -> int:
         # A one-beat frame (1x1 image, C = SIMD) takes two cycles: the writer stays within one frame
         # of the reader.
-        return max(self._frame_in, self._oh * self._ow * self._kh * self._kw * self._cf, 2)
+        return max(self.in_beats, self.out_beats, 2)
 
     @property
-    def latency_cycles(self) -> int:
-        return 3
+    def latency(self) -> int:
+        return LATENCY
+
+    def window_reads(self):
+        """Input beat each output beat reads (None for padding), in output order."""
+        h, w, cf, s, pad = self.height, self.width, self.cf, self.stride, self.pad
+        for oy in range(self.oh):
+            for ox in range(self.ow):
+                for ky in range(self.kh):
+                    for kx in range(self.kw):
+                        iy, ix = oy * s - pad + ky, ox * s - pad + kx
+                        inside = 0 <= iy < h and 0 <= ix < w
+                        for f in range(cf):
+                            yield (iy * w + ix) * cf + f if inside else None
+
+    def output_times(self, arrivals: list[int]) -> list[int]:
+        """A beat is read once written (padding: once the frame has begun), then the output queue."""
+        out, t = [], -1
+        for rb in self.window_reads():
+            t = max(t + 1, arrivals[0 if rb is None else rb] + 1)
+            out.append(t + LATENCY - 1)
+        return out
 
     def resources(self, family: str = "xc7") -> dict:
-        """Estimated ``luts``, ``ffs``, ``bram_bits``."""
-        counters = 4 * max(self._h, self._w).bit_length() + 3 * self._depth.bit_length()
-        return estimate(
-            "sliding_window",
+        counters = 4 * max(self.height, self.width).bit_length() + 3 * self.buffer_depth.bit_length()
+        return resource_model.estimate(
+            self.kind,
             family,
-            width=self._simd * self._dt.bits,
-            depth=self._depth,
+            width=self.simd * self.dtype.bits,
+            depth=self.buffer_depth,
             counters_bits=counters,
         )
 
+    def component(self) -> SlidingWindow:
+        return SlidingWindow(spec=self)
+
+
+class SlidingWindow(c.LayerComponent):
+    """im2col stream generator; see the module docstring."""
+
+    make_spec = staticmethod(SlidingWindowSpec.create)
+
+    def __init__(self, *args, **params):
+        sig = stream.Signature(unsigned(self.spec.simd * self.spec.dtype.bits))
+        super().__init__({"i": In(sig), "o": Out(sig)})
+
+    @property
+    def out_shape(self) -> tuple[int, int, int]:
+        return self.spec.out_shape
+
     def elaborate(self, platform):
         m = Module()
-        h, w, cf_n, pad = self._h, self._w, self._cf, self._pad
-        kh, kw, depth, frame = self._kh, self._kw, self._depth, self._frame_in
-        width = self._simd * self._dt.bits
-        m.submodules.oq = oq_mod = Module()
-        oq = c.OutputQueue(oq_mod, self.o, width, 3)
+        s = self.spec
+        h, w, cf_n, pad = s.height, s.width, s.cf, s.pad
+        kh, kw, depth, frame = s.kh, s.kw, s.buffer_depth, s.in_beats
+        width = s.simd * s.dtype.bits
+        oq = c.output_queue(m, self.o, width, 3)
         m.submodules.buf = buf = Memory(shape=unsigned(width), depth=depth, init=[])
         wr = buf.write_port()
         rd = buf.read_port()
@@ -117,7 +192,7 @@ class SlidingWindow(wiring.Component):
         m.d.sync += lead.eq(lead + w_wrap - r_wrap)
 
         # Reader position: window top-left (ty, tx) in padded-out coordinates, offsets in the window.
-        oy, ox = Signal(c.idx(self._oh)), Signal(c.idx(self._ow))
+        oy, ox = Signal(c.idx(s.oh)), Signal(c.idx(s.ow))
         ky, kx, cf = Signal(c.idx(kh)), Signal(c.idx(kw)), Signal(c.idx(cf_n))
         ty = Signal(signed(max(h, pad + 1).bit_length() + 2), init=-pad)
         tx = Signal(signed(max(w, pad + 1).bit_length() + 2), init=-pad)
@@ -146,7 +221,7 @@ class SlidingWindow(wiring.Component):
             wr.en.eq(self.i.valid & self.i.ready),
         ]
         with m.If(wr.en):
-            m.d.sync += [wb.eq(Mux(wb == frame - 1, 0, wb + 1)), wslot.eq(wslot + 1)]
+            m.d.sync += [wb.eq(c.incr_wrap(wb, frame)), wslot.eq(wslot + 1)]
             m.d.comb += w_wrap.eq(wb == frame - 1)
 
         # Reader: issue one beat when it is padding or already written, and the queue has room.
@@ -162,7 +237,7 @@ class SlidingWindow(wiring.Component):
         ]
         pad1 = Signal()
         m.d.sync += [pad1.eq(~inside), oq.push.eq(issue)]
-        pad_word = sum(self._pad_code << (j * self._dt.bits) for j in range(self._simd))
+        pad_word = s.dtype.pack([s.pad_value] * s.simd, s.simd)[0] if pad else 0
         m.d.comb += oq.data.eq(Mux(pad1, pad_word, rd.data))
         with m.If(issue):
             self._advance(m, (oy, ox, ky, kx, cf, ty, tx, rbase), r_wrap)
@@ -170,20 +245,21 @@ class SlidingWindow(wiring.Component):
 
     def _advance(self, m, regs, r_wrap):
         oy, ox, ky, kx, cf, ty, tx, rbase = regs
-        s, pad = self._s, self._pad
-        m.d.sync += cf.eq(Mux(cf == self._cf - 1, 0, cf + 1))
-        with m.If(cf == self._cf - 1):
-            m.d.sync += kx.eq(Mux(kx == self._kw - 1, 0, kx + 1))
-            with m.If(kx == self._kw - 1):
-                m.d.sync += ky.eq(Mux(ky == self._kh - 1, 0, ky + 1))
-                with m.If(ky == self._kh - 1):
-                    with m.If(ox == self._ow - 1):
+        sp = self.spec
+        s, pad = sp.stride, sp.pad
+        m.d.sync += cf.eq(c.incr_wrap(cf, sp.cf))
+        with m.If(cf == sp.cf - 1):
+            m.d.sync += kx.eq(c.incr_wrap(kx, sp.kw))
+            with m.If(kx == sp.kw - 1):
+                m.d.sync += ky.eq(c.incr_wrap(ky, sp.kh))
+                with m.If(ky == sp.kh - 1):
+                    with m.If(ox == sp.ow - 1):
                         m.d.sync += [ox.eq(0), tx.eq(-pad)]
-                        with m.If(oy == self._oh - 1):
+                        with m.If(oy == sp.oh - 1):
                             m.d.sync += [
                                 oy.eq(0),
                                 ty.eq(-pad),
-                                rbase.eq(rbase + self._frame_in % self._depth),
+                                rbase.eq(rbase + sp.in_beats % sp.buffer_depth),
                             ]
                             m.d.comb += r_wrap.eq(1)
                         with m.Else():

@@ -25,16 +25,20 @@ cycle); ``latency_cycles = ceil(out_lanes / in_lanes)``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from math import gcd, lcm
+from typing import ClassVar
 
 from amaranth.hdl import Module, Mux, Signal, unsigned
-from amaranth.lib import stream, wiring
+from amaranth.lib import stream
 from amaranth.lib.wiring import In, Out
 
+from hwgen.ir.datatypes import UINT, DataType
 from hwgen.layers import _common as c
-from hwgen.layers._resources import estimate
+from hwgen.layers import resource_model
+from hwgen.layers.spec import BufferSpec, LayerSpec, steady_times
 
-__all__ = ["WidthConverter", "buffer_elems"]
+__all__ = ["WidthConverter", "WidthConverterSpec", "buffer_elems"]
 
 
 def buffer_elems(in_lanes: int, out_lanes: int) -> int:
@@ -42,53 +46,95 @@ def buffer_elems(in_lanes: int, out_lanes: int) -> int:
     return in_lanes + out_lanes + min(in_lanes, out_lanes) - gcd(in_lanes, out_lanes)
 
 
-class WidthConverter(wiring.Component):
+@dataclass(frozen=True, eq=False, kw_only=True)
+class WidthConverterSpec(BufferSpec, LayerSpec):
+    """Beats of ``lanes_in`` elements of ``dtype`` in, beats of ``lanes_out`` out."""
+
+    kind: ClassVar[str] = "WidthConverter"
+
+    dtype: DataType
+    lanes_in: int
+    lanes_out: int
+    frame_elems: int
+
+    @classmethod
+    def create(cls, dtype, in_lanes, out_lanes, *, frame_elems=None, name="") -> WidthConverterSpec:
+        in_lanes = c.check_int("in_lanes", in_lanes)
+        out_lanes = c.check_int("out_lanes", out_lanes)
+        if frame_elems is None:
+            frame_elems = lcm(in_lanes, out_lanes)
+        c.check_int("frame_elems", frame_elems)
+        if frame_elems % in_lanes or frame_elems % out_lanes:
+            raise ValueError(f"'frame_elems'={frame_elems} must be a multiple of in_lanes and out_lanes")
+        return cls(dtype=dtype, lanes_in=in_lanes, lanes_out=out_lanes, frame_elems=frame_elems, name=name)
+
+    @property
+    def in_lanes(self) -> int:
+        return self.lanes_in
+
+    @property
+    def out_lanes(self) -> int:
+        return self.lanes_out
+
+    @property
+    def capacity(self) -> int:
+        """Elements the buffer holds."""
+        return buffer_elems(self.lanes_in, self.lanes_out)
+
+    @property
+    def cycles(self) -> int:
+        return self.frame_elems // min(self.lanes_in, self.lanes_out)
+
+    @property
+    def latency(self) -> int:
+        return -(-self.lanes_out // self.lanes_in)
+
+    def output_times(self, arrivals: list[int]) -> list[int]:
+        """Output beat ``j`` waits for the input beat holding its last element, then one register."""
+        n_in, n_out = self.lanes_in, self.lanes_out
+        n = len(arrivals) * n_in // n_out
+        return steady_times([arrivals[((j + 1) * n_out - 1) // n_in] for j in range(n)], 1)
+
+    def resources(self, family: str = "xc7") -> dict:
+        b = self.dtype.bits
+        return resource_model.estimate(
+            self.kind,
+            family,
+            in_bits=self.lanes_in * b,
+            out_bits=self.lanes_out * b,
+            capacity_bits=self.capacity * b,
+        )
+
+    def component(self) -> WidthConverter:
+        return WidthConverter(spec=self)
+
+
+class WidthConverter(c.LayerComponent):
     """Re-slices a stream of elements into beats of another lane count; see the module docstring."""
 
-    @c.quiet_on_error
-    def __init__(self, bits, in_lanes, out_lanes, *, frame_elems=None):
-        self._bits = c.check_int("bits", bits)
-        self._in = c.check_int("in_lanes", in_lanes)
-        self._out = c.check_int("out_lanes", out_lanes)
-        if frame_elems is None:
-            frame_elems = lcm(self._in, self._out)
-        self._frame = c.check_int("frame_elems", frame_elems)
-        if frame_elems % self._in or frame_elems % self._out:
-            raise ValueError(f"'frame_elems'={frame_elems} must be a multiple of in_lanes and out_lanes")
-        self._cap = buffer_elems(self._in, self._out)
+    @staticmethod
+    def make_spec(bits, in_lanes, out_lanes, *, frame_elems=None) -> WidthConverterSpec:
+        bits = c.check_int("bits", bits)
+        return WidthConverterSpec.create(UINT(bits), in_lanes, out_lanes, frame_elems=frame_elems)
+
+    def __init__(self, *args, **params):
+        s = self.spec
         super().__init__(
             {
-                "i": In(stream.Signature(unsigned(self._in * self._bits))),
-                "o": Out(stream.Signature(unsigned(self._out * self._bits))),
+                "i": In(stream.Signature(unsigned(s.lanes_in * s.dtype.bits))),
+                "o": Out(stream.Signature(unsigned(s.lanes_out * s.dtype.bits))),
             }
         )
 
     @property
     def capacity(self) -> int:
         """Elements the buffer holds."""
-        return self._cap
-
-    @property
-    def ii_cycles(self) -> int:
-        return self._frame // min(self._in, self._out)
-
-    @property
-    def latency_cycles(self) -> int:
-        return -(-self._out // self._in)
-
-    def resources(self, family: str = "xc7") -> dict:
-        """Estimated ``luts``, ``ffs``, ``bram_bits``."""
-        return estimate(
-            "width_converter",
-            family,
-            in_bits=self._in * self._bits,
-            out_bits=self._out * self._bits,
-            capacity_bits=self._cap * self._bits,
-        )
+        return self.spec.capacity
 
     def elaborate(self, platform):
         m = Module()
-        b, n_in, n_out, cap = self._bits, self._in, self._out, self._cap
+        s = self.spec
+        b, n_in, n_out, cap = s.dtype.bits, s.lanes_in, s.lanes_out, s.capacity
         buf = Signal(cap * b)
         count = Signal(c.idx(cap + 1))
         push, pop = Signal(), Signal()

@@ -9,25 +9,8 @@ Public API
     2. the accelerator: a chain of hardware nodes (``graph.hw_nodes()``) on integer values, NHWC;
     3. the float tail after the last ``FromCodes`` (e.g. TensorNorm), applied by ``hwgen run`` in float32.
 
-    Hardware node kinds and their ``attrs`` (everything a generator needs; semantics = hwgen.golden.ops):
-
-    - ``Mvtu``: ``weights`` (MH, MW) int64, ``thresholds`` (C, T) int64 ascending or None (raw accumulators
-      out), ``out_offset``, ``in_dtype``/``w_dtype``/``out_dtype`` (names, see hwgen.ir.datatypes),
-      ``acc_min``/``acc_max`` per row, ``mh``, ``mw``, ``in_shape``/``out_shape`` (without batch),
-      ``negated`` (rows whose sign was flipped for a negative batch-norm gamma, if any),
-      ``thresholds_repaired`` (thresholds where float32 rounding overrode the analytic value; 0 on every
-      model tested). XNOR-popcount when
-      ``in_dtype`` and ``w_dtype`` are both BIPOLAR.
-    - ``Thresholding``: ``thresholds``, ``out_offset``, ``in_dtype``, ``out_dtype``, shapes.
-    - ``SlidingWindow``: ``k``, ``stride``, ``pad``, ``pad_value``, ``ifm_dim`` (H, W), ``ofm_dim``,
-      ``channels``, ``dtype``; output vector order (ky, kx, c).
-    - ``MaxPoolHw``: ``k``, ``stride``, ``ifm_dim``, ``ofm_dim``, ``channels``, ``dtype`` (1-bit: an OR).
-    - ``LabelSelect`` (only with ``topk``): ``k``; outputs the indices of the k largest values.
-    - ``Flatten`` between layers is a no-op on the stream (NHWC order kept; the next layer's weights are
-      permuted to match), listed so the shapes chain.
-
-    A threshold layer outputs ``out_offset + count``, or ``2*count - 1`` when ``out_dtype`` is BIPOLAR.
-    Thresholds are clipped to ``[acc_min, acc_max + 1]`` per channel.
+    The hardware ops and their typed attributes (the schema) are documented in :mod:`hwgen.ir.hw`; every
+    hardware node is checked against it at the end.
 
 ``run_to_fixed_point(graph, passes, max_rounds)`` — the driver; each pass is ``pass(graph) -> bool``.
 """
@@ -37,6 +20,7 @@ from __future__ import annotations
 from ..errors import HwgenError
 from ..ir.datatypes import DataType, smallest_type_for
 from ..ir.graph import HW_OPS, Graph, Node
+from ..ir.hw import check as check_hw_node
 from .absorb_layout import absorb_layout
 from .absorb_scalar_affine import absorb_scalar_affine
 from .convert_gemm import convert_gemm
@@ -95,25 +79,29 @@ def _annotate(graph: Graph) -> None:
     for n in graph.hw_nodes():
         a = n.attrs
         a["in_shape"], a["out_shape"] = graph.shapes[n.inputs[0]][1:], graph.shapes[n.outputs[0]][1:]
-        if n.op == "Mvtu":
+        if n.op == "MVTU":
             a["mh"], a["mw"] = a["weights"].shape
-        if n.op in ("SlidingWindow", "MaxPoolHw"):
+        if n.op in ("SlidingWindow", "StreamingMaxPool"):
             a["ifm_dim"], a["ofm_dim"] = a["in_shape"][:2], a["out_shape"][:2]
             a["channels"] = a["in_shape"][2]
+        check_hw_node(n)
 
 
 def _add_label_select(graph: Graph, k: int) -> None:
     """Append a top-k layer after the last matrix layer: the accelerator then outputs class indices."""
-    last = graph.hw_nodes()[-1]
-    if last.op != "Mvtu" or last.attrs.get("thresholds") is not None:
+    last = (graph.hw_nodes() or [None])[-1]
+    if last is None or last.op != "MVTU" or last.attrs.get("thresholds") is not None:
         raise HwgenError("--topk needs the model to end with a matrix layer without output quantizer")
     mh = last.attrs["weights"].shape[0]
     if not 1 <= k <= mh:
         raise HwgenError(f"--topk {k}: must be between 1 and the {mh} outputs of the last layer")
     out = graph.fresh("topk")
-    node = Node("LabelSelect", [last.outputs[0]], [out], {"k": k}, "topk")
-    graph.nodes.insert(graph.nodes.index(last) + 1, node)
-    graph.dtypes[out] = smallest_type_for(0, mh - 1)
+    odt = smallest_type_for(0, mh - 1)
+    attrs = {"k": k, "in_dtype": last.attrs["out_dtype"], "out_dtype": odt}
+    graph.nodes.insert(
+        graph.nodes.index(last) + 1, Node("LabelSelect", [last.outputs[0]], [out], attrs, "topk")
+    )
+    graph.dtypes[out] = odt
     graph.shapes[out] = (*graph.shapes[last.outputs[0]][:-1], k)
 
 

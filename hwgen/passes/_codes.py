@@ -78,6 +78,11 @@ def activation_spec(graph: Graph, node: Node) -> dict:
         thr = c[0]
         if thr is None:
             raise HwgenError(f"node {node.name!r} (MultiThreshold): thresholds must be constant")
+        if np.ndim(thr) != 2:
+            raise HwgenError(
+                f"node {node.name!r} (MultiThreshold): thresholds must be 2-D (channels, T), not shape "
+                f"{np.shape(thr)}"
+            )
         t = thr.shape[-1]
         osc, obi = np.float32(a.get("out_scale", 1.0)), np.float32(a.get("out_bias", 0.0))
         act = {"op": "MultiThreshold", "consts": [thr], "attrs": a}

@@ -44,8 +44,9 @@ def absorb_layout(graph: Graph) -> bool:
         if node.op == "Transpose":
             if a.get("shape"):
                 continue
-            p1 = a.get("perm") or list(range(len(node.attrs["perm"])))
-            perm = [p1[i] for i in node.attrs["perm"]]
+            tp = node.attrs.get("perm") or list(range(len(graph.shapes[node.inputs[0]])))[::-1]
+            p1 = a.get("perm") or list(range(len(tp)))
+            perm = [p1[i] for i in tp]
             a["perm"] = None if perm == sorted(perm) else perm
         elif node.op in ("Reshape", "Flatten"):
             a["shape"] = list(graph.shapes[node.outputs[0]])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import HwgenError
 from ..ir.graph import Graph, Node
 
 __all__ = ["convert_gemm"]
@@ -18,6 +19,8 @@ def convert_gemm(graph: Graph) -> bool:
             continue
         if node.inputs[1] not in graph.consts:
             continue
+        if len(node.inputs) > 2 and node.inputs[2] and node.inputs[2] not in graph.consts:
+            raise HwgenError(f"node {node.name!r} (Gemm): the bias C must be a constant")
         w = graph.consts[node.inputs[1]]
         wname = node.inputs[1]
         if a.get("transB", 0):

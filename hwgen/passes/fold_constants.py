@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import HwgenError
 from ..golden.execute import run_node
 from ..golden.float_ops import quant_integer, quant_limits
 from ..ir.datatypes import BIPOLAR, smallest_type_for
@@ -34,6 +35,11 @@ def _quant_info(node, ins, graph: Graph, out: np.ndarray) -> dict | None:
         if np.any(zp != 0):
             return None
         bits = float(np.asarray(ins[3]).reshape(-1)[0])
+        if np.size(ins[3]) != 1 or bits < 1:
+            raise HwgenError(
+                f"node {node.name!r} (Quant): weight bit width {np.asarray(ins[3]).reshape(-1).tolist()} "
+                "cannot be mapped to hardware (need one number >= 1)"
+            )
         lo, hi = quant_limits(bits, a.get("signed", 1), a.get("narrow", 0))
         dt = BIPOLAR if bits == 1 and a.get("signed", 1) else smallest_type_for(lo, hi)
         vals = y.astype(np.int64)

@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import HwgenError
 from ..golden.execute import run_node
 from ..golden.fast import activation_raw, from_codes
-from ..ir.datatypes import BIPOLAR, INT
+from ..ir.datatypes import BIPOLAR, INT, DataType
 from ..ir.graph import Graph, Node
 from ._codes import ACTIVATIONS, activation_spec, from_codes_node
 from .analytic_thresholds import affine_chain, analytic_thresholds, level_boundaries
@@ -95,14 +95,13 @@ def _analytic(graph: Graph, f: Node, chain: list[Node], act: Node, spec: dict, c
     return analytic_thresholds(alpha, beta, bounds, lo, hi)
 
 
-def _widen(dt_name: str) -> str:
-    if dt_name == "BIPOLAR":
-        return dt_name
-    if dt_name.startswith("UINT"):
-        return INT(int(dt_name[4:]) + 1).name
-    if dt_name.startswith("INT"):
-        return INT(int(dt_name[3:]) + 1).name
-    raise HwgenError(f"cannot negate weights of type {dt_name}")
+def _widen(dt: DataType) -> DataType:
+    """The narrowest type that holds the negated values of ``dt``."""
+    if dt == BIPOLAR:
+        return dt
+    if dt.kind in ("uint", "int"):
+        return INT(dt.bits + 1)
+    raise HwgenError(f"cannot negate weights of type {dt}")
 
 
 def _counts(q: np.ndarray, spec: dict) -> tuple[np.ndarray, int, int]:
@@ -126,7 +125,7 @@ def lower_activation(graph: Graph) -> bool:
         c = graph.shapes[codes][-1]
         absorb = (
             p is not None
-            and p.op == "Mvtu"
+            and p.op == "MVTU"
             and p.attrs.get("thresholds") is None
             and graph.single_consumer(codes) is f
             and graph.single_consumer(f.outputs[0]) is not None
@@ -181,7 +180,7 @@ def lower_activation(graph: Graph) -> bool:
         graph.shapes[out] = graph.shapes[codes]
         if absorb:
             p.attrs.update(
-                thresholds=thr, out_offset=offset, out_dtype=spec["dtype"].name, thresholds_repaired=repaired
+                thresholds=thr, out_offset=offset, out_dtype=spec["dtype"], thresholds_repaired=repaired
             )
             p.outputs = [out]
             node = p
@@ -196,9 +195,9 @@ def lower_activation(graph: Graph) -> bool:
                 {
                     "thresholds": thr,
                     "out_offset": offset,
-                    "in_dtype": graph.dtypes[codes].name,
+                    "in_dtype": graph.dtypes[codes],
                     "thresholds_repaired": repaired,
-                    "out_dtype": spec["dtype"].name,
+                    "out_dtype": spec["dtype"],
                 },
                 act.name,
             )
@@ -219,9 +218,5 @@ def lower_activation(graph: Graph) -> bool:
     return False
 
 
-def _fits(w: np.ndarray, dt_name: str) -> bool:
-    if dt_name == "BIPOLAR":
-        return bool(np.all(np.abs(w) == 1))
-    from ..ir.datatypes import DataType
-
-    return DataType.from_name(dt_name).allowed(w)
+def _fits(w: np.ndarray, dt: DataType) -> bool:
+    return dt.allowed(w)

@@ -34,7 +34,7 @@ def _sliding_window(graph: Graph, node: Node, codes: str, k: int, stride: int, p
     n, h, w, c = graph.shapes[codes]
     oh, ow = (h + 2 * pad - k) // stride + 1, (w + 2 * pad - k) // stride + 1
     graph.shapes[win] = (n, oh, ow, k * k * c)
-    attrs = {"k": k, "stride": stride, "pad": pad, "pad_value": pad_value, "dtype": graph.dtypes[codes].name}
+    attrs = {"k": k, "stride": stride, "pad": pad, "pad_value": pad_value, "dtype": graph.dtypes[codes]}
     return Node("SlidingWindow", [codes], [win], attrs, node.name + "_swg"), win
 
 
@@ -44,6 +44,8 @@ def _lower_conv(graph: Graph, node: Node, f: Node) -> list[Node]:
         raise HwgenError(f"node {node.name!r} (Conv): input layout not understood")
     if node.inputs[1] not in graph.consts:
         raise HwgenError(f"node {node.name!r} (Conv): weights must be constant")
+    if len(node.inputs) > 2 and node.inputs[2] and node.inputs[2] not in graph.consts:
+        raise HwgenError(f"node {node.name!r} (Conv): the bias must be constant")
     vals, scale, w_dt = weight_codes(graph, node.inputs[1], node)
     m, c, kh, kw = vals.shape
     strides, pads = a.get("strides", [1, 1]), a.get("pads", [0, 0, 0, 0])
@@ -100,7 +102,7 @@ def _lower_im2col(graph: Graph, node: Node, f: Node) -> list[Node]:
 
 
 def lower_conv(graph: Graph) -> bool:
-    """``FromCodes -> Conv`` / ``FromCodes -> Im2Col`` become ``SlidingWindow [-> Mvtu] -> FromCodes``."""
+    """``FromCodes -> Conv`` / ``FromCodes -> Im2Col`` become ``SlidingWindow [-> MVTU] -> FromCodes``."""
     for node in graph.nodes:
         if node.op not in ("Conv", "Im2Col"):
             continue

@@ -17,7 +17,7 @@ __all__ = ["lower_matmul", "make_mvtu"]
 def make_mvtu(
     graph: Graph, node: Node, codes: str, w_hw: np.ndarray, w_dt, in_mul, w_scale, out: str, perm=None
 ):
-    """Mvtu on ``codes`` with integer weights ``w_hw`` (MH, MW), then FromCodes(acc * in_mul * w_scale)."""
+    """MVTU on ``codes`` with integer weights ``w_hw`` (MH, MW), then FromCodes(acc * in_mul * w_scale)."""
     in_dt = graph.dtypes[codes]
     lo, hi = acc_range(w_hw, in_dt)
     check_exact_sum(lo, hi, node)
@@ -27,13 +27,13 @@ def make_mvtu(
         "weights": np.ascontiguousarray(w_hw, dtype=np.int64),
         "thresholds": None,
         "out_offset": 0,
-        "in_dtype": in_dt.name,
-        "w_dtype": w_dt.name,
-        "out_dtype": acc_dt.name,
+        "in_dtype": in_dt,
+        "w_dtype": w_dt,
+        "out_dtype": acc_dt,
         "acc_min": lo,
         "acc_max": hi,
     }
-    mv = Node("Mvtu", [codes], [acc], attrs, node.name)
+    mv = Node("MVTU", [codes], [acc], attrs, node.name)
     graph.dtypes[acc] = acc_dt
     graph.shapes[acc] = (*graph.shapes[codes][:-1], w_hw.shape[0])
     mul = (np.float32(in_mul) * np.asarray(w_scale, np.float32)).astype(np.float32)
@@ -55,7 +55,7 @@ def _input_codes(graph: Graph, f: Node, node: Node):
 
 
 def lower_matmul(graph: Graph) -> bool:
-    """``FromCodes -> MatMul(W)`` becomes ``Mvtu -> FromCodes``; flattened NCHW inputs reorder W's rows."""
+    """``FromCodes -> MatMul(W)`` becomes ``MVTU -> FromCodes``; flattened NCHW inputs reorder W's rows."""
     for node in graph.nodes:
         if node.op != "MatMul" or node.inputs[1] not in graph.consts:
             continue

@@ -13,8 +13,8 @@ __all__ = ["lower_maxpool"]
 
 
 def lower_maxpool(graph: Graph) -> bool:
-    """``FromCodes -> MaxPool`` becomes ``MaxPoolHw -> FromCodes`` when the dequantization is increasing
-    (then max commutes with it exactly)."""
+    """``FromCodes -> MaxPool`` becomes ``StreamingMaxPool -> FromCodes`` when the dequantization is
+    increasing (then max commutes with it exactly)."""
     for node in graph.nodes:
         if node.op not in ("MaxPool", "MaxPoolNHWC"):
             continue
@@ -36,7 +36,11 @@ def lower_maxpool(graph: Graph) -> bool:
         n, h, w, c = graph.shapes[codes]
         graph.shapes[out] = (n, (h - kh) // sh + 1, (w - kw) // sh + 1, c)
         mp = Node(
-            "MaxPoolHw", [codes], [out], {"k": kh, "stride": sh, "dtype": graph.dtypes[codes].name}, node.name
+            "StreamingMaxPool",
+            [codes],
+            [out],
+            {"k": kh, "stride": sh, "dtype": graph.dtypes[codes]},
+            node.name,
         )
         fc = from_codes_node(
             graph,

@@ -27,11 +27,7 @@ def _shift(p, k: int, bipolar: bool) -> bool:
         else:
             a["a_add"] = a.get("a_add", 0) + k
         return True
-    if (
-        p.op in ("Mvtu", "Thresholding")
-        and a.get("thresholds") is not None
-        and str(a["out_dtype"]) != "BIPOLAR"
-    ):
+    if p.op in ("MVTU", "Thresholding") and a.get("thresholds") is not None and a["out_dtype"] != BIPOLAR:
         if bipolar:
             if a.get("out_offset", 0) != 0 or a["thresholds"].shape[1] != 1:
                 return False
@@ -41,7 +37,7 @@ def _shift(p, k: int, bipolar: bool) -> bool:
     return False
 
 
-_PASS_THROUGH = ("SlidingWindow", "MaxPoolHw", "Flatten")
+_PASS_THROUGH = ("SlidingWindow", "StreamingMaxPool", "Flatten")
 
 
 def _through(graph: Graph, codes: str):
@@ -86,12 +82,12 @@ def normalize_codes(graph: Graph) -> bool:
         if not _shift(p, k or 0, new_dt == BIPOLAR):
             p.attrs = snapshot
             continue
-        if p.op in ("Mvtu", "Thresholding"):
-            p.attrs["out_dtype"] = new_dt.name
+        if p.op in ("MVTU", "Thresholding"):
+            p.attrs["out_dtype"] = new_dt
         else:
-            p.attrs["dtype"] = new_dt.name
+            p.attrs["dtype"] = new_dt
         for n in path:  # pass-through layers between the producer and the FromCodes
-            n.attrs["dtype"] = new_dt.name
+            n.attrs["dtype"] = new_dt
             if "pad_value" in n.attrs:
                 pv = n.attrs["pad_value"]
                 n.attrs["pad_value"] = 2 * pv - 1 if new_dt == BIPOLAR else pv + (k or 0)

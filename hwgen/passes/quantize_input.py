@@ -64,7 +64,7 @@ def quantize_input(
             "ToCodes",
             [x],
             [codes],
-            {"act": act, "a_mul": 1, "a_add": 0, "dtype": input_dtype.name, "perm": to},
+            {"act": act, "a_mul": 1, "a_add": 0, "dtype": input_dtype, "perm": to},
             "input_codes",
         )
         ints = graph.fresh("input_ints")
@@ -89,7 +89,7 @@ def quantize_input(
             "act": spec["act"],
             "a_mul": spec["a_mul"],
             "a_add": spec["a_add"],
-            "dtype": spec["dtype"].name,
+            "dtype": spec["dtype"],
             "perm": to,
         },
         node.name + "_codes",

@@ -13,7 +13,7 @@ from hwgen.golden import ops
 from hwgen.ir.datatypes import BINARY, BIPOLAR, UINT
 from hwgen.layers.fifo import FIFO
 from hwgen.layers.label_select import LabelSelect
-from hwgen.layers.maxpool import MaxPool
+from hwgen.layers.maxpool import StreamingMaxPool
 from hwgen.layers.mvtu import MVTU
 from hwgen.layers.sliding_window import SlidingWindow
 from hwgen.layers.testing import pack, run_stream_test
@@ -65,7 +65,7 @@ def test_small_cnv_chain(pattern):
         MVTU(w1, idt=UINT(2), wdt=BIPOLAR, pe=2, simd=6, thresholds=t1, odt=BIPOLAR),
         WidthConverter(1, 2, 4),
         FIFO(4, 8),
-        MaxPool(4, 4, 4, k=2, simd=4, dtype=BIPOLAR),
+        StreamingMaxPool(4, 4, 4, k=2, simd=4, dtype=BIPOLAR),
         MVTU(w2, idt=BIPOLAR, wdt=BIPOLAR, pe=5, simd=4),
     ]
     stages.append(WidthConverter(stages[-1].odt.bits, 5, 1))
@@ -90,7 +90,7 @@ def test_chain_runs_at_the_slowest_layer():
         FIFO(12, 4),  # the MVTU takes its input in bursts (output fold 0 only)
         MVTU(w1, idt=UINT(2), wdt=BIPOLAR, pe=2, simd=6, thresholds=t1),
         WidthConverter(1, 2, 4, frame_elems=16 * 4),
-        MaxPool(4, 4, 4, k=2, simd=4, dtype=BIPOLAR),
+        StreamingMaxPool(4, 4, 4, k=2, simd=4, dtype=BIPOLAR),
     ]
     res = run_stream_test(Chain(stages), pack(img, UINT(2), 2), pack(p1, BINARY, 4))
     ii = max(st.ii_cycles for st in stages)

@@ -1,4 +1,4 @@
-"""MaxPool in amaranth.sim against hwgen.golden.ops.maxpool_nhwc."""
+"""StreamingMaxPool in amaranth.sim against hwgen.golden.ops.maxpool_nhwc."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,7 @@ from amaranth.back import verilog
 
 from hwgen.golden import ops
 from hwgen.ir.datatypes import BINARY, BIPOLAR, INT, UINT
-from hwgen.layers.maxpool import MaxPool
+from hwgen.layers.maxpool import StreamingMaxPool
 from hwgen.layers.testing import pack, run_stream_test
 
 
@@ -14,7 +14,7 @@ def check(h, w, ch, k, simd, dt, images=2, stall=0.3, gap=0.3, seed=0, stride=No
     rng = np.random.default_rng(seed)
     x = rng.choice(dt.values(), size=(images, h, w, ch))
     y = ops.maxpool_nhwc(x, k, stride)
-    dut = MaxPool(h, w, ch, k=k, stride=stride, simd=simd, dtype=dt)
+    dut = StreamingMaxPool(h, w, ch, k=k, stride=stride, simd=simd, dtype=dt)
     assert dut.out_shape == y.shape[1:]
     res = run_stream_test(
         dut, pack(x, dt, simd), pack(y, dt, simd), stall_prob=stall, gap_prob=gap, seed=seed
@@ -61,7 +61,7 @@ def test_cycles_other_strides(h, w, ch, k, s, simd):
 def test_hand_case():
     x = np.array([[-1, 1], [-1, -1]]).reshape(1, 2, 2, 1)
     assert ops.maxpool_nhwc(x, 2).reshape(-1).tolist() == [1]
-    dut = MaxPool(2, 2, 1, k=2, simd=1, dtype=BIPOLAR)
+    dut = StreamingMaxPool(2, 2, 1, k=2, simd=1, dtype=BIPOLAR)
     run_stream_test(dut, [0, 1, 0, 0], [1], stall_prob=0.5, seed=1)
 
 
@@ -88,11 +88,11 @@ def test_constructor_validation(args, kwargs, exc, msg):
     kw = {"k": 2, "simd": 1, "dtype": INT(4)}
     kw.update(kwargs)
     with pytest.raises(exc, match=msg):
-        MaxPool(*args, **kw)
+        StreamingMaxPool(*args, **kw)
 
 
 def test_converts_to_verilog():
-    dut = MaxPool(4, 4, 4, k=2, simd=2, dtype=INT(4))
+    dut = StreamingMaxPool(4, 4, 4, k=2, simd=2, dtype=INT(4))
     assert "module mp_top" in verilog.convert(dut, name="mp_top")
 
 

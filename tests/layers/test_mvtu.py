@@ -123,7 +123,7 @@ def test_storage_modes(storage):
     w = _rand(rng, INT(2), (4, 4))
     thr = _thresholds(rng, -8, 8, 4, 3)
     dut, _ = check(w, INT(2), INT(2), 2, 2, thr, -2, weights=storage, seed=9)
-    assert dut.weight_storage == storage
+    assert dut.spec.storage == storage
 
 
 def test_block_ram_weight_rom():
@@ -249,9 +249,9 @@ def test_fused_thresholds_fully_parallel(nthr):
     thr[0] = -50  # reached by every input
     thr[1, -1] = 50  # reached by none
     dut, res = check(w, BIPOLAR, BIPOLAR, 4, 9, thr, -1 if nthr == 3 else 0, frames=6)
-    assert dut.fused_thresholds
+    assert dut.spec.fused_thresholds
     rom, _ = check(w, BIPOLAR, BIPOLAR, 4, 9, thr, -1 if nthr == 3 else 0, frames=6, weights="rom")
-    assert not rom.fused_thresholds
+    assert not rom.spec.fused_thresholds
 
 
 @pytest.mark.slow

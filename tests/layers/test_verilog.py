@@ -13,7 +13,7 @@ from amaranth.back import verilog
 from hwgen.ir.datatypes import BIPOLAR, INT, UINT
 from hwgen.layers.fifo import FIFO
 from hwgen.layers.label_select import LabelSelect
-from hwgen.layers.maxpool import MaxPool
+from hwgen.layers.maxpool import StreamingMaxPool
 from hwgen.layers.mvtu import MVTU
 from hwgen.layers.sliding_window import SlidingWindow
 from hwgen.layers.thresholding import Thresholding
@@ -33,8 +33,8 @@ DUTS = {
     "fifo_reg": lambda: FIFO(3, 1),
     "fifo_ram": lambda: FIFO(8, 16),
     "width_converter": lambda: WidthConverter(2, 3, 2),
-    "maxpool": lambda: MaxPool(2, 2, 1, k=2, simd=1, dtype=INT(4)),
-    "maxpool_stride": lambda: MaxPool(5, 5, 2, k=3, stride=2, simd=2, dtype=UINT(3)),
+    "maxpool": lambda: StreamingMaxPool(2, 2, 1, k=2, simd=1, dtype=INT(4)),
+    "maxpool_stride": lambda: StreamingMaxPool(5, 5, 2, k=3, stride=2, simd=2, dtype=UINT(3)),
     "label_select": lambda: LabelSelect(10, k=3, pe=2, idt=INT(8)),
     "sliding_window": lambda: SlidingWindow(
         5, 5, 2, k=3, pad=1, stride=2, simd=1, dtype=BIPOLAR, pad_value=1

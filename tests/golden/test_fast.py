@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_passes_models import MODELS, inputs_for
+from helpers.models import MODELS, inputs_for
 
 from hwgen.golden import execute_all, ops
 from hwgen.golden.fast import matvec_fast, threshold_fast, xnor_popcount_dot
+from hwgen.ir.datatypes import BIPOLAR, DataType
 from hwgen.passes import streamline
 
 
@@ -40,9 +41,9 @@ def test_threshold_equals_reference(t, narrow):
 
 def _reference(node, x):
     a = node.attrs
-    if node.op in ("Mvtu", "Thresholding"):
+    if node.op in ("MVTU", "Thresholding"):
         thr = a.get("thresholds")
-        if node.op == "Mvtu":
+        if node.op == "MVTU":
             return (
                 ops.mvtu(x, a["weights"], thr, a["out_offset"])
                 if thr is not None
@@ -51,7 +52,7 @@ def _reference(node, x):
         return ops.multithreshold(x, thr, a["out_offset"])
     if node.op == "SlidingWindow":
         return ops.sliding_window(x, a["k"], a["stride"], a["pad"], a["pad_value"])
-    if node.op == "MaxPoolHw":
+    if node.op == "StreamingMaxPool":
         return ops.maxpool_nhwc(x, a["k"], a["stride"])
     return x.reshape(x.shape[0], -1)  # Flatten
 
@@ -63,7 +64,7 @@ def test_hardware_nodes_equal_reference_ops(name):
     env = execute_all(hw, inputs_for(g))
     for node in hw.hw_nodes() + [n for n in hw.nodes if n.op == "Flatten"]:
         want = _reference(node, env[node.inputs[0]])
-        if node.attrs.get("thresholds") is not None and node.attrs["out_dtype"] == "BIPOLAR":
+        if node.attrs.get("thresholds") is not None and node.attrs["out_dtype"] == BIPOLAR:
             want = 2 * want - 1
         assert np.array_equal(env[node.outputs[0]], want), node.name
 
@@ -110,11 +111,10 @@ def test_maxpool_equals_reference(shape, k, s):
     from hwgen.golden.fast import HW_EXEC
 
     x = np.random.default_rng(k).integers(-5, 5, size=shape)
-    assert np.array_equal(HW_EXEC["MaxPoolHw"]([x], {"k": k, "stride": s}), ops.maxpool_nhwc(x, k, s))
+    assert np.array_equal(HW_EXEC["StreamingMaxPool"]([x], {"k": k, "stride": s}), ops.maxpool_nhwc(x, k, s))
 
 
 def _dtype_values(rng, name, size):
-    from hwgen.ir.datatypes import DataType
 
     if name == "BIPOLAR":
         return rng.choice(np.array([-1, 1], np.int8), size=size)
@@ -123,16 +123,19 @@ def _dtype_values(rng, name, size):
 
 
 def _mvtu_attrs(rng, w, in_dt, out):
-    a = {"weights": w, "in_dtype": in_dt, "w_dtype": "BIPOLAR" if np.all(np.abs(w) == 1) else "INT2"}
+    wdt = DataType.from_name("BIPOLAR" if np.all(np.abs(w) == 1) else "INT2")
+    a = {"weights": w, "in_dtype": DataType.from_name(in_dt), "w_dtype": wdt}
     bound = int(np.abs(w.astype(np.int64)).sum(1).max()) * (1 if in_dt == "BIPOLAR" else 128)
     if out == "acc":
-        a.update(thresholds=None, out_dtype="INT32", out_offset=0)
+        a.update(thresholds=None, out_dtype=DataType.from_name("INT32"), out_offset=0)
     elif out == "BIPOLAR":
-        a.update(thresholds=rng.integers(-bound // 4, bound // 4 + 1, size=(w.shape[0], 1)), out_dtype=out)
+        a.update(
+            thresholds=rng.integers(-bound // 4, bound // 4 + 1, size=(w.shape[0], 1)), out_dtype=BIPOLAR
+        )
         a["out_offset"] = 0
     else:
         thr = np.sort(rng.integers(-bound // 4, bound // 4 + 1, size=(w.shape[0], 3)), axis=1)
-        a.update(thresholds=thr, out_dtype="INT2", out_offset=-2)
+        a.update(thresholds=thr, out_dtype=DataType.from_name("INT2"), out_offset=-2)
     return a
 
 
@@ -140,7 +143,7 @@ def _want(x, sw, a):
     win = ops.sliding_window(x, sw["k"], sw["stride"], sw.get("pad", 0), sw.get("pad_value", 0))
     thr = a["thresholds"]
     y = ops.mvtu(win, a["weights"], thr, a["out_offset"])
-    return 2 * y - 1 if thr is not None and a["out_dtype"] == "BIPOLAR" else y
+    return 2 * y - 1 if thr is not None and a["out_dtype"] == BIPOLAR else y
 
 
 CONV_CASES = [  # (N, H, W, C, k, stride, pad, MH, in dtype, weights, output)
@@ -186,7 +189,7 @@ def test_mvtu_after_window_equals_reference(case, small_blocks, monkeypatch):
     ],
 )
 def test_mvtu_rows_equal_reference(rows, in_dt, w_dt, out):
-    """The Mvtu node (GEMM in row blocks from 64 rows, XNOR / single product below) == plain ops."""
+    """The MVTU node (GEMM in row blocks from 64 rows, XNOR / single product below) == plain ops."""
     from hwgen.golden.fast import HW_EXEC
 
     rng = np.random.default_rng(rows)
@@ -195,7 +198,7 @@ def test_mvtu_rows_equal_reference(rows, in_dt, w_dt, out):
     want = ops.mvtu(x, a["weights"], a["thresholds"], a["out_offset"])
     if out == "BIPOLAR":
         want = 2 * want - 1
-    assert np.array_equal(HW_EXEC["Mvtu"]([x], a), want)
+    assert np.array_equal(HW_EXEC["MVTU"]([x], a), want)
 
 
 @pytest.mark.parametrize("k,mh,packed", [(2047, 4, True), (2048, 4, False), (576, 1, False), (576, 9, True)])
@@ -301,7 +304,7 @@ def test_to_codes_refuses_values_outside_the_input_datatype(dtype, vals, ok):
 
     a = {
         "act": {"op": "Grid", "consts": [np.float32(1.0), "Mul", np.float32(1.0)], "attrs": {}},
-        "dtype": dtype,
+        "dtype": DataType.from_name(dtype),
     }
     x = np.array([vals], np.float32)
     if ok:

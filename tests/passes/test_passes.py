@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_passes_models import MODELS, inputs_for, tiny_mlp
+from helpers.models import MODELS, inputs_for, tiny_mlp
 
 from hwgen.errors import HwgenError
 from hwgen.golden import execute
+from hwgen.ir.datatypes import BIPOLAR, INT
 from hwgen.passes import CLEANUP, LOWERING, run_to_fixed_point, streamline
 from hwgen.passes.quantize_input import quantize_input
 
@@ -53,9 +54,17 @@ def test_passes_report_no_change_at_fixed_point():
 def test_streamline_makes_hardware_chain():
     hw = streamline(MODELS["cnn"]())
     kinds = [n.op for n in hw.hw_nodes()]
-    assert kinds == ["SlidingWindow", "Mvtu", "MaxPoolHw", "SlidingWindow", "Mvtu", "MaxPoolHw", "Mvtu"]
+    assert kinds == [
+        "SlidingWindow",
+        "MVTU",
+        "StreamingMaxPool",
+        "SlidingWindow",
+        "MVTU",
+        "StreamingMaxPool",
+        "MVTU",
+    ]
     mv = hw.hw_nodes()[1]
-    assert mv.attrs["in_dtype"] == "INT8" and mv.attrs["w_dtype"] == "BIPOLAR"
+    assert mv.attrs["in_dtype"] == INT(8) and mv.attrs["w_dtype"] == BIPOLAR
     assert mv.attrs["thresholds"].shape == (4, 1) and mv.attrs["mw"] == 18 and mv.attrs["mh"] == 4
     assert list(mv.attrs["negated"]) == [1]
     last = hw.hw_nodes()[-1]
@@ -99,7 +108,7 @@ def test_zero_padding_maps_to_value_zero_and_bipolar_padding_is_refused():
     swg = hw.hw_nodes()[0]
     assert swg.op == "SlidingWindow" and swg.attrs["pad"] == 1 and swg.attrs["pad_value"] == 0
 
-    from test_passes_models import _B
+    from helpers.models import _B
 
     b = _B((1, 2, 5, 5))
     t = b.op("BipolarQuant", ["x", b.c(1.0)])

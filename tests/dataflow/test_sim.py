@@ -9,13 +9,13 @@ import random
 
 import numpy as np
 import pytest
-from test_passes_models import inputs_for, tiny_cnn, tiny_mlp
+from helpers.models import inputs_for, tiny_cnn, tiny_mlp
 
 from hwgen.dataflow import Accelerator, default_folding
 from hwgen.dataflow.io import input_beats, output_values
-from hwgen.dataflow.stages import lane_limits
 from hwgen.errors import HwgenError
 from hwgen.golden import execute
+from hwgen.layers.registry import spec_of
 from hwgen.layers.testing import run_stream_test
 from hwgen.passes import streamline
 
@@ -78,7 +78,7 @@ def test_random_foldings_keep_the_cycle_model(seed):
     spec = {
         n.name: {
             opt: rng.choice([d for d in range(1, total + 1) if total % d == 0])
-            for opt, (total, _) in lane_limits(n).items()
+            for opt, (total, _) in spec_of(n).lane_limits().items()
         }
         for n in graph.hw_nodes()
     }
@@ -109,9 +109,9 @@ def test_layers_describe_the_hardware():
     kinds = [st.kind for st in acc.stages]
     # every MVTU after the first layer with more than one output fold has a FIFO right in front
     for k, st in enumerate(acc.stages):
-        if st.kind == "Mvtu" and k and st.shape[0] // st.pe > 1:
+        if st.kind == "MVTU" and k and st.shape[0] // st.pe > 1:
             assert kinds[k - 1] == "FIFO"
-            assert acc.stages[k - 1].component.depth >= st.shape[1] // st.simd
+            assert acc.stages[k - 1].depth >= st.shape[1] // st.simd
 
 
 def test_folding_of_another_graph_is_refused():
@@ -129,7 +129,7 @@ def test_tfc_top3_labels():
     from hwgen.frontend import load
     from hwgen.golden.ops import label_select
 
-    d = Path(__file__).resolve().parents[1] / "examples" / "models" / "tfc_w1a1"
+    d = Path(__file__).resolve().parents[2] / "examples" / "models" / "tfc_w1a1"
     graph = streamline(load(d / "tfc_w1a1.qonnx.onnx"), topk=3)
     idx = [0, 1, 2, 208]  # 208: an input with quantizer ties
     x, ref = np.load(d / "inputs.npy")[idx], label_select(np.load(d / "acc_ref.npy")[idx], 3)

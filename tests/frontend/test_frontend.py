@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_golden_discovery import EXAMPLES, ORACLE
+from helpers.models import EXAMPLES, ORACLE
 
 from hwgen.errors import HwgenError
 from hwgen.frontend import SUPPORTED_OPS, load

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from test_golden_discovery import ORACLE, discover, references
+from helpers.models import ORACLE, discover, references
 
 from hwgen.frontend import load
 from hwgen.golden import execute

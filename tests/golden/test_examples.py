@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_golden_discovery import EXAMPLES, discover, references
+from helpers.models import EXAMPLES, discover, references
 
 from hwgen.frontend import load
 from hwgen.golden import execute

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers.models import inputs_for, tiny_cnn
 from hwgen.sim.runner import BenchRun, build_verilator, run_bench, session_cache_dir
-from test_passes_models import inputs_for, tiny_cnn
 
 from hwgen.dataflow import Accelerator, auto_folding
 from hwgen.dataflow.io import input_beats, output_values, pack_frames
@@ -26,7 +26,7 @@ from hwgen.golden import execute
 from hwgen.passes import streamline
 
 pytestmark = pytest.mark.verilator
-MODELS = Path(__file__).resolve().parents[1] / "examples" / "models"
+MODELS = Path(__file__).resolve().parents[2] / "examples" / "models"
 
 
 @pytest.fixture(scope="session")

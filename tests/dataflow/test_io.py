@@ -12,7 +12,7 @@ from hwgen.frontend import load
 from hwgen.ir.datatypes import BIPOLAR, INT, UINT
 from hwgen.passes import streamline
 
-MODELS = Path(__file__).resolve().parents[1] / "examples" / "models"
+MODELS = Path(__file__).resolve().parents[2] / "examples" / "models"
 
 
 @pytest.mark.parametrize("dt", [BIPOLAR, INT(2), UINT(3), INT(11)], ids=str)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import re
 
+import numpy as np
 import pytest
-from test_passes_models import tiny_cnn, tiny_mlp
+from helpers.models import tiny_cnn, tiny_mlp
 
 from hwgen.dataflow import auto_folding, default_folding, folding_from_dict, load_folding
-from hwgen.dataflow.folding import BRAM18_LUTS, _cycles_only
-from hwgen.dataflow.stages import lane_limits, make_stage
+from hwgen.dataflow.folding import BRAM18_LUTS
 from hwgen.errors import HwgenError
+from hwgen.layers.registry import spec_of
 from hwgen.passes import streamline
 
 
@@ -48,12 +49,12 @@ def test_partial_folding_fills_in_for_the_given_ii(mlp):
 
 ERRORS = [
     ({"nope": {"pe": 1}}, r"^folding: no layer named 'nope' \(layers: 'MatMul_"),
-    ({"L1": {"pe": 3}}, r"^folding: layer 'L1' \(Mvtu\): pe=3 must divide MH=8$"),
-    ({"L1": {"simd": 5}}, r"^folding: layer 'L1' \(Mvtu\): simd=5 must divide MW=16$"),
+    ({"L1": {"pe": 3}}, r"^folding: layer 'L1' \(MVTU\): pe=3 must divide MH=8$"),
+    ({"L1": {"simd": 5}}, r"^folding: layer 'L1' \(MVTU\): simd=5 must divide MW=16$"),
     ({"L1": {"pe": 0}}, r"^folding: layer 'L1': 'pe' must be a positive integer, not 0$"),
     ({"L1": {"pe": "2"}}, r"^folding: layer 'L1': 'pe' must be a positive integer, not '2'$"),
     ({"L1": {"pe": True}}, r"'pe' must be a positive integer, not True$"),
-    ({"L1": {"lanes": 2}}, r"^folding: layer 'L1' \(Mvtu\): unknown option 'lanes' \(expected pe, simd\)$"),
+    ({"L1": {"lanes": 2}}, r"^folding: layer 'L1' \(MVTU\): unknown option 'lanes' \(expected pe, simd\)$"),
     ({"L1": {"pe": 2, "PE": 2}}, r"^folding: layer 'L1': an option is given twice$"),
     ({"L1": 4}, r"^folding: layer 'L1': must be an object like"),
     ([1, 2], r"^folding: must be an object"),
@@ -73,7 +74,7 @@ def test_non_matrix_options(cnn):
     swg, _, pool, *_ = cnn.hw_nodes()
     with pytest.raises(HwgenError, match=r"\(SlidingWindow\): unknown option 'pe' \(expected simd\)$"):
         folding_from_dict(cnn, {swg.name: {"pe": 2}})
-    with pytest.raises(HwgenError, match=r"\(MaxPoolHw\): simd=3 must divide channels=4$"):
+    with pytest.raises(HwgenError, match=r"\(StreamingMaxPool\): simd=3 must divide channels=4$"):
         folding_from_dict(cnn, {pool.name: {"simd": 3}})
     top = cnn.hw_nodes()[-1]
     with pytest.raises(HwgenError, match=r"\(LabelSelect\): pe=2 must divide labels=3$"):
@@ -105,23 +106,23 @@ def test_auto_folding_meets_target_at_least_cost(cnn, target):
         assert target < 64 * 9 * 2 // 2
         return
     assert f.ii_cycles <= target
-    dts = {}
     for node, lf in zip(cnn.hw_nodes(), f.layers, strict=True):
         assert lf.cycles <= target
-        # every folding of this layer, built and priced as documented: none meeting the target is cheaper
-        lim = lane_limits(node)
+        # every folding of this layer, built as a component and priced: none meeting the target is cheaper
+        lim = spec_of(node).lane_limits()
         best = None
         for pe in _divisors(lim["pe"][0] if "pe" in lim else 1):
             for simd in _divisors(lim["simd"][0] if "simd" in lim else 1):
-                st = make_stage(node, pe=pe, simd=simd, idt=dts.get("prev"))
-                st.component._MustUse__silence = True
-                if st.cycles <= target:
-                    r = st.component.resources()
+                lanes = {k: v for k, v in (("pe", pe), ("simd", simd)) if k in lim}
+                spec = spec_of(node, **lanes)
+                comp = spec.component()
+                comp._MustUse__silence = True
+                if spec.cycles <= target:
+                    r = comp.resources()
                     cost = r["luts"] + BRAM18_LUTS * -(-r["bram_bits"] // 18432)
                     best = cost if best is None else min(best, cost)
         r = lf.resources
         assert r["luts"] + BRAM18_LUTS * -(-r["bram_bits"] // 18432) == best
-        dts["prev"] = getattr(st.component, "odt", dts.get("prev"))
     assert target >= 576
     if target >= 2000:
         assert f.ii_cycles > target // 8  # folded down, not left fully parallel
@@ -132,16 +133,20 @@ def _divisors(n):
 
 
 def test_cycle_model_matches_the_layers(cnn):
-    """The MVTU cycle shortcut used to search foldings equals the built layer's model."""
+    """The cycles per frame folding reads from a spec are the built layer's per-vector model times the
+    vectors of a frame, (MH/PE)·(MW/SIMD) per vector as computed by hand."""
     for node in cnn.hw_nodes():
-        if node.op != "Mvtu":
+        if node.op != "MVTU":
             continue
         mh, mw = node.attrs["weights"].shape
+        vectors = int(np.prod(node.attrs["in_shape"])) // mw
         for pe in (1, mh):
             for simd in (1, mw):
-                st = make_stage(node, pe=pe, simd=simd)
-                st.component._MustUse__silence = True
-                assert _cycles_only(node, pe, simd, None) == st.cycles
+                spec = spec_of(node, pe=pe, simd=simd)
+                comp = spec.component()
+                comp._MustUse__silence = True
+                assert spec.cycles == comp.ii_cycles * vectors == (mh // pe) * (mw // simd) * vectors
+                assert spec.latency == comp.latency_cycles
 
 
 def test_target_fps_and_clock(mlp):
@@ -158,5 +163,5 @@ def test_default_is_balanced(cnn):
     slowest = f.ii_cycles
     for lf in f.layers:
         assert lf.cycles <= slowest
-    mvtus = [lf for lf in f.layers if lf.kind == "Mvtu"]
+    mvtus = [lf for lf in f.layers if lf.kind == "MVTU"]
     assert max((lf.pe or 1) * (lf.simd or 1) for lf in mvtus) <= 4

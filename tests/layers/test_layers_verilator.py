@@ -19,7 +19,15 @@ from hwgen.sim.runner import BenchRun, build_verilator, run_bench, session_cache
 from hwgen.flow.verilog import export_stream_verilog
 from hwgen.golden import ops
 from hwgen.ir.datatypes import BIPOLAR, INT, UINT
-from hwgen.layers import FIFO, MVTU, LabelSelect, MaxPool, SlidingWindow, Thresholding, WidthConverter
+from hwgen.layers import (
+    FIFO,
+    MVTU,
+    LabelSelect,
+    SlidingWindow,
+    StreamingMaxPool,
+    Thresholding,
+    WidthConverter,
+)
 from hwgen.layers.testing import pack, unpack
 
 pytestmark = pytest.mark.verilator
@@ -80,7 +88,7 @@ def _swg(rng, h, w, c, k, stride, pad, simd, dt, pad_value=0):
 
 def _maxpool(rng, h, w, c, k, simd, dt, stride=None):
     img = _rand(rng, dt, (FRAMES, h, w, c))
-    comp = MaxPool(h, w, c, k=k, stride=stride, simd=simd, dtype=dt)
+    comp = StreamingMaxPool(h, w, c, k=k, stride=stride, simd=simd, dtype=dt)
     y = ops.maxpool_nhwc(img, k, stride)
     return Case(comp, img.reshape(FRAMES, -1), y.reshape(FRAMES, -1), dt, simd, dt, simd)
 

@@ -51,14 +51,14 @@ def test_copy_is_independent():
 def test_describe_is_json_and_complete():
     import json
 
-    from test_passes_models import tiny_cnn
+    from helpers.models import tiny_cnn
 
     from hwgen.ir import describe
     from hwgen.passes import streamline
 
     d = json.loads(json.dumps(describe(streamline(tiny_cnn()))))
     assert d["input"] == {"dtype": "INT8", "shape": [8, 8, 2]}
-    assert [lay["kind"] for lay in d["layers"]][:3] == ["SlidingWindow", "Mvtu", "MaxPoolHw"]
+    assert [lay["kind"] for lay in d["layers"]][:3] == ["SlidingWindow", "MVTU", "StreamingMaxPool"]
     mv = d["layers"][1]
     assert len(mv["weights"]) == mv["mh"] == 4 and len(mv["weights"][0]) == mv["mw"] == 18
     assert d["output"]["shape"] == [3]

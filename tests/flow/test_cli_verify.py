@@ -14,12 +14,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_cli_build import folding_file, hwgen, matmuls
+from helpers.cli import folding_file, hwgen, matmuls
 
 from hwgen.cli import main
 
 pytestmark = pytest.mark.verilator
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "models" / "tfc_w1a1"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "models" / "tfc_w1a1"
 MODEL = EXAMPLE / "tfc_w1a1.qonnx.onnx"
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_passes_models import _B
+from helpers.models import _B
 
 from hwgen.golden import execute
+from hwgen.ir.datatypes import BIPOLAR, INT
 from hwgen.passes import streamline
 from hwgen.passes.thresholds import ThresholdCheckError, check_thresholds, derive_thresholds
 
@@ -32,9 +33,9 @@ def test_hand_computed_thresholds():
     # ch4: acc - 10 <= -6 -> -1 always:                                      [5, 5] (acc_max + 1)
     g = _one_layer([0.25, -0.25, 0.0, 1.0, 1.0], [0.0, 0.0, 0.7, 0.0, -10.0])
     hw = streamline(g)
-    (mv,) = [n for n in hw.hw_nodes() if n.op == "Mvtu"]
+    (mv,) = [n for n in hw.hw_nodes() if n.op == "MVTU"]
     assert mv.attrs["thresholds"].tolist() == [[-2, 3], [-2, 3], [-4, -4], [0, 1], [5, 5]]
-    assert mv.attrs["out_offset"] == -1 and mv.attrs["out_dtype"] == "INT2"
+    assert mv.attrs["out_offset"] == -1 and mv.attrs["out_dtype"] == INT(2)
     assert list(mv.attrs["negated"]) == [1]
     assert np.all(mv.attrs["weights"][1] == -1) and np.all(mv.attrs["weights"][0] == 1)
     x = np.array(np.meshgrid(*[[-1.0, 0.0, 1.0]] * 4)).reshape(4, -1).T.astype(F32)
@@ -56,7 +57,7 @@ def test_batchnorm_with_eps_and_negative_gamma():
     hw = streamline(b.done(b.op("BipolarQuant", [t, b.c(1.0)])))
     (mv,) = hw.hw_nodes()
     assert mv.attrs["thresholds"].tolist() == [[1], [0]]
-    assert mv.attrs["out_dtype"] == "BIPOLAR"
+    assert mv.attrs["out_dtype"] == BIPOLAR
 
 
 def _table():

@@ -5,55 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
-
-from hwgen.cli import main
-
-onnx = pytest.importorskip("onnx")
-from onnx import numpy_helper  # noqa: E402
-
-MODEL = Path(__file__).resolve().parents[1] / "examples" / "models" / "tfc_w1a1" / "tfc_w1a1.qonnx.onnx"
-LANES = [(4, 4), (1, 2), (1, 2), (1, 1)]  # (PE, SIMD) of the four matrix layers, in order
-
-
-def matmuls(path=MODEL):
-    """(node name, weight shape (MW, MH) as the MatMul sees it) of every MatMul, in graph order."""
-    m = onnx.load(str(path))
-    inits = {t.name: numpy_helper.to_array(t).shape for t in m.graph.initializer}
-    producer = {o: n for n in m.graph.node for o in n.output}
-    out = []
-    for n in m.graph.node:
-        if n.op_type != "MatMul":
-            continue
-        w, flip = n.input[1], False
-        while w not in inits:  # the weight passes through its quantizer node (and maybe a Transpose)
-            flip ^= producer[w].op_type == "Transpose"
-            w = producer[w].input[0]
-        out.append((n.name, inits[w][::-1] if flip else inits[w]))
-    return out
-
-
-def folding_file(tmp_path) -> Path:
-    f = tmp_path / "folding.json"
-    f.write_text(
-        json.dumps(
-            {name: {"pe": pe, "simd": simd} for (name, _), (pe, simd) in zip(matmuls(), LANES, strict=True)}
-        )
-    )
-    return f
-
-
-def hwgen(capsys, *argv):
-    """Run the CLI in-process: (exit code, stdout, stderr)."""
-    try:
-        rc = main([str(a) for a in argv])
-    except SystemExit as e:  # argparse usage errors
-        rc = e.code
-    cap = capsys.readouterr()
-    return rc, cap.out, cap.err
+from helpers.cli import LANES, MODEL, folding_file, hwgen, matmuls
 
 
 def test_manifest_matches_the_model(tmp_path, capsys):
@@ -65,7 +20,7 @@ def test_manifest_matches_the_model(tmp_path, capsys):
     mms = matmuls()
     assert len(m["layers"]) == len(mms) == 4
     for ly, (name, (mw, mh)), (pe, simd) in zip(m["layers"], mms, LANES, strict=True):
-        assert ly["name"] == name and ly["kind"] == "Mvtu"
+        assert ly["name"] == name and ly["kind"] == "MVTU"
         assert ly["shape"] == [mh, mw]
         assert (ly["pe"], ly["simd"]) == (pe, simd)
         assert ly["cycles"] == (mh // pe) * (mw // simd)
