@@ -16,8 +16,8 @@ golden model depends on: ``input_dtype``, ``input_scale``, ``topk``; and how the
 ``elements_per_frame``, ``layout``), ``layers`` (in stream order, each its spec's
 :meth:`~hwgen.layers.spec.LayerSpec.describe`: ``name``, ``kind`` = the hardware-IR op, ``shape`` = [MH, MW]
 for matrix layers, ``in_elems``, ``out_elems``, ``pe``, ``simd``, ``weight_storage``, ``cycles``,
-``latency``, ``resources``), ``buffers`` (FIFOs and width converters), ``resources`` (totals of the estimates), ``rtl`` (``top``, ``files`` relative to OUT,
-``sha256`` per file).
+``latency``, ``resources``), ``buffers`` (FIFOs and width converters), ``resources`` (totals of the
+estimates), ``rtl`` (``top``, ``files`` relative to OUT, ``sha256`` per file).
 
 This module is the only one that writes (:func:`write_manifest`, built by :func:`make_manifest`) and reads
 (:func:`read_manifest`) the manifest.
