@@ -1,6 +1,6 @@
 """Place and route example accelerators on the open flows and report utilisation and achieved Fmax.
 
-Usage: ``python benchmarks/fmax.py [--out DIR] [--devices ecp5-85k up5k] [--freq 100] [--cnv]``
+Usage: ``python benchmarks/fmax.py [--out DIR] [--devices D ...] [--freq MHZ] [--pipeline P ...] [--cnv]``
 
 Each configuration is built with ``hwgen build`` (Python API, :mod:`hwgen.flow.steps`) into ``DIR/<name>``,
 then its ``rtl/hwgen_top.v`` is placed and routed out of context by :func:`hwgen.flow.pnr.place_and_route`
@@ -12,6 +12,7 @@ folding near 10,000 frames/s on ECP5 only (it takes tens of minutes).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -20,6 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from hwgen.errors import HwgenError
 from hwgen.flow import steps
 from hwgen.flow.options import BuildOptions
 from hwgen.flow.pnr import place_and_route
@@ -36,8 +38,8 @@ CONFIGS = {
 CNV = {"cnv_w1a1_10k": (MODELS / "cnv_w1a1/cnv_w1a1.qonnx.onnx", 10_000, ("ecp5-85k",))}
 
 
-def build(model: Path, fps: float, out: Path) -> dict:
-    opts = BuildOptions(model=model, target_fps=fps, clock_mhz=100.0)
+def build(model: Path, fps: float, out: Path, pipeline: int) -> dict:
+    opts = BuildOptions(model=model, target_fps=fps, clock_mhz=100.0, pipeline=pipeline)
     graph = steps.load(model)
     hw = steps.streamline(graph, opts)
     folding = steps.fold(hw, opts)
@@ -54,24 +56,34 @@ def main(argv=None) -> int:
     ap.add_argument("--devices", nargs="+", default=["ecp5-85k", "up5k"])
     ap.add_argument("--freq", type=float, default=100.0, help="clock constraint in MHz (default 100)")
     ap.add_argument("--cnv", action="store_true", help="also CNV-W1A1 on ECP5 (slow)")
+    ap.add_argument("--pipeline", type=int, nargs="+", default=[0], help="hwgen build --pipeline settings")
     args = ap.parse_args(argv)
     out = args.out or Path(tempfile.mkdtemp(prefix="hwgen-fmax-"))
     out.mkdir(parents=True, exist_ok=True)
     configs = CONFIGS | (CNV if args.cnv else {})
     rows = []
-    print("| design | device | II cycles | LUT | FF | BRAM | Fmax MHz | frames/s at Fmax | seconds |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
-    for name, (model, fps, devices) in configs.items():
-        b = build(model, fps, out / name)
+    print(
+        "| design | device | pipeline | II cycles | LUT | FF | BRAM | Fmax MHz | frames/s at Fmax | seconds |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for (name, (model, fps, devices)), pipeline in itertools.product(configs.items(), args.pipeline):
+        folder = out / f"{name}_p{pipeline}"
+        b = build(model, fps, folder, pipeline)
         for device in devices or args.devices:
             if device not in args.devices and devices is None:
                 continue
-            r = place_and_route(b["verilog"], out / name / f"pnr_{device}", device, freq_mhz=args.freq)
-            row = {"design": name, "ii_cycles": b["ii_cycles"], **r.as_dict()}
-            row["fps_at_fmax"] = round(r.fmax_mhz * 1e6 / b["ii_cycles"], 1)
+            row = {"design": name, "device": device, "pipeline": pipeline, "ii_cycles": b["ii_cycles"]}
+            try:
+                r = place_and_route(b["verilog"], folder / f"pnr_{device}", device, freq_mhz=args.freq)
+            except HwgenError as e:  # e.g. more port bits than the package has pins: recorded, not fatal
+                rows.append(row | {"error": str(e)})
+                why = str(e).split(": ", 1)[-1]
+                print(f"| {name} | {device} | {pipeline} | {b['ii_cycles']} | {why} |||||", flush=True)
+                continue
+            row |= r.as_dict() | {"fps_at_fmax": round(r.fmax_mhz * 1e6 / b["ii_cycles"], 1)}
             rows.append(row)
             print(
-                f"| {name} | {device} | {b['ii_cycles']} | {r.luts} | {r.ffs} | {r.brams} | "
+                f"| {name} | {device} | {pipeline} | {b['ii_cycles']} | {r.luts} | {r.ffs} | {r.brams} | "
                 f"{r.fmax_mhz:.1f} | {row['fps_at_fmax']:.0f} | {r.seconds:.0f} |",
                 flush=True,
             )

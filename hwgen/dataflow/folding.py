@@ -99,6 +99,10 @@ class Folding:
                 return lf
         raise KeyError(name)
 
+    def with_pipeline(self, stages: int) -> Folding:
+        """The same lanes with up to ``stages`` extra register stages in every layer that offers them."""
+        return Folding(tuple(LayerFolding(lf.spec.with_pipeline(stages)) for lf in self.layers))
+
     @property
     def specs(self) -> list[LayerSpec]:
         """The layers' specs in stream order."""

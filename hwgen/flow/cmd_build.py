@@ -54,6 +54,8 @@ def _check_options(options: BuildOptions) -> None:
         raise HwgenError("--input-dtype and --input-scale go together")
     if not (math.isfinite(options.clock_mhz) and options.clock_mhz > 0):
         raise HwgenError(f"--clock-mhz must be a positive number, not {options.clock_mhz}")
+    if options.pipeline not in (0, 1, 2):
+        raise HwgenError(f"--pipeline must be 0, 1 or 2, not {options.pipeline}")
     if options.topk is not None and options.topk < 1:
         raise HwgenError(f"--topk must be at least 1, not {options.topk}")
     if options.target_fps is not None and not 0 < options.target_fps <= options.clock_mhz * 1e6:
@@ -126,6 +128,12 @@ def register(sub) -> None:
     how.add_argument("--target-fps", type=float, default=None, help="fold for this many frames per second")
     p.add_argument("--clock-mhz", type=float, default=100.0, help="clock frequency (default 100)")
     p.add_argument("--topk", type=int, default=None, help="output the indices of the K largest outputs")
+    p.add_argument(
+        "--pipeline",
+        type=int,
+        default=0,
+        help="extra register stages per matrix layer: 1 operands, 2 also the lane-sum trees (default 0)",
+    )
     p.add_argument("--input-dtype", default=None, help="raw integer input type on chip, e.g. uint8")
     p.add_argument(
         "--input-scale", type=float, default=None, help="float value of one input step, e.g. 1/255"

@@ -183,6 +183,7 @@ def make_manifest(
             "input_dtype": options.input_dtype,
             "input_scale": options.input_scale,
             "topk": options.topk,
+            "pipeline": options.pipeline,
             **_folding_choice(options),
         },
         "ii_cycles": ii,

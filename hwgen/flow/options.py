@@ -21,6 +21,7 @@ class BuildOptions:
     topk: int | None = None
     input_dtype: str | None = None
     input_scale: float | None = None
+    pipeline: int = 0
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> BuildOptions:
@@ -34,4 +35,5 @@ class BuildOptions:
             topk=args.topk,
             input_dtype=args.input_dtype,
             input_scale=args.input_scale,
+            pipeline=getattr(args, "pipeline", 0),
         )

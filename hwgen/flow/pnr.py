@@ -86,6 +86,8 @@ def _run_nextpnr(family: str, args: list[str], cwd: Path, timeout: float | None)
     if proc.returncode != 0:
         errors = [ln for ln in (proc.stderr + proc.stdout).splitlines() if "ERROR" in ln]
         tail = errors[:1] or (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+        if "placement location" in tail[0] and ("sb_io" in tail[0] or "TRELLIS_IO" in tail[0]):
+            raise HwgenError(f"{cwd}: the design's top-level ports need more pins than the package has")
         raise HwgenError(f"{cwd}: nextpnr-{family} failed: {tail[0].strip()}")
     return proc
 

@@ -69,14 +69,17 @@ def streamline(graph: Graph, options: BuildOptions) -> Graph:
 
 
 def fold(hw_graph: Graph, options: BuildOptions) -> Folding:
-    """Lanes per layer: from ``options.folding_file``, for ``options.target_fps``, or the default folding."""
+    """Lanes per layer: from ``options.folding_file``, for ``options.target_fps``, or the default folding;
+    then ``options.pipeline`` extra register stages in every layer that offers them."""
     from hwgen.dataflow import auto_folding, default_folding, load_folding
 
     if options.folding_file is not None:
-        return load_folding(hw_graph, options.folding_file)
-    if options.target_fps is not None:
-        return auto_folding(hw_graph, target_fps=options.target_fps, clock_mhz=options.clock_mhz)
-    return default_folding(hw_graph)
+        folding = load_folding(hw_graph, options.folding_file)
+    elif options.target_fps is not None:
+        folding = auto_folding(hw_graph, target_fps=options.target_fps, clock_mhz=options.clock_mhz)
+    else:
+        folding = default_folding(hw_graph)
+    return folding.with_pipeline(options.pipeline) if options.pipeline else folding
 
 
 def generate(hw_graph: Graph, folding: Folding) -> Accelerator:

@@ -24,6 +24,8 @@ __all__ = [
     "check_dtype",
     "check_fold",
     "check_int",
+    "delay",
+    "delay_all",
     "idx",
     "incr_wrap",
     "int_array",
@@ -190,6 +192,18 @@ def output_queue(m: Module, o, width: int, depth: int, name: str = "oq") -> Outp
     m.submodules[name] = q
     wiring.connect(m, q.o, wiring.flipped(o))
     return q
+
+
+def delay(m: Module, value, name: str):
+    """``value`` one clock cycle later (a register)."""
+    reg = Signal.like(value, name=name) if isinstance(value, Signal) else Signal(len(value), name=name)
+    m.d.sync += reg.eq(value)
+    return reg
+
+
+def delay_all(m: Module, values, prefix: str) -> tuple:
+    """Each signal of ``values`` one clock cycle later."""
+    return tuple(delay(m, v, f"{prefix}_{v.name}") for v in values)
 
 
 def incr_wrap(x, n: int):

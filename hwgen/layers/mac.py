@@ -57,11 +57,14 @@ def _value(code, dt: DataType):
     return code.as_signed() if dt.signed else code
 
 
-def beat_sum(m, kind: str, x, w, idt: DataType, wdt: DataType, simd: int, name: str):
+def beat_sum(m, kind: str, x, w, idt: DataType, wdt: DataType, simd: int, name: str, cut: bool = False):
     """Sum over the ``simd`` lanes of one beat: ``x`` and ``w`` are flat lane vectors (element 0 in the
-    LSBs). For ``"xnor"`` the result is the popcount P, for every other kind the exact integer sum."""
+    LSBs). For ``"xnor"`` the result is the popcount P, for every other kind the exact integer sum.
+
+    ``cut``: the sum arrives one cycle later, with a register stage in the middle of the compressor tree
+    (after the adder chain for ``"sign_chain"`` and ``"mul"``, which have no tree)."""
     if kind == "xnor":
-        return popcount.popcount(m, ~(x ^ w), name)
+        return popcount.popcount(m, ~(x ^ w), name, cut=cut)
     xs = data.View(data.ArrayLayout(idt.bits, simd), x)
     ws = data.View(data.ArrayLayout(wdt.bits, simd), w)
     pairs = [(xs[j], ws[j]) for j in range(simd)]
@@ -70,14 +73,14 @@ def beat_sum(m, kind: str, x, w, idt: DataType, wdt: DataType, simd: int, name: 
         terms3 = [(xe, we, wdt) if bip_x else (we, xe, idt) for xe, we in pairs]
         if kind == "sign_chain":
             terms = [Mux(s[0], _value(v, dt), -_value(v, dt)) for s, v, dt in terms3]
-            return sum(terms[1:], terms[0])
+            return _registered(m, sum(terms[1:], terms[0]), name) if cut else sum(terms[1:], terms[0])
         terms = []
         for j, (s, v, dt) in enumerate(terms3):
             neg = Signal(name=f"{name}_neg{j}")
             vv = Signal(signed(dt.bits + (0 if dt.signed else 1)), name=f"{name}_v{j}")
             m.d.comb += [neg.eq(~s[0]), vv.eq(_value(v, dt))]
             terms += [vv ^ neg.replicate(len(vv)).as_signed(), neg]
-        return popcount.sum_values(m, terms, name)
+        return popcount.sum_values(m, terms, name, cut=cut)
     if kind == "table":  # products as constant tables, one compressor tree
         ix, iw = idt.decode(np.arange(1 << idt.bits)), wdt.decode(np.arange(1 << wdt.bits))
         prods = np.outer(iw, ix).reshape(-1)  # index = w_code << ib | x_code
@@ -86,6 +89,12 @@ def beat_sum(m, kind: str, x, w, idt: DataType, wdt: DataType, simd: int, name: 
             popcount.lut_function(m, Cat(xe, we), lambda i: int(prods[i]), shape, f"{name}_prod{j}")
             for j, (xe, we) in enumerate(pairs)
         ]
-        return popcount.sum_values(m, terms, name)
+        return popcount.sum_values(m, terms, name, cut=cut)
     terms = [_value(xe, idt) * _value(we, wdt) for xe, we in pairs]
-    return sum(terms[1:], terms[0])
+    return _registered(m, sum(terms[1:], terms[0]), name) if cut else sum(terms[1:], terms[0])
+
+
+def _registered(m, value, name: str):
+    reg = Signal(value.shape(), name=f"{name}_q")
+    m.d.sync += reg.eq(value)
+    return reg

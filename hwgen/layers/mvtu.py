@@ -18,12 +18,10 @@ weights : "auto" | "rom" | "hardwired" — tables in ``Memory`` ROMs or constant
 
 Cycle model
 -----------
-The input vector is buffered while the first output fold runs and reused for the others; one
-beat is issued per cycle. ``ii_cycles = (MH/PE)·(MW/SIMD)``; ``latency_cycles = MW/SIMD + 3``
-(issue, operand read, lane sum, accumulate, threshold into the output queue).
-The input is taken in bursts: MW/SIMD beats at one per cycle during output fold 0, then none for
-(MH/PE − 1)·(MW/SIMD) cycles. A producer that runs at a steady rate upstream needs a FIFO in
-between to keep its own rate (see ``tests/layers/test_chain.py``).
+The input vector is buffered while output fold 0 runs and reused for the others, one beat issued per cycle:
+``ii_cycles = (MH/PE)·(MW/SIMD)``, ``latency_cycles = MW/SIMD + 3 + pipeline``. The input is taken in bursts
+(MW/SIMD beats during fold 0, then none): a steady producer upstream needs a FIFO in between
+(``tests/layers/test_chain.py``).
 """
 
 from __future__ import annotations
@@ -48,21 +46,22 @@ from hwgen.layers.spec import LayerSpec
 __all__ = ["MVTU", "MVTUSpec"]
 
 #: Pipeline stages from issuing the last beat of an output fold to its output beat in the queue:
-#: operand read, lane sums, accumulate, threshold into the output queue.
+#: operand read, lane sums, accumulate, threshold into the output queue; ``pipeline`` adds more.
 LATENCY_AFTER_LAST_BEAT = 4
+#: ``pipeline`` settings: 0; 1 registers the operands (input and weight ROM word) before the lane sums;
+#: 2 also cuts the lane-sum compressor trees in the middle with a register stage.
+PIPELINE_STAGES = (0, 1, 2)
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
 class MVTUSpec(LayerSpec):
     """Parameters, cycle and resource model of a matrix-vector-threshold unit (see the module docstring).
-
-    Build with :meth:`create` (validates) or :meth:`from_node`; fold with :meth:`with_lanes` (cheap: the
-    weight-dependent facts are computed once).
-    """
+    Build with :meth:`create` or :meth:`from_node`; :meth:`with_lanes` is cheap (weights read once)."""
 
     kind: ClassVar[str] = "MVTU"
     options: ClassVar[tuple[str, ...]] = ("pe", "simd")
     budgeted: ClassVar[bool] = True
+    pipeline_options: ClassVar[tuple[int, ...]] = PIPELINE_STAGES
 
     weights: np.ndarray
     idt: DataType
@@ -74,13 +73,14 @@ class MVTUSpec(LayerSpec):
     simd: int = 1
     weight_mode: str = "auto"  # "auto" | "rom" | "hardwired"
     vectors: int = 1  # input vectors per frame
+    pipeline: int = 0  # extra register stages, see PIPELINE_STAGES
     acc_lo: int = 0
     acc_hi: int = 0
 
     @classmethod
     def create(
         cls, w, *, idt, wdt, pe=1, simd=1, thresholds=None, out_offset=0, odt=None, weights="auto",
-        vectors=1, name="",
+        vectors=1, pipeline=0, name="",
     ) -> MVTUSpec:  # fmt: skip
         """A validated spec; TypeError / ValueError naming the parameter otherwise."""
         w = c.int_array("w", w, 2)
@@ -102,11 +102,13 @@ class MVTUSpec(LayerSpec):
             raise ValueError("'out_offset' needs thresholds")
         if odt is not None:
             c.check_dtype("odt", odt)
+        if pipeline not in PIPELINE_STAGES:
+            raise ValueError(f"'pipeline' must be one of {PIPELINE_STAGES}, not {pipeline!r}")
         lo, hi = mac.sum_range(w, idt)
         spec = cls(
             weights=w, idt=idt, wdt=wdt, thresholds=thresholds, out_offset=out_offset, out_dtype=odt,
-            pe=pe, simd=simd, weight_mode=weights, vectors=c.check_int("vectors", vectors), acc_lo=lo,
-            acc_hi=hi, name=name,
+            pe=pe, simd=simd, weight_mode=weights, vectors=c.check_int("vectors", vectors),
+            pipeline=pipeline, acc_lo=lo, acc_hi=hi, name=name,
         )  # fmt: skip
         spec.odt  # noqa: B018 - checks the output datatype now
         return spec
@@ -232,12 +234,17 @@ class MVTUSpec(LayerSpec):
         return self.ii_vector * self.vectors
 
     @property
+    def after_issue(self) -> int:
+        """Cycles from issuing the last beat of an output fold to its output beat in the queue."""
+        return LATENCY_AFTER_LAST_BEAT + self.pipeline
+
+    @property
     def latency(self) -> int:
-        return self.sf + LATENCY_AFTER_LAST_BEAT - 1
+        return self.sf + self.after_issue - 1
 
     @property
     def queue_depth(self) -> int:
-        return 1 + -(-LATENCY_AFTER_LAST_BEAT // self.sf)
+        return 1 + -(-self.after_issue // self.sf)
 
     def output_times(self, arrivals: list[int]) -> list[int]:
         """Output fold 0 issues a beat as each input beat arrives; folds 1.. reuse the buffered vector."""
@@ -247,28 +254,17 @@ class MVTUSpec(LayerSpec):
             for f in range(nf):
                 for b in range(sf):
                     t = max(t + 1, arrivals[v * sf + b]) if f == 0 else t + 1
-                out.append(t + LATENCY_AFTER_LAST_BEAT)
+                out.append(t + self.after_issue)
         return out
 
     def resources(self, family: str = "xc7") -> dict:
         thr_bits = self.thr_shape.width if self.thresholds is not None else 0
         return resource_model.estimate(
-            self.kind,
-            family,
-            mh=self.mh,
-            mw=self.mw,
-            pe=self.pe,
-            simd=self.simd,
-            ibits=self.idt.bits,
-            wbits=self.wdt.bits,
-            mac=self.mac,
-            acc_bits=c.range_shape(*self.acc_domain).width,
-            n_thresholds=self.n_thresholds,
-            thr_bits=thr_bits,
-            obits=self.odt.bits,
-            storage=self.storage,
+            self.kind, family, mh=self.mh, mw=self.mw, pe=self.pe, simd=self.simd, ibits=self.idt.bits,
+            wbits=self.wdt.bits, mac=self.mac, acc_bits=c.range_shape(*self.acc_domain).width,
+            n_thresholds=self.n_thresholds, thr_bits=thr_bits, obits=self.odt.bits, storage=self.storage,
             queue_depth=self.queue_depth,
-        )
+        )  # fmt: skip
 
     def component(self) -> MVTU:
         return MVTU(spec=self)
@@ -308,12 +304,8 @@ class MVTU(c.LayerComponent):
         oq = c.output_queue(m, self.o, pe * s.odt.bits, s.queue_depth)
 
         # S0: issue one beat per cycle, (nf, sf) order; stream only during output fold 0.
-        nf = Signal(c.idx(nf_n))
-        sf = Signal(c.idx(sf_n))
-        addr = Signal(c.idx(nf_n * sf_n))
-        need_stream = Signal()
-        can_issue = Signal()
-        issue = Signal()
+        nf, sf, addr = Signal(c.idx(nf_n)), Signal(c.idx(sf_n)), Signal(c.idx(nf_n * sf_n))
+        need_stream, can_issue, issue = Signal(), Signal(), Signal()
         m.d.comb += [
             need_stream.eq(nf == 0),
             can_issue.eq((sf != 0) | oq.has_credit),
@@ -322,16 +314,12 @@ class MVTU(c.LayerComponent):
             oq.reserve.eq(issue & (sf == 0)),
         ]
         with m.If(issue):
-            m.d.sync += [
-                sf.eq(c.incr_wrap(sf, sf_n)),
-                addr.eq(c.incr_wrap(addr, nf_n * sf_n)),
-            ]
+            m.d.sync += [sf.eq(c.incr_wrap(sf, sf_n)), addr.eq(c.incr_wrap(addr, nf_n * sf_n))]
             with m.If(sf == sf_n - 1):
                 m.d.sync += nf.eq(c.incr_wrap(nf, nf_n))
 
         # S1: operands. The input vector is kept for output folds 1.. in a buffer.
-        valid1, first1, last1 = Signal(), Signal(), Signal()
-        nf1 = Signal(c.idx(nf_n))
+        valid1, first1, last1, nf1 = Signal(), Signal(), Signal(), Signal(c.idx(nf_n))
         x_in = Signal(simd * ib)
         m.d.sync += [valid1.eq(issue), first1.eq(sf == 0), last1.eq(sf == sf_n - 1), nf1.eq(nf)]
         m.d.sync += x_in.eq(self.i.payload)
@@ -352,12 +340,17 @@ class MVTU(c.LayerComponent):
         else:
             m.d.comb += x1.eq(x_in)
         w1 = th.table(m, "wrom", s.weight_words(), pe * simd * wb, addr, s.storage)
+        ctrl1 = (valid1, first1, last1, nf1)
+        if s.pipeline >= 1:  # operand registers between the ROM / input buffer and the lane sums
+            x1, w1, ctrl1 = c.delay(m, x1, "x1p"), c.delay(m, w1, "w1p"), c.delay_all(m, ctrl1, "p")
+        cut = s.pipeline >= 2
+        if cut:  # the lane sums arrive one cycle later: so does their control
+            ctrl1 = c.delay_all(m, ctrl1, "cut")
 
         # S2: per-lane beat sums, registered. A fully parallel XNOR layer with constant thresholds
         # counts the thresholds reached right here, the comparisons folded into the popcount trees.
-        valid2, first2, last2 = Signal(), Signal(), Signal()
-        nf2 = Signal(c.idx(nf_n))
-        m.d.sync += [valid2.eq(valid1), first2.eq(first1), last2.eq(last1), nf2.eq(nf1)]
+        valid2, first2, last2, nf2 = Signal(), Signal(), Signal(), Signal(c.idx(nf_n))
+        m.d.sync += [a.eq(b) for a, b in zip((valid2, first2, last2, nf2), ctrl1, strict=True)]
         fused = s.fused_thresholds
         thr = s.table_thresholds() if s.thresholds is not None else None
         psum_shape = (
@@ -370,10 +363,11 @@ class MVTU(c.LayerComponent):
         w_lanes = data.View(data.ArrayLayout(simd * wb, pe), w1)
         for p in range(pe):
             if fused:
-                level = c.popcount_thresholds(m, ~(x1 ^ w_lanes[p]), thr[p].tolist(), f"pt{p}")
+                level = c.popcount_thresholds(m, ~(x1 ^ w_lanes[p]), thr[p].tolist(), f"pt{p}", cut=cut)
                 m.d.sync += psum2[p].eq(level)
             else:
-                m.d.sync += psum2[p].eq(mac.beat_sum(m, s.mac, x1, w_lanes[p], s.idt, s.wdt, simd, f"bs{p}"))
+                lane_sum = mac.beat_sum(m, s.mac, x1, w_lanes[p], s.idt, s.wdt, simd, f"bs{p}", cut=cut)
+                m.d.sync += psum2[p].eq(lane_sum)
 
         # S3: accumulators; thresholds of fold nf read alongside.
         done3 = Signal()
@@ -394,6 +388,8 @@ class MVTU(c.LayerComponent):
         else:
             values = [(a << 1) - s.mw if s.xnor else a for a in acc]
         outs = [Signal(ob, name=f"out_{p}") for p in range(pe)]
-        m.d.comb += [o.eq(v) for o, v in zip(outs, values, strict=True)]
-        m.d.comb += [oq.push.eq(done3), oq.data.eq(Cat(*outs))]
+        m.d.comb += [o.eq(v) for o, v in zip(outs, values, strict=True)] + [
+            oq.push.eq(done3),
+            oq.data.eq(Cat(*outs)),
+        ]
         return m

@@ -78,7 +78,7 @@ def _fa(ins: list[Value]) -> tuple[Value, Value]:
 
 
 def compress_columns(
-    m: Module, columns: list[list[Value]], name: str, max_counter: int = 3
+    m: Module, columns: list[list[Value]], name: str, max_counter: int = 3, cut: bool = False
 ) -> tuple[Value, Value]:
     """Reduce weighted bit columns to two unsigned rows whose sum equals the weighted sum.
 
@@ -94,6 +94,9 @@ def compress_columns(
         Largest counter used. 3 (full adders only) measured best: on ECP5 (LUT4) 1.45 LUT4 per input
         bit against 2.6 with 6:3 counters, and on xc7 (LUT6) within 2 % of 6:3 counters, because the
         mapper merges adjacent full adders into LUT6 cones itself (``benchmarks/layers.py``).
+    cut : bool
+        Register every column bit once, after half of the reduction rounds (after the last round if there
+        are fewer than two): the rows then arrive one clock cycle later, and the tree's depth is halved.
 
     Returns
     -------
@@ -101,8 +104,11 @@ def compress_columns(
         Two rows ``a`` and ``b`` with ``a + b == sum(2**k * sum(columns[k]))``.
     """
     cols = [[_bit(v) for v in col if not _is_zero(v)] for col in columns]
+    cut_at = _rounds([len(c) for c in cols], max_counter) // 2 if cut else None
     step = 0
     while any(len(col) > 2 for col in cols):
+        if step == cut_at:
+            cols, cut_at = _register_columns(m, cols, f"{name}_cut"), None
         new: list[list[Value]] = [[] for _ in range(len(cols) + 3)]
         for k, col in enumerate(cols):
             i = 0
@@ -119,12 +125,54 @@ def compress_columns(
             new.pop()
         cols = new
         step += 1
+    if cut_at is not None:
+        cols = _register_columns(m, cols, f"{name}_cut")
     row_a = Cat(*[col[0] if len(col) > 0 else Const(0, 1) for col in cols])
     row_b = Cat(*[col[1] if len(col) > 1 else Const(0, 1) for col in cols])
     return row_a, row_b
 
 
-def popcount(m: Module, bits: Value, name: str) -> Value:
+def _step_heights(heights: list[int], max_counter: int) -> list[int]:
+    new = [0] * (len(heights) + 3)
+    for k, h in enumerate(heights):
+        i = 0
+        while h - i > 2:
+            take = min(max_counter, h - i)
+            take = 3 if take == 4 else take
+            for j in range(take.bit_length()):
+                new[k + j] += 1
+            i += take
+        new[k] += h - i
+    while new and not new[-1]:
+        new.pop()
+    return new
+
+
+def _rounds(heights: list[int], max_counter: int) -> int:
+    """Reduction rounds :func:`compress_columns` takes for columns of these heights."""
+    n = 0
+    while any(h > 2 for h in heights):
+        heights, n = _step_heights(heights, max_counter), n + 1
+    return n
+
+
+def _register_columns(m: Module, cols: list[list[Value]], name: str) -> list[list[Value]]:
+    """Every non-constant bit of ``cols`` through a flip-flop (constants stay constants)."""
+    out = []
+    for k, col in enumerate(cols):
+        new = []
+        for i, v in enumerate(col):
+            if isinstance(v, Const):
+                new.append(v)
+                continue
+            r = Signal(name=f"{name}_c{k}n{i}")
+            m.d.sync += r.eq(v)
+            new.append(r)
+        out.append(new)
+    return out
+
+
+def popcount(m: Module, bits: Value, name: str, cut: bool = False) -> Value:
     """Number of ones of ``bits`` as an unsigned signal of ``len(bits).bit_length()`` bits.
 
     Parameters
@@ -142,12 +190,12 @@ def popcount(m: Module, bits: Value, name: str) -> Value:
     if n == 0:
         return count
     bits = _as_signal(m, bits, f"{name}_bits")
-    row_a, row_b = compress_columns(m, [[bits[i] for i in range(n)]], name)
+    row_a, row_b = compress_columns(m, [[bits[i] for i in range(n)]], name, cut=cut)
     m.d.comb += count.eq(row_a + row_b)
     return count
 
 
-def popcount_ge(m: Module, bits: Value, threshold: int, name: str) -> Value:
+def popcount_ge(m: Module, bits: Value, threshold: int, name: str, cut: bool = False) -> Value:
     """1-bit ``popcount(bits) >= threshold`` for a constant ``threshold``, comparison folded into the tree.
 
     Parameters
@@ -179,13 +227,13 @@ def popcount_ge(m: Module, bits: Value, threshold: int, name: str) -> Value:
     for k in range(w):
         if (offset >> k) & 1:
             columns[k].append(1)
-    row_a, row_b = compress_columns(m, columns, name)
+    row_a, row_b = compress_columns(m, columns, name, cut=cut)
     total = Signal(max(len(row_a), len(row_b)) + 1, name=f"{name}_sum")
     m.d.comb += [total.eq(row_a + row_b), ge.eq(total[w])]
     return ge
 
 
-def popcount_thresholds(m: Module, bits: Value, thresholds, name: str) -> Value:
+def popcount_thresholds(m: Module, bits: Value, thresholds, name: str, cut: bool = False) -> Value:
     """Number of the ascending constant ``thresholds`` that ``popcount(bits)`` reaches.
 
     ``#{t : popcount(bits) >= t}``, as :func:`hwgen.golden.ops.multithreshold` counts. One threshold
@@ -208,15 +256,15 @@ def popcount_thresholds(m: Module, bits: Value, thresholds, name: str) -> Value:
         raise ValueError(f"'thresholds' must be a non-empty ascending sequence, not {thresholds!r}")
     level = Signal(len(thresholds).bit_length(), name=f"{name}_level")
     if len(thresholds) == 1:
-        m.d.comb += level.eq(popcount_ge(m, bits, thresholds[0], name))
+        m.d.comb += level.eq(popcount_ge(m, bits, thresholds[0], name, cut=cut))
         return level
-    count = popcount(m, bits, name)
+    count = popcount(m, bits, name, cut=cut)
     # Ascending thresholds give a thermometer code; its ones are counted by adding the bits.
     m.d.comb += level.eq(sum((count >= t) if t > 0 else Const(1, 1) for t in thresholds))
     return level
 
 
-def sum_values(m: Module, values, name: str) -> Value:
+def sum_values(m: Module, values, name: str, cut: bool = False) -> Value:
     """Exact sum of integer values (each signed or unsigned), reduced as bit columns.
 
     A two's complement value ``v`` of ``w`` bits is ``sum(2**k v_k, k < w-1) + 2**(w-1) (1 - v_{w-1})
@@ -255,7 +303,7 @@ def sum_values(m: Module, values, name: str) -> Value:
     for k in range(width):
         if (offset >> k) & 1:
             columns[k].append(1)
-    row_a, row_b = compress_columns(m, columns, name)
+    row_a, row_b = compress_columns(m, columns, name, cut=cut)
     total = Signal(signed(width) if lo < 0 else width, name=f"{name}_sum")
     m.d.comb += total.eq((row_a + row_b)[:width])
     return total

@@ -46,6 +46,8 @@ class LayerSpec:
     options: ClassVar[tuple[str, ...]] = ()
     #: Whether the default folding's lane budget (PE·SIMD) applies to this kind.
     budgeted: ClassVar[bool] = False
+    #: Extra register stages the kind can add to shorten its longest path (``pipeline`` field if > 0).
+    pipeline_options: ClassVar[tuple[int, ...]] = (0,)
 
     # -- construction ---------------------------------------------------------------------------
     @classmethod
@@ -73,6 +75,12 @@ class LayerSpec:
                     f"layer {self.name!r} ({self.kind}): {key}={value!r} must divide {total_name}={total}"
                 )
         return dataclasses.replace(self, **lanes)
+
+    def with_pipeline(self, stages: int) -> LayerSpec:
+        """This layer with ``stages`` extra register stages, or with its deepest setting if it offers fewer
+        (a kind without options keeps its fixed pipeline)."""
+        best = max(p for p in self.pipeline_options if p <= stages)
+        return dataclasses.replace(self, pipeline=best) if best else self
 
     # -- streams (every kind also has ``idt`` and ``odt``: the DataTypes it reads and writes) -------
     name: str = ""
@@ -149,6 +157,7 @@ class LayerSpec:
             "pe": getattr(self, "pe", None) if "pe" in self.options else None,
             "simd": getattr(self, "simd", None) if "simd" in self.options else None,
             "weight_storage": self.storage,
+            "pipeline": getattr(self, "pipeline", 0),
             "cycles": self.cycles,
             "latency": self.latency,
             "resources": self.resources(family),

@@ -66,6 +66,31 @@ def test_accelerator_in_amaranth_sim(name):
     assert res.latency == acc.latency_cycles
 
 
+@pytest.mark.parametrize("pipeline", [1, 2])
+@pytest.mark.parametrize("name", sorted(NETS))
+def test_pipelined_accelerator_keeps_exact_outputs_and_cycle_model(name, pipeline):
+    """Every matrix layer with extra register stages: exact under gaps and stalls; at full speed the
+    measured II and first-output latency equal the model (the II unchanged, the latency larger)."""
+    graph, x = NETS[name]()
+    want = execute(graph, x)[1].reshape(len(x), -1)
+    plain = default_folding(graph, max_lanes=4)
+    folding = plain.with_pipeline(pipeline)
+    mvtus = [lf for lf in folding.layers if lf.kind == "MVTU"]
+    assert mvtus and all(lf.spec.pipeline == pipeline for lf in mvtus)
+    acc = Accelerator(graph, folding)
+    beats = input_beats(graph, acc, x)
+    n_out = acc.beats_per_frame_out * len(x)
+    res = run_stream_test(acc, beats, n_out=n_out, stall_prob=0.4, gap_prob=0.3, seed=pipeline)
+    np.testing.assert_array_equal(output_values(acc, res.outputs, len(x)), want)
+    acc = Accelerator(graph, folding)
+    res = run_stream_test(acc, beats, n_out=n_out)
+    np.testing.assert_array_equal(output_values(acc, res.outputs, len(x)), want)
+    assert acc.ii_cycles == Accelerator(graph, plain).ii_cycles
+    assert res.frame_intervals(acc.beats_per_frame_out)[1:] == [acc.ii_cycles] * (len(x) - 2)
+    assert res.latency == acc.latency_cycles > Accelerator(graph, plain).latency_cycles
+    assert [d["pipeline"] for d in acc.describe()["layers"] if d["kind"] == "MVTU"] == [pipeline] * len(mvtus)
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_random_foldings_keep_the_cycle_model(seed):
     """Any valid folding: exact outputs, cycles per frame == ii_cycles, first output at latency_cycles

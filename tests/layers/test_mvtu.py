@@ -269,3 +269,41 @@ def test_every_fold_meets_its_cycle_model(mh):
                     dut, res = check(w, idt, wdt, pe, simd, thr, frames=4, stall=0, gap=0)
                     assert res.frame_intervals(mh // pe) == [dut.ii_cycles] * 3, (mw, pe, simd, idt)
                     assert res.latency == dut.latency_cycles
+
+
+PIPELINE_CASES = [  # (idt, wdt, thresholds, mh, mw, pe, simd, weights): every lane-sum kind, fused and raw
+    (BIPOLAR, BIPOLAR, 1, 8, 16, 2, 8, "auto"),  # xnor
+    (BIPOLAR, BIPOLAR, 1, 4, 8, 4, 8, "auto"),  # fully parallel: thresholds fused into the trees
+    (BIPOLAR, BIPOLAR, 3, 4, 8, 4, 8, "auto"),  # fused, several thresholds
+    (BIPOLAR, BIPOLAR, 0, 4, 6, 2, 3, "rom"),  # raw accumulators
+    (UINT(8), BIPOLAR, 1, 4, 9, 2, 9, "auto"),  # sign_tree
+    (BIPOLAR, INT(3), 3, 4, 6, 2, 3, "auto"),  # sign_chain
+    (INT(2), INT(2), 3, 4, 8, 2, 4, "auto"),  # table
+    (UINT(8), INT(4), 0, 4, 4, 2, 2, "auto"),  # mul
+    (BINARY, INT(2), 3, 4, 8, 1, 8, "auto"),  # a 1-bit unsigned input: product tables
+]
+
+
+@pytest.mark.parametrize("pipeline", [1, 2])
+@pytest.mark.parametrize("case", PIPELINE_CASES, ids=[f"case{i}" for i in range(len(PIPELINE_CASES))])
+def test_pipelined_lanes_exact_under_stalls_and_on_model(case, pipeline):
+    """Extra register stages (operands; the compressor trees cut in the middle): outputs exact under
+    gaps and stalls; at full speed the measured II equals (MH/PE)·(MW/SIMD) and the first output
+    arrives ``pipeline`` cycles later than without."""
+    idt, wdt, nthr, mh, mw, pe, simd, weights = case
+    rng = np.random.default_rng(mh + mw + nthr)
+    w = _rand(rng, wdt, (mh, mw))
+    lo, hi = _acc_range(w, idt)
+    thr = _thresholds(rng, lo, hi, mh, nthr) if nthr else None
+    kw = dict(weights=weights, pipeline=pipeline)
+    check(w, idt, wdt, pe, simd, thr, frames=3, stall=0.4, gap=0.4, seed=pipeline, **kw)
+    dut, res = check(w, idt, wdt, pe, simd, thr, frames=4, stall=0, gap=0, **kw)
+    base, _ = check(w, idt, wdt, pe, simd, thr, frames=1, stall=0, gap=0, weights=weights)
+    assert dut.ii_cycles == (mh // pe) * (mw // simd)
+    assert res.frame_intervals(mh // pe) == [dut.ii_cycles] * 3
+    assert res.latency == dut.latency_cycles == base.latency_cycles + pipeline
+
+
+def test_pipeline_setting_is_checked():
+    with pytest.raises(ValueError, match=r"'pipeline' must be one of \(0, 1, 2\), not 3"):
+        MVTU(np.ones((2, 2), int), idt=BIPOLAR, wdt=BIPOLAR, pe=1, simd=1, pipeline=3)
