@@ -57,10 +57,13 @@ def main(argv=None) -> int:
     ap.add_argument("--freq", type=float, default=100.0, help="clock constraint in MHz (default 100)")
     ap.add_argument("--cnv", action="store_true", help="also CNV-W1A1 on ECP5 (slow)")
     ap.add_argument("--pipeline", type=int, nargs="+", default=[0], help="hwgen build --pipeline settings")
+    ap.add_argument("--only", nargs="+", default=None, help="only these designs (names in CONFIGS)")
     args = ap.parse_args(argv)
     out = args.out or Path(tempfile.mkdtemp(prefix="hwgen-fmax-"))
     out.mkdir(parents=True, exist_ok=True)
     configs = CONFIGS | (CNV if args.cnv else {})
+    if args.only:
+        configs = {k: v for k, v in configs.items() if k in args.only}
     rows = []
     print(
         "| design | device | pipeline | II cycles | LUT | FF | BRAM | Fmax MHz | frames/s at Fmax | seconds |"

@@ -10,6 +10,9 @@ One layer per hardware node (its spec from :mod:`hwgen.layers.registry`), folded
   others, so the FIFO holds one whole input vector (``MW/SIMD`` beats) plus :data:`FIFO_SLACK` for the
   handshake latency, and the producer never waits for it. The first layer reads the input stream directly.
 
+With a pipelined folding (``Folding.io_registers``) a two-beat register slice sits on the input and on the
+output stream, so no path runs from a port through a layer's logic.
+
 Streams (DESIGN §2): ``i`` carries the first layer's input codes, NHWC with channels fastest, in beats of
 that layer's input lanes, element 0 in the least significant bits; ``o`` carries the last layer's integer
 outputs (raw signed accumulators of the last matrix layer, or label indices with top-k) in beats of its
@@ -64,6 +67,16 @@ def _buffers(prev: LayerSpec, nxt: LayerSpec) -> list[LayerSpec]:
     return out
 
 
+def _slice(spec: LayerSpec, side: str) -> FIFOSpec:
+    """A two-beat register slice on the accelerator's input (``side`` "in") or output stream."""
+    dt, lanes, elems = (
+        (spec.idt, spec.in_lanes, spec.in_elems)
+        if side == "in"
+        else (spec.odt, spec.out_lanes, spec.out_elems)
+    )
+    return FIFOSpec(dtype=dt, lanes=lanes, depth=2, frame_elems=elems, name=f"{side}put/slice")
+
+
 class Accelerator(wiring.Component):
     """All hardware layers of ``graph`` (a streamlined graph) as one stream component.
 
@@ -109,6 +122,8 @@ class Accelerator(wiring.Component):
                     )
                 self._stages += _buffers(prev, spec)
             self._stages.append(spec)
+        if folding.io_registers:
+            self._stages = [_slice(self._stages[0], "in"), *self._stages, _slice(self._stages[-1], "out")]
         first, last = self._stages[0], self._stages[-1]
         self.in_dtype, self.out_dtype = first.idt, last.odt
         super().__init__(

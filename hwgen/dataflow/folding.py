@@ -84,9 +84,11 @@ class LayerFolding:
 
 @dataclass(frozen=True)
 class Folding:
-    """Per-layer folding of a hardware graph, in stream order."""
+    """Per-layer folding of a hardware graph, in stream order; ``io_registers``: register slices on the
+    accelerator's input and output streams (set with pipelining: no path from a port to the layers)."""
 
     layers: tuple[LayerFolding, ...]
+    io_registers: bool = False
 
     @property
     def ii_cycles(self) -> int:
@@ -100,8 +102,10 @@ class Folding:
         raise KeyError(name)
 
     def with_pipeline(self, stages: int) -> Folding:
-        """The same lanes with up to ``stages`` extra register stages in every layer that offers them."""
-        return Folding(tuple(LayerFolding(lf.spec.with_pipeline(stages)) for lf in self.layers))
+        """The same lanes with up to ``stages`` extra register stages in every layer that offers them, and
+        register slices on the input and output streams when ``stages`` > 0."""
+        layers = tuple(LayerFolding(lf.spec.with_pipeline(stages)) for lf in self.layers)
+        return Folding(layers, io_registers=stages > 0)
 
     @property
     def specs(self) -> list[LayerSpec]:

@@ -169,20 +169,30 @@ class OutputQueue(wiring.Component):
         entries = Array(Signal(self._width, name=f"e{k}") for k in range(depth))
         wp = Signal(idx(depth))
         rp = Signal(idx(depth))
-        level = Signal(idx(depth + 1))
-        owed = Signal(idx(depth + 1))
+        level, level_next = Signal(idx(depth + 1)), Signal(idx(depth + 1))
+        owed, owed_next = Signal(idx(depth + 1)), Signal(idx(depth + 1))
+        # ``o.valid`` and ``has_credit`` straight from flip-flops: their comparisons are made one cycle
+        # early on the next level and the next credit count (same values, no logic after the register)
+        nonempty, credit = Signal(), Signal(init=1)
         pop = Signal()
         m.d.comb += [
-            o.valid.eq(level != 0),
+            o.valid.eq(nonempty),
             o.payload.eq(entries[rp]),
             pop.eq(o.valid & o.ready),
-            self.has_credit.eq(owed < depth),
+            self.has_credit.eq(credit),
+            level_next.eq(level + self.push - pop),
+            owed_next.eq(owed + self.reserve - pop),
         ]
         with m.If(self.push):
             m.d.sync += [entries[wp].eq(self.data), wp.eq(incr_wrap(wp, depth))]
         with m.If(pop):
             m.d.sync += rp.eq(incr_wrap(rp, depth))
-        m.d.sync += [level.eq(level + self.push - pop), owed.eq(owed + self.reserve - pop)]
+        m.d.sync += [
+            level.eq(level_next),
+            nonempty.eq(level_next != 0),
+            owed.eq(owed_next),
+            credit.eq(owed_next < depth),
+        ]
         return m
 
 

@@ -89,6 +89,11 @@ def test_pipelined_accelerator_keeps_exact_outputs_and_cycle_model(name, pipelin
     assert res.frame_intervals(acc.beats_per_frame_out)[1:] == [acc.ii_cycles] * (len(x) - 2)
     assert res.latency == acc.latency_cycles > Accelerator(graph, plain).latency_cycles
     assert [d["pipeline"] for d in acc.describe()["layers"] if d["kind"] == "MVTU"] == [pipeline] * len(mvtus)
+    slices = [b for b in acc.describe()["buffers"] if b["name"].endswith("/slice")]
+    assert [(b["name"], b["depth"], b["ram_style"]) for b in slices] == [
+        ("input/slice", 2, "registers"),
+        ("output/slice", 2, "registers"),
+    ]
 
 
 @pytest.mark.parametrize("seed", range(6))
