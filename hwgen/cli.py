@@ -2,7 +2,9 @@
 
 Subcommands are registered by small functions below; each one imports its implementation lazily,
 so ``hwgen --help`` stays fast and a missing optional tool only affects the command that needs it.
-Every error a user can cause ends as one line on stderr and exit code 2 (DESIGN.md §5); any other
+Every error a user can cause ends as one line on stderr and exit code 2 (DESIGN.md §5; an ``OSError``
+on a file the user named counts as one); NumPy floating-point problems raise inside hwgen and warnings are
+kept off the terminal (printed with ``HWGEN_DEBUG=1``); any other
 exception is a bug in hwgen: one line ``hwgen: internal error: ...`` and exit code 3, with the traceback
 when the environment sets ``HWGEN_DEBUG=1``.
 """
@@ -10,9 +12,11 @@ when the environment sets ``HWGEN_DEBUG=1``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import traceback
+import warnings
 
 from . import __version__
 from .errors import HwgenError, InternalError
@@ -87,15 +91,51 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.func(args) or 0)
+        with _quiet_numerics() as caught:
+            rc = int(args.func(args) or 0)
+        _debug_warnings(caught)
+        return rc
     except HwgenError as e:
-        print(f"hwgen: error: {e}", file=sys.stderr)
+        print(f"hwgen: error: {_one_line(e)}", file=sys.stderr)
         return e.exit_code
+    except OSError as e:  # a file hwgen was asked to read or write (permissions, name too long, disk full)
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"hwgen: error: {_one_line(where + (e.strerror or str(e)))}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("hwgen: interrupted", file=sys.stderr)
         return 130
     except Exception as e:  # noqa: BLE001 - anything else is a bug in hwgen: exit 3 (DESIGN §5)
         return _internal_error(e)
+
+
+@contextlib.contextmanager
+def _quiet_numerics():
+    """NumPy floating-point problems are errors inside hwgen (``np.errstate``: division by zero, overflow,
+    invalid operations; underflow to subnormals is ordinary float32 arithmetic and stays silent), and Python
+    warnings never reach the terminal: stderr carries exactly one line when a command fails. The warnings
+    are collected and printed with ``HWGEN_DEBUG=1``."""
+    import numpy as np
+
+    with (
+        warnings.catch_warnings(record=True) as caught,
+        np.errstate(divide="raise", over="raise", invalid="raise"),
+    ):
+        warnings.simplefilter("always")
+        yield caught
+
+
+def _debug_warnings(caught) -> None:
+    if _debug():
+        for w in caught:
+            print(f"hwgen: debug: {w.category.__name__}: {_one_line(w.message)}", file=sys.stderr)
+
+
+def _one_line(msg) -> str:
+    """``msg`` as one terminal line: line breaks and other control characters (a file name may hold them)
+    are escaped."""
+    text = str(msg)
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _debug() -> bool:
@@ -104,7 +144,7 @@ def _debug() -> bool:
 
 def _internal_error(e: Exception) -> int:
     """Report a bug: one line on stderr (after the traceback with ``HWGEN_DEBUG=1``); exit code 3."""
-    first = (str(e).strip().splitlines() or [""])[0]
+    first = _one_line((str(e).strip().splitlines() or [""])[0])
     what = first if isinstance(e, InternalError) else f"{type(e).__name__}" + (f": {first}" if first else "")
     if _debug():
         traceback.print_exception(e, file=sys.stderr)

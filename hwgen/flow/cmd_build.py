@@ -8,15 +8,16 @@ in :mod:`hwgen.flow.manifest`; the build itself is the steps of :mod:`hwgen.flow
 :func:`build`.
 
 OUT is written as a whole or not at all: everything goes to a hidden temporary folder next to OUT, which is
-renamed to OUT at the end. An existing OUT is replaced only if it is empty or a previous hwgen build (it
-has a hwgen manifest); any other existing OUT is refused (exit 2) so no user file is ever deleted.
+renamed to OUT at the end. An existing OUT is replaced only if it is empty or a previous hwgen build that
+holds nothing else (:func:`hwgen.flow.manifest.is_build`); any other existing OUT is refused (exit 2) so no
+user file is ever deleted.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
-import pkgutil
 import shutil
 import tempfile
 from pathlib import Path
@@ -40,6 +41,8 @@ def boards() -> list[str]:
 def _check_out(out: Path) -> None:
     if not out.parent.is_dir():
         raise HwgenError(f"-o {out}: folder {out.parent} does not exist")
+    if out.is_symlink():
+        raise HwgenError(f"-o {out}: is a symbolic link; give the build folder itself")
     if out.exists():
         if not out.is_dir():
             raise HwgenError(f"-o {out}: exists and is not a folder")
@@ -47,21 +50,27 @@ def _check_out(out: Path) -> None:
             raise HwgenError(f"-o {out}: exists, is not empty and is not a hwgen build; not replacing it")
 
 
+#: Bounds of ``--clock-mhz`` and ``--target-fps`` (beyond them cycle counts overflow, long before any real
+#: FPGA or frame rate).
+MAX_CLOCK_MHZ = 1e5
+MIN_TARGET_FPS = 1e-3
+
+
 def _check_options(options: BuildOptions) -> None:
     if options.board not in boards():
         raise HwgenError(f"--board {options.board}: unknown board (boards: {', '.join(boards())})")
     if (options.input_dtype is None) != (options.input_scale is None):
         raise HwgenError("--input-dtype and --input-scale go together")
-    if not (math.isfinite(options.clock_mhz) and options.clock_mhz > 0):
-        raise HwgenError(f"--clock-mhz must be a positive number, not {options.clock_mhz}")
+    if not (math.isfinite(options.clock_mhz) and 0 < options.clock_mhz <= MAX_CLOCK_MHZ):
+        raise HwgenError(f"--clock-mhz must be a number in (0, {MAX_CLOCK_MHZ:g}], not {options.clock_mhz:g}")
     if options.pipeline not in (0, 1, 2):
         raise HwgenError(f"--pipeline must be 0, 1 or 2, not {options.pipeline}")
     if options.topk is not None and options.topk < 1:
         raise HwgenError(f"--topk must be at least 1, not {options.topk}")
-    if options.target_fps is not None and not 0 < options.target_fps <= options.clock_mhz * 1e6:
+    if options.target_fps is not None and not MIN_TARGET_FPS <= options.target_fps <= options.clock_mhz * 1e6:
         raise HwgenError(
-            f"--target-fps {options.target_fps:g}: must be positive and at most one frame per "
-            f"clock cycle ({options.clock_mhz:g} MHz)"
+            f"--target-fps {options.target_fps:g}: must be positive (at least {MIN_TARGET_FPS:g}) and at "
+            f"most one frame per clock cycle ({options.clock_mhz:g} MHz)"
         )
 
 

@@ -22,6 +22,9 @@ def load_inputs(path, input_shape) -> np.ndarray:
         x = np.load(path, allow_pickle=False)
     except Exception as e:  # noqa: BLE001 - numpy raises several types for broken files
         raise HwgenError(f"--inputs {path}: not a readable .npy file ({type(e).__name__})") from None
+    if not isinstance(x, np.ndarray):  # an .npz archive under a .npy name
+        x.close()
+        raise HwgenError(f"--inputs {path}: an .npz archive, not one .npy array")
     if not np.issubdtype(x.dtype, np.floating) and not np.issubdtype(x.dtype, np.integer):
         raise HwgenError(f"--inputs {path}: expected float32 data, not {x.dtype}")
     want = tuple(input_shape[1:])
@@ -44,6 +47,10 @@ def check_output(path) -> None:
         raise HwgenError(f"-o {path}: folder {path.parent} does not exist")
     if path.is_dir():
         raise HwgenError(f"-o {path}: is a folder, not a file name")
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        raise HwgenError(f"-o {path}: folder {path.parent} is not writable")
+    if len(path.name.encode()) > 240:  # the temporary name next to it must fit the file system's limit
+        raise HwgenError(f"-o {path}: file name longer than 240 bytes")
 
 
 def save_atomic(path, arr: np.ndarray) -> None:
@@ -55,6 +62,9 @@ def save_atomic(path, arr: np.ndarray) -> None:
         with os.fdopen(fd, "wb") as fh:
             np.save(fh, arr)
         os.replace(tmp, path)
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
+        raise HwgenError(f"-o {path}: cannot write it ({e.strerror or e})") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -68,7 +78,12 @@ def run(model, inputs, integer: bool = False, input_dtype=None, input_scale=None
 
     graph = load(model)
     x = load_inputs(inputs, graph.meta["input_shape"])
-    hw = streamline(graph, input_dtype=input_dtype, input_scale=input_scale)  # HwgenError names the node
+    try:
+        hw = streamline(graph, input_dtype=input_dtype, input_scale=input_scale)  # HwgenError names the node
+    except HwgenError as e:
+        from .steps import with_file
+
+        raise with_file(e, model) from None
     y, acc = execute(hw, x)
     return acc if integer else y
 

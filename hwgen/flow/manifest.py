@@ -20,7 +20,8 @@ for matrix layers, ``in_elems``, ``out_elems``, ``pe``, ``simd``, ``weight_stora
 estimates), ``rtl`` (``top``, ``files`` relative to OUT, ``sha256`` per file).
 
 This module is the only one that writes (:func:`write_manifest`, built by :func:`make_manifest`) and reads
-(:func:`read_manifest`) the manifest.
+(:func:`read_manifest`, which validates it against :mod:`hwgen.flow.manifest_schema` and checks the model
+copy) the manifest.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hwgen.errors import HwgenError
+
+from .manifest_schema import validate
 
 if TYPE_CHECKING:
     from hwgen.dataflow import Accelerator, Folding
@@ -69,16 +72,37 @@ def sha256_file(path) -> str:
     return h.hexdigest()
 
 
+#: What ``hwgen`` itself may have added to a build folder after the build (``hwgen verify``'s cache).
+LATER_ENTRIES = ("sim_build",)
+
+
 def is_build(out) -> bool:
-    """True if ``out`` holds a manifest written by ``hwgen build``."""
+    """True if ``out`` is a build folder ``hwgen build`` wrote and nothing else: a valid manifest, and no
+    entry besides the manifest, the model copy, the folding, the report, the Verilog it lists and
+    :data:`LATER_ENTRIES` (so replacing ``out`` deletes no file of the user's)."""
+    out = Path(out)
     try:
-        return json.loads((Path(out) / MANIFEST).read_text()).get("format") == FORMAT
-    except (OSError, ValueError, AttributeError):
+        m = read_manifest(out, check_model=False)
+        own = {MANIFEST, FOLDING_COPY, REPORT, *LATER_ENTRIES, Path(m["model"]["file"]).parts[0]}
+        rtl = {Path(f) for f in m["rtl"]["files"]}
+        own |= {f.parts[0] for f in rtl}
+        for entry in out.iterdir():
+            if entry.name not in own:
+                return False
+            if entry.is_dir() and not entry.is_symlink() and entry.name not in LATER_ENTRIES:
+                for f in entry.rglob("*"):
+                    if f.is_file() or f.is_symlink():
+                        if f.relative_to(out) not in rtl | {Path(m["model"]["file"])}:
+                            return False
+        return True
+    except (HwgenError, OSError, ValueError):
         return False
 
 
-def read_manifest(out) -> dict:
-    """The manifest of build folder ``out``; HwgenError (one line) if it is missing or not a hwgen build."""
+def read_manifest(out, check_model: bool = True) -> dict:
+    """The manifest of build folder ``out``, validated (:func:`hwgen.flow.manifest_schema.validate`: types,
+    ranges, every path inside ``out``) and, with ``check_model``, its model copy present and the one the build
+    was made from (sha256); HwgenError (one line) otherwise."""
     out = Path(out)
     path = out / MANIFEST
     if not out.is_dir():
@@ -87,7 +111,7 @@ def read_manifest(out) -> dict:
         raise HwgenError(f"{out}: no {MANIFEST} (not a folder written by hwgen build)")
     try:
         m = json.loads(path.read_text())
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, RecursionError) as e:
         raise HwgenError(f"{path}: not readable JSON ({type(e).__name__})") from None
     if not isinstance(m, dict) or m.get("format") != FORMAT:
         raise HwgenError(f'{path}: not a hwgen build manifest (no "format": "{FORMAT}")')
@@ -112,6 +136,16 @@ def read_manifest(out) -> dict:
         for key in keys:
             if key not in m[section]:
                 raise HwgenError(f"{path}: key {section}.{key} missing")
+    validate(m, out, path)
+    if check_model:
+        copy = out / m["model"]["file"]
+        if not copy.is_file():
+            raise HwgenError(f"{copy}: the build's model copy is missing (the build folder is damaged)")
+        if sha256_file(copy) != m["model"]["sha256"]:
+            raise HwgenError(
+                f"{copy}: not the model this build was made from (sha256 differs from the manifest's); "
+                "rebuild from the model"
+            )
     return m
 
 

@@ -20,6 +20,7 @@ model the hardware cannot implement into a :class:`~hwgen.errors.HwgenError` (on
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -60,26 +61,62 @@ def streamline(graph: Graph, options: BuildOptions) -> Graph:
     """
     from hwgen.passes import streamline as _streamline
 
-    hw = _streamline(
-        graph, input_dtype=options.input_dtype, input_scale=options.input_scale, topk=options.topk
-    )
+    try:
+        hw = _streamline(
+            graph, input_dtype=options.input_dtype, input_scale=options.input_scale, topk=options.topk
+        )
+    except HwgenError as e:
+        raise with_file(e, options.model) from None
     if not hw.hw_nodes():
         raise HwgenError(f"{options.model}: no layer of the model can be mapped to hardware")
     return hw
 
 
+def with_file(e: HwgenError, model) -> HwgenError:
+    """``e`` with the model file named first (a pass names the node; the file is the caller's to add)."""
+    if str(e).startswith(("--", str(model))):
+        return e
+    return type(e)(f"{model}: {e}")
+
+
 def fold(hw_graph: Graph, options: BuildOptions) -> Folding:
     """Lanes per layer: from ``options.folding_file``, for ``options.target_fps``, or the default folding;
     then ``options.pipeline`` extra register stages in every layer that offers them."""
-    from hwgen.dataflow import auto_folding, default_folding, load_folding
+    from hwgen.dataflow import auto_folding, default_folding
+    from hwgen.dataflow.folding import folding_from_dict
 
     if options.folding_file is not None:
-        folding = load_folding(hw_graph, options.folding_file)
+        path = Path(options.folding_file)
+        folding = folding_from_dict(hw_graph, read_folding_file(path), source=str(path))
     elif options.target_fps is not None:
         folding = auto_folding(hw_graph, target_fps=options.target_fps, clock_mhz=options.clock_mhz)
     else:
         folding = default_folding(hw_graph)
     return folding.with_pipeline(options.pipeline) if options.pipeline else folding
+
+
+#: Largest folding file read (one entry per layer is a few hundred bytes at most).
+MAX_FOLDING_FILE_BYTES = 1 << 20
+
+
+def read_folding_file(path: Path):
+    """The JSON value of a ``--folding`` file: UTF-8, at most :data:`MAX_FOLDING_FILE_BYTES`, not nested
+    beyond what the parser handles; HwgenError (one line) otherwise."""
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_FOLDING_FILE_BYTES + 1)
+    except OSError as e:
+        raise HwgenError(f"{path}: cannot read the folding file ({e.strerror})") from None
+    if len(raw) > MAX_FOLDING_FILE_BYTES:
+        raise HwgenError(f"{path}: folding file larger than {MAX_FOLDING_FILE_BYTES} bytes")
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise HwgenError(f"{path}: the folding file is not UTF-8 text") from None
+    except json.JSONDecodeError as e:
+        raise HwgenError(f"{path}: not valid JSON ({e.msg} at line {e.lineno})") from None
+    except RecursionError:
+        raise HwgenError(f"{path}: the folding file is nested too deeply") from None
 
 
 def generate(hw_graph: Graph, folding: Folding) -> Accelerator:

@@ -7,9 +7,12 @@ Public API
     dynamo export with Gemm/odd names/external data, ``qonnx.util.cleanup`` output) or a FINN-ONNX model
     (MultiThreshold, XnorPopcountMatMul, Im2Col, MaxPoolNHWC). Constant ``Pow`` nodes are evaluated with
     onnxruntime when it is installed, so folded constants have the reference's bits. Shapes are inferred by
-    executing the graph once on a zero input (batch 1). Bad files raise :class:`hwgen.errors.HwgenError`
-    with a one-line message: not ONNX, truncated, unsupported op (names node, op and the supported list),
-    external data outside the model's folder.
+    executing the graph once on a zero input (batch 1). The model is validated before anything is read
+    from it (:mod:`hwgen.frontend.validate`: opsets, ``onnx.checker`` with the QONNX/FINN ops registered,
+    datatypes, shapes and a memory estimate; :mod:`hwgen.frontend.constants`: quantizer scales and bit
+    widths, batch-norm and threshold parameters); nodes get unique names. Bad files raise
+    :class:`hwgen.errors.HwgenError` with a one-line message naming the file and the node or tensor: not
+    ONNX, truncated, unsupported op (with the supported list), external data outside the model's folder.
 
 ``SUPPORTED_OPS`` — the op types accepted.
 """

@@ -10,11 +10,12 @@ import numpy as np
 from ..errors import HwgenError
 from ..golden.float_ops import FLOAT_OPS
 from ..ir.graph import Graph, Node
+from .constants import check_channels, check_constants
+from .validate import check_model
 
 __all__ = ["SUPPORTED_OPS", "load"]
 
 SUPPORTED_OPS = sorted(set(FLOAT_OPS) | {"Constant"})
-_DOMAINS = ("", "ai.onnx", "qonnx.custom_op.general", "finn.custom_op.general", "finn", "onnx.brevitas")
 
 
 def _check_external_data(model, path: Path) -> None:
@@ -26,7 +27,12 @@ def _check_external_data(model, path: Path) -> None:
     tensors = list(edh._get_all_tensors(model))
     external = [t for t in tensors if edh.uses_external_data(t)]
     for t in external:
-        info = edh.ExternalDataInfo(t)
+        try:
+            info = edh.ExternalDataInfo(t)
+            if "\0" in info.location:
+                raise ValueError("a NUL character in its location")
+        except ValueError as e:
+            raise HwgenError(f"{path}: tensor {t.name!r}: broken external data reference ({e})") from None
         loc = (base / info.location).resolve()
         if os.path.isabs(info.location) or not loc.is_relative_to(base):
             raise HwgenError(
@@ -37,6 +43,13 @@ def _check_external_data(model, path: Path) -> None:
             raise HwgenError(f"{path}: external data file {info.location} for tensor {t.name!r} is missing")
     if external:
         try:
+            for t in external:
+                info = edh.ExternalDataInfo(t)
+                size = (base / info.location).stat().st_size
+                if info.offset is not None and not 0 <= int(info.offset) <= size:
+                    raise ValueError(f"offset {info.offset} outside the {size}-byte file")
+                if info.length is not None and not 0 <= int(info.length) <= size - int(info.offset or 0):
+                    raise ValueError(f"length {info.length} beyond the end of the {size}-byte file")
             onnx.load_external_data_for_model(model, str(base))
         except Exception as e:  # noqa: BLE001 - any failure here is a broken file
             raise HwgenError(f"{path}: cannot read external data ({type(e).__name__}: {e})") from None
@@ -85,16 +98,74 @@ def _read(path: Path):
         raise HwgenError(f"{path}: not a readable ONNX model ({type(e).__name__})") from None
     if not model.graph.node or not model.graph.output:
         raise HwgenError(f"{path}: not an ONNX model (no graph nodes or outputs; truncated or wrong file?)")
+    _check_text(model, path)
     _check_external_data(model, path)
     return model
 
 
-def load(path) -> Graph:
-    """Read ``path`` into a float-level :class:`Graph` with inferred shapes (batch 1)."""
-    from onnx import numpy_helper
+def _check_text(model, path: Path) -> None:
+    """Every name, op type and domain is UTF-8 text (protobuf gives bytes for a string field that is not)."""
+    g = model.graph
+    fields = [o.domain for o in model.opset_import]
+    fields += [t.name for t in g.initializer] + [v.name for v in (*g.input, *g.output, *g.value_info)]
+    for n in g.node:
+        fields += [n.name, n.op_type, n.domain, *n.input, *n.output, *(a.name for a in n.attribute)]
+        fields += [a.s for a in n.attribute if a.type == a.STRING]
+    for t in g.initializer:
+        fields += [e.key for e in t.external_data] + [e.value for e in t.external_data]
+    for f in fields:
+        if isinstance(f, bytes) and f and not _is_utf8(f) or isinstance(f, str) and "\0" in f:
+            raise HwgenError(f"{path}: a name, op, domain or text attribute is not UTF-8 text: {f[:40]!r}")
+        if not isinstance(f, str | bytes):
+            raise HwgenError(f"{path}: a name, op or domain is not text")
+    for n in g.node:
+        if not all(isinstance(x, str) for x in (n.name, n.op_type, n.domain, *n.input, *n.output)):
+            raise HwgenError(f"{path}: a node's name, op type, domain or tensor name is not UTF-8 text")
 
+
+def _is_utf8(b: bytes) -> bool:
+    try:
+        b.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _unique_names(nodes) -> list[str]:
+    """One name per node: its own, or (empty or already taken) ``<name or op>_<k>`` with the smallest free k,
+    so that folding files, the manifest and error messages address exactly one layer."""
+    taken = {n.name for n in nodes if n.name}
+    seen: set[str] = set()
+    names = []
+    for i, n in enumerate(nodes):
+        name = n.name
+        if not name or name in seen:
+            base, k = name or n.op_type, 1 if name else i
+            while f"{base}_{k}" in taken or f"{base}_{k}" in seen:
+                k += 1
+            name = f"{base}_{k}"
+        seen.add(name)
+        names.append(name)
+    return names
+
+
+def load(path) -> Graph:
+    """Read ``path`` into a float-level :class:`Graph` with inferred shapes (batch 1).
+
+    The model is validated first (:func:`hwgen.frontend.validate.check_model`); nodes get unique names.
+    """
     path = Path(path)
     model = _read(path)
+    try:
+        return _load(model, path)
+    except UnicodeDecodeError as e:  # protobuf checks UTF-8 of a text field only when it is read
+        raise HwgenError(f"{path}: a text field of the model is not UTF-8 ({e.reason})") from None
+
+
+def _load(model, path: Path) -> Graph:
+    from onnx import numpy_helper
+
+    dims = check_model(model, path, SUPPORTED_OPS)
     g = model.graph
     graph = Graph(meta={"source": str(path), "producer": model.producer_name})
     try:
@@ -108,19 +179,10 @@ def load(path) -> Graph:
     if len(g.output) != 1:
         raise HwgenError(f"{path}: expected exactly one graph output, found {len(g.output)}")
     inp = real_inputs[0]
-    dims = [d.dim_value if d.dim_value > 0 else 1 for d in inp.type.tensor_type.shape.dim]
-    if not dims:
-        raise HwgenError(f"{path}: graph input {inp.name!r} has no shape")
     graph.inputs, graph.outputs = [inp.name], [g.output[0].name]
     graph.meta["input_shape"] = tuple([1, *dims[1:]])
     known = set(graph.consts) | {inp.name}
-    for i, n in enumerate(g.node):
-        name = n.name or f"{n.op_type}_{i}"
-        if n.domain not in _DOMAINS or n.op_type not in SUPPORTED_OPS:
-            raise HwgenError(
-                f"{path}: node {name!r} has unsupported op {n.domain + '.' if n.domain else ''}"
-                f"{n.op_type}; supported: {', '.join(SUPPORTED_OPS)}"
-            )
+    for n, name in zip(g.node, _unique_names(g.node), strict=True):
         try:
             attrs = {a.name: _attr(a) for a in n.attribute}
         except Exception as e:  # noqa: BLE001 - onnx raises several types for broken attributes
@@ -141,7 +203,7 @@ def load(path) -> Graph:
             if n.op_type == "Constant":
                 a = n.attribute[0]
                 graph.consts[n.output[0]] = (
-                    numpy_helper.to_array(a.t) if a.name == "value" else np.asarray(attrs[a.name])
+                    numpy_helper.to_array(a.t) if a.name == "value" else np.asarray(attrs[a.name], np.float32)
                 )
             elif constant:
                 graph.consts[n.output[0]] = _fold_pow(n, [graph.consts[t] for t in n.input])
@@ -153,7 +215,9 @@ def load(path) -> Graph:
     if graph.outputs[0] not in known:
         raise HwgenError(f"{path}: graph output {graph.outputs[0]!r} is never computed")
     graph.prune()
+    check_constants(graph, path)
     from ..golden.shapes import infer_shapes
 
     infer_shapes(graph)
+    check_channels(graph, path)
     return graph

@@ -286,6 +286,11 @@ def activation_raw(act: dict, x) -> np.ndarray:
     ``Quant`` gives ``y_int - zeropt``, ``BipolarQuant`` -1/+1, ``MultiThreshold`` the count, ``Grid``
     (raw integer input declared by the user) ``rint(x / scale)``.
     """
+    with np.errstate(all="ignore"):  # the model's float32 arithmetic, as the executor computes it
+        return _activation_raw(act, x)
+
+
+def _activation_raw(act: dict, x) -> np.ndarray:
     op, c, at = act["op"], act["consts"], act["attrs"]
     if op == "Quant":
         y = float_ops.quant_integer(

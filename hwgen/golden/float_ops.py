@@ -29,7 +29,15 @@ def _f(x):
 
 
 def quant_integer(x, scale, zeropt, bitwidth, signed, narrow, rounding_mode="ROUND"):
-    """The integer ``y_int`` of a QONNX ``Quant`` (before ``(y_int - zeropt) * scale``), as float32."""
+    """The integer ``y_int`` of a QONNX ``Quant`` (before ``(y_int - zeropt) * scale``), as float32.
+
+    The model's float32 arithmetic: ``x / scale`` may overflow to infinity and is then clipped, as in qonnx.
+    """
+    with np.errstate(all="ignore"):
+        return _quant_integer(x, scale, zeropt, bitwidth, signed, narrow, rounding_mode)
+
+
+def _quant_integer(x, scale, zeropt, bitwidth, signed, narrow, rounding_mode):
     y = _f(x) / _f(scale)
     y = y + _f(zeropt)
     bits = float(np.asarray(bitwidth).reshape(-1)[0])
@@ -76,10 +84,13 @@ def _bipolar_quant(ins, a):
 
 
 def mt_channel_axis(a, ndim: int) -> int:
-    """Channel axis of a MultiThreshold input (``data_layout`` NCHW/NC -> 1, NHWC -> last)."""
+    """Channel axis of a MultiThreshold input as qonnx finds it: the position of ``C`` in ``data_layout``
+    (without one: NC, NWC or NCHW by rank)."""
     layout = a.get("data_layout", "") or ""
-    if layout.endswith("C") and ndim > 2:
-        return ndim - 1
+    if not layout:  # qonnx guesses the layout from the rank
+        layout = {2: "NC", 3: "NWC", 4: "NCHW"}.get(ndim, "")
+    if "C" in layout:
+        return layout.index("C")
     return 1 if ndim > 1 else 0
 
 

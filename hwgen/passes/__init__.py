@@ -17,6 +17,10 @@ Public API
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
+
 from ..errors import HwgenError
 from ..ir.datatypes import DataType, smallest_type_for
 from ..ir.graph import HW_OPS, Graph, Node
@@ -34,6 +38,9 @@ from .lower_maxpool import lower_maxpool
 from .normalize_codes import normalize_codes
 from .quantize_input import quantize_input
 from .swap_maxpool_quantizer import swap_maxpool_quantizer
+
+#: Widest raw input type ``--input-dtype`` may declare (its values are enumerated to derive thresholds).
+MAX_INPUT_BITS = 16
 
 __all__ = ["CLEANUP", "LOWERING", "run_to_fixed_point", "streamline"]
 
@@ -122,6 +129,15 @@ def streamline(
             input_dtype = DataType.from_name(input_dtype)
         except ValueError as e:
             raise HwgenError(f"--input-dtype: {e}") from None
+    if input_dtype is not None and input_dtype.bits > MAX_INPUT_BITS:
+        raise HwgenError(f"--input-dtype {input_dtype}: at most {MAX_INPUT_BITS} bits per input element")
+    if input_scale is not None:
+        s = float(input_scale)
+        f32 = np.finfo(np.float32)
+        if not (math.isfinite(s) and float(f32.tiny) <= s <= float(f32.max)):
+            raise HwgenError(
+                f"--input-scale {s:g}: must be a positive normal float32 number ({f32.tiny:g} .. {f32.max:g})"
+            )
     run_to_fixed_point(g, CLEANUP)
     quantize_input(g, input_dtype, input_scale)
     run_to_fixed_point(g, LOWERING)

@@ -9,6 +9,8 @@ from ..ir.datatypes import BIPOLAR, DataType, smallest_type_for
 from ..ir.graph import Graph, Node
 
 F32 = np.float32
+#: Largest magnitude of an integer weight given without a quantizer (every integer up to it is a float32).
+MAX_INTEGER_WEIGHT = 1 << 24
 
 
 def is_pow2(x) -> bool:
@@ -31,6 +33,11 @@ def weight_codes(graph: Graph, name: str, node: Node) -> tuple[np.ndarray, np.nd
         raise HwgenError(
             f"node {node.name!r} ({node.op}): weights are not quantized (no Quant node and not "
             "integers); hwgen maps only quantized weights to hardware"
+        )
+    if not np.all(np.abs(w) <= MAX_INTEGER_WEIGHT):
+        raise HwgenError(
+            f"node {node.name!r} ({node.op}): integer weights beyond +-2**24 (float32 no longer holds every "
+            "integer there); hwgen maps only quantized weights to hardware"
         )
     vals = w.astype(np.int64)
     dt = BIPOLAR if np.all(np.abs(vals) == 1) else smallest_type_for(int(vals.min()), int(vals.max()))

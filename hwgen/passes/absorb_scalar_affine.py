@@ -17,7 +17,7 @@ def _new_coeffs(op: str, x_first: bool, mul, add, c):
     if op == "Mul":
         return mul * c, add * c
     if op == "Div" and x_first:
-        return mul / c, add / c
+        return (mul / c, add / c) if c != 0 else None  # x / 0 stays a float op (infinity, as the model)
     if op == "Add":
         return mul, add + c
     if op == "Sub":

@@ -65,6 +65,10 @@ def test_target_fps_and_rebuild_replaces(tmp_path, capsys):
     assert m["ii_cycles"] <= 100e6 / 20000
     assert m["ii_cycles"] == max(ly["cycles"] for ly in m["layers"])
     (out / "stale.txt").write_text("from an older build")
+    # a build folder holding anything hwgen did not write is not replaceable (no user file is deleted)
+    rc, _, se = hwgen(capsys, "build", MODEL, "-o", out, "--target-fps", 10000, "--topk", 1)
+    assert rc == 2 and "not replacing it" in se and (out / "stale.txt").is_file()
+    (out / "stale.txt").unlink()
     rc, _, se = hwgen(capsys, "build", MODEL, "-o", out, "--target-fps", 10000, "--topk", 1)
     assert rc == 0, se
     assert not (out / "stale.txt").exists()

@@ -143,7 +143,13 @@ def test_write_manifest_and_report_round_trip(model, tmp_path):
         "rtl",
     ]
     assert read_manifest(out) == m
-    assert m["options"] == {"input_dtype": None, "input_scale": None, "topk": 1, "folding": "default"}
+    assert m["options"] == {
+        "input_dtype": None,
+        "input_scale": None,
+        "topk": 1,
+        "folding": "default",
+        "pipeline": 0,
+    }
     assert m["clock_mhz"] == 50 and m["fps"] == pytest.approx(50e6 / m["ii_cycles"])
     assert m["input"]["onnx_shape"] == [1, 8] and m["output"]["elements_per_frame"] == 1
     assert m["rtl"]["files"] == ["rtl/hwgen_top.v"] and set(m["rtl"]["sha256"]) == {"rtl/hwgen_top.v"}
