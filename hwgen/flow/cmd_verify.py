@@ -1,16 +1,22 @@
-"""``hwgen verify OUT --inputs X.npy [-o Y.npy] [--stall P]``: a build's Verilog against the golden model.
+"""``hwgen verify OUT --inputs X.npy | --random N [--stall P] [--jobs N] [--seed S] [-o Y.npy]``.
 
-The Verilog of the build folder ``OUT`` is compiled under Verilator (cached in ``OUT/sim_build``, or in a
-temporary folder when OUT is not writable) and driven by the cocotb AXI-Stream bench
-(:mod:`hwgen.sim.axis_bench`) with every frame of ``X.npy``; the source withholds ``tvalid`` and the sink
-``tready`` with probability ``P`` per cycle. The golden model is recomputed from ``OUT/model.onnx`` with the
-build's options (never from anything the build generated), and every output of the hardware is compared
-with it exactly.
+A build's Verilog against the golden model, in two parts that run side by side:
 
-Prints frames, mismatching frames, the measured cycles per frame (steady state; with ``P`` > 0 it includes
-the pauses) and the manifest's II. Exit 0 if every output equals the golden model, 1 on any mismatch
-(missing, extra or wrong beats), 2 on bad input. ``-o`` writes the hardware's integer outputs in the shape
-``hwgen run --integer`` gives.
+1. a short cocotb run (:mod:`hwgen.sim.axis_bench`: cocotbext-axi source and sink with pause generators,
+   a protocol monitor on the input) on the first few frames, with pauses on both ends (``P``, or 0.25 when
+   ``P`` is 0);
+2. every frame through the compiled C++ harness (:mod:`hwgen.sim.harness`, tier 4), sharded over ``--jobs``
+   processes of one compiled model, with ``tvalid`` gaps and ``tready`` stalls of probability ``P``; it
+   checks every beat, ``tlast`` on every output beat, lost, duplicated and extra beats.
+
+Both Verilator builds are cached per Verilog hash in ``OUT/sim_build`` (a temporary folder when OUT is not
+writable). The golden model is recomputed from ``OUT/model.onnx`` with the build's options. ``--random N``
+draws N frames uniformly over every input code the model can produce (:mod:`hwgen.sim.stimuli`).
+
+Prints frames, mismatches (first bad frame and element), measured cycles per frame and first-output
+latency, and the throughput (frames/s, simulated cycles/s). Exit 0 if everything equals the golden model,
+1 on any mismatch, lost, duplicated or extra beat or wrong ``tlast``, 2 on bad input. ``-o`` writes the
+hardware's integer outputs in the shape ``hwgen run --integer`` gives.
 """
 
 from __future__ import annotations
@@ -19,6 +25,9 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +38,10 @@ from .cmd_run import check_output, load_inputs, save_atomic
 from .manifest import read_manifest, sha256_file
 from .steps import graph_of_build
 
-__all__ = ["register", "verify"]
+__all__ = ["VerifyResult", "register", "verify"]
+
+COCOTB_FRAMES = 4  # frames of the cocotb run
+COCOTB_PAUSE = 0.25  # its pause probability when --stall is 0
 
 
 def _rtl_files(out: Path, m: dict) -> list[Path]:
@@ -62,24 +74,96 @@ def _cache_dir(out: Path):
     return Path(tmp), tmp
 
 
-def verify(out, inputs, stall: float = 0.0, seed: int = 1):
-    """Simulate build ``out`` on the frames of ``inputs``.
+@dataclass
+class VerifyResult:
+    """What :func:`verify` found. ``bulk`` is the harness run over every frame, ``cocotb`` the cocotb
+    bench's :class:`~hwgen.sim.runner.RunResult` on the first frames (None when skipped)."""
 
-    Returns ``(golden, hardware, run, manifest)``: the golden integer outputs (shape as ``hwgen run
-    --integer``), the hardware's outputs (N, elements) or None when frames are missing, the bench's
-    :class:`~hwgen.sim.runner.RunResult` and the manifest.
-    """
-    from hwgen.dataflow.io import host_codes, pack_frames, unpack_frames
-    from hwgen.golden import execute
-    from hwgen.ir.datatypes import DataType
+    golden: np.ndarray  # golden integer outputs, shape as ``hwgen run --integer``
+    bulk: object  # hwgen.sim.bulk.BulkResult
+    cocotb: object | None
+    manifest: dict
+    x: np.ndarray  # the float frames
+    codes: np.ndarray | None  # --random: the input codes drawn from
+    jobs: int
+    shards: int
+    harness_seconds: float  # wall time of the harness run (all shards)
+    build_seconds: float  # of the harness build (0 when cached)
+    total_seconds: float
+
+    @property
+    def hardware(self) -> np.ndarray | None:
+        """Hardware outputs (N, elements), or None when frames are missing."""
+        return self.bulk.hardware if self.bulk.received.all() else None
+
+    @property
+    def passed(self) -> bool:
+        return self.bulk.passed and (self.cocotb is None or self.cocotb.passed)
+
+
+def _cocotb_part(files, m, codes, ref, idt, odt, pause, seed, cache, box):
+    """The short cocotb run; stores the RunResult (or the exception) in ``box``."""
+    from hwgen.dataflow.io import pack_frames
     from hwgen.sim.runner import BenchRun, build_verilator, run_bench
 
+    try:
+        sin, sout = m["input"], m["output"]
+        model = build_verilator(files, m["rtl"]["top"], cache)
+        ii, lat = m["ii_cycles"], m["latency_cycles"]
+        run = BenchRun(
+            pack_frames(codes, idt, sin["elements_per_beat"]),
+            pack_frames(ref, odt, sout["elements_per_beat"]),
+            beats_per_frame_in=sin["beats_per_frame"],
+            beats_per_frame_out=sout["beats_per_frame"],
+            in_pause=pause,
+            out_pause=pause,
+            seed=seed,
+            name="verify",
+            idle_timeout=int((8 * (ii + lat) + 1000) / (1 - pause) ** 2),
+        )
+        with tempfile.TemporaryDirectory(prefix="run-", dir=cache) as work:
+            box["result"] = run_bench(model, [run], work).runs[0]
+    except BaseException as e:  # noqa: BLE001 - handed to the main thread
+        box["error"] = e
+
+
+def verify(
+    out,
+    inputs=None,
+    stall: float = 0.0,
+    seed: int = 1,
+    *,
+    random: int | None = None,
+    jobs: int | None = None,
+    cocotb_frames: int = COCOTB_FRAMES,
+    progress=None,
+) -> VerifyResult:
+    """Simulate build ``out`` on the frames of ``inputs`` (a .npy path) or ``random`` random frames."""
+    from hwgen.dataflow.io import host_codes
+    from hwgen.golden import execute
+    from hwgen.ir.datatypes import DataType
+    from hwgen.sim.bulk import check_shards, input_rows
+    from hwgen.sim.harness import HarnessRun, build_harness, run_harness
+    from hwgen.sim.stimuli import random_frames
+
+    t_start = time.monotonic()
+    if (inputs is None) == (random is None):
+        raise HwgenError("give exactly one of --inputs and --random")
+    if not 0 <= stall < 1:
+        raise HwgenError(f"--stall must be in [0, 1), not {stall}")
+    jobs = (os.cpu_count() or 1) if jobs is None else jobs
+    if jobs < 1:
+        raise HwgenError(f"--jobs must be at least 1, not {jobs}")
     out = Path(out)
     m = read_manifest(out)
     files = _rtl_files(out, m)
     _warn_changed(out, m)
     graph, hw = graph_of_build(out, m)
-    x = load_inputs(inputs, graph.meta["input_shape"])
+    drawn = None
+    if random is not None:
+        x, drawn = random_frames(hw, graph.meta["input_shape"], random, seed)
+    else:
+        x = load_inputs(inputs, graph.meta["input_shape"])
     golden = execute(hw, x)[1]
     ref = golden.reshape(len(x), -1)
     sin, sout = m["input"], m["output"]
@@ -91,98 +175,181 @@ def verify(out, inputs, stall: float = 0.0, seed: int = 1):
             f"elements per frame, the Verilog takes {sin['elements_per_frame']} / "
             f"{sout['elements_per_frame']} (the build folder was modified)"
         )
-    beats = pack_frames(codes, idt, sin["elements_per_beat"])
-    expected = pack_frames(ref, odt, sout["elements_per_beat"])
+    rows = input_rows(codes, idt, sin["elements_per_beat"], sin["tdata_bits"])
     cache, tmp = _cache_dir(out)
+    box: dict = {}
+    k = min(cocotb_frames, len(x))
+    cocotb = None
+    if k:
+        pause = stall or COCOTB_PAUSE
+        args = (files, m, codes[:k], ref[:k], idt, odt, pause, seed, cache, box)
+        cocotb = threading.Thread(target=_cocotb_part, args=args, daemon=True)
+        cocotb.start()
     try:
         try:
-            model = build_verilator(files, m["rtl"]["top"], cache)
+            model = build_harness(files, m["rtl"]["top"], sin["tdata_bits"], sout["tdata_bits"], cache)
         except RuntimeError as e:  # the Verilog does not compile: the build folder is broken
-            first = str(e).splitlines()[0]
-            raise HwgenError(f"{out}: Verilator could not build the Verilog: {first}") from None
+            raise HwgenError(
+                f"{out}: Verilator could not build the Verilog: {str(e).splitlines()[0]}"
+            ) from None
         ii, lat = m["ii_cycles"], m["latency_cycles"]
-        run = BenchRun(
-            beats,
-            expected,
-            beats_per_frame_in=sin["beats_per_frame"],
-            beats_per_frame_out=sout["beats_per_frame"],
+        run = HarnessRun(
+            rows,
+            len(x),
+            sin["beats_per_frame"],
+            sout["beats_per_frame"],
+            (sout["tdata_bits"] + 7) // 8,
             in_pause=stall,
             out_pause=stall,
             seed=seed,
-            name="verify",
             idle_timeout=int((8 * (ii + lat) + 1000) / (1 - stall) ** 2),
+            extra_cycles=int((2 * (ii + lat) + 64) / (1 - stall)),
         )
-        with tempfile.TemporaryDirectory(prefix="run-", dir=cache) as work:
+        with tempfile.TemporaryDirectory(prefix="harness-", dir=cache) as work:
+            t0 = time.monotonic()
             try:
-                res = run_bench(model, [run], work)
+                tick = None if progress is None else (lambda done: progress(done, len(x)))
+                shards = run_harness(model, run, work, jobs=jobs, progress=tick)
             except RuntimeError as e:
                 raise HwgenError(f"{out}: the simulation did not run: {str(e).splitlines()[0]}") from None
+            harness_seconds = time.monotonic() - t0
+        if cocotb is not None:
+            cocotb.join()
+            if "error" in box:
+                e = box["error"]
+                first = str(e).splitlines()[0] if str(e) else type(e).__name__
+                if isinstance(e, RuntimeError) and "Verilator build" in first:
+                    raise HwgenError(f"{out}: Verilator could not build the Verilog: {first}") from None
+                raise HwgenError(f"{out}: the cocotb run did not complete: {first}") from None
     finally:
+        if cocotb is not None:
+            cocotb.join()
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
-    r = res.runs[0]
-    hw_out = None
-    if len(r.received) == len(expected):
-        hw_out = unpack_frames(r.received, odt, sout["elements_per_beat"], len(x))
-    return golden, hw_out, r, m
+    bulk = check_shards(
+        shards, ref, odt, sout["elements_per_beat"], sout["bits_per_beat"], sout["beats_per_frame"]
+    )
+    return VerifyResult(
+        golden=golden,
+        bulk=bulk,
+        cocotb=box.get("result"),
+        manifest=m,
+        x=x,
+        codes=drawn,
+        jobs=jobs,
+        shards=len(shards),
+        harness_seconds=harness_seconds,
+        build_seconds=0.0 if model.cached else model.build_seconds,
+        total_seconds=time.monotonic() - t_start,
+    )
+
+
+class _Progress:
+    """A one-line progress display on a terminal."""
+
+    def __init__(self):
+        self.t0, self.shown = time.monotonic(), False
+
+    def __call__(self, done: int, total: int) -> None:
+        if time.monotonic() - self.t0 < 1.0:
+            return
+        width = 30
+        fill = int(width * done / total)
+        print(f"\r[{'#' * fill}{'.' * (width - fill)}] {done}/{total} frames", end="", flush=True)
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            print("\r" + " " * 60 + "\r", end="", flush=True)
+
+
+def _report(r: VerifyResult, stall: float) -> None:
+    m, b = r.manifest, r.bulk
+    n = b.frames
+    if r.codes is not None:
+        print(f"random inputs: {n} frames over {len(r.codes)} input codes {r.codes.min()}..{r.codes.max()}")
+    c = r.cocotb
+    if c is not None:
+        frames = len(c.expected) // m["output"]["beats_per_frame"]
+        verdict = "PASS" if c.passed else f"FAIL ({c.mismatches} beats wrong, missing or extra)"
+        print(f"cocotb bench (cocotbext-axi, pauses, input monitor): {frames} frames, {verdict}")
+    cpf = "n/a" if b.cycles_per_frame is None else str(b.cycles_per_frame)
+    mean = "" if b.mean_cycles_per_frame is None else f", mean {b.mean_cycles_per_frame:.1f}"
+    note = f" with {stall:g} pauses on both ends" if stall else ""
+    print(
+        f"frames {n}, mismatching frames {len(b.bad_frames)}, measured cycles per frame {cpf} "
+        f"(ii_cycles {m['ii_cycles']}){note}{mean}, first output after {b.first_out_latency} cycles "
+        f"(latency_cycles {m['latency_cycles']})"
+    )
+    secs = max(r.harness_seconds, 1e-9)
+    built = f"harness build {r.build_seconds:.1f} s" if r.build_seconds else "harness build cached"
+    print(
+        f"harness: {r.shards} shards on {r.jobs} jobs, {n / secs:,.0f} frames/s, "
+        f"{b.cycles / secs / 1e6:.2f} M simulated cycles/s "
+        f"({b.cycles:,} cycles in {r.harness_seconds:.2f} s; "
+        f"{built}; {r.total_seconds:.1f} s in all)"
+    )
 
 
 def _cmd(args) -> int:
-    if not 0 <= args.stall < 1:
-        raise HwgenError(f"--stall must be in [0, 1), not {args.stall}")
     if args.output is not None:
         check_output(args.output)
-    golden, hw_out, r, m = verify(args.out, args.inputs, args.stall, args.seed)
-    n = len(golden)
-    ref = golden.reshape(n, -1)
-    if hw_out is None:
-        got_frames = len(r.received) // m["output"]["beats_per_frame"]
-        bad = np.arange(min(got_frames, n), n) if got_frames < n else np.arange(n)
-    else:
-        bad = np.flatnonzero((hw_out != ref).any(axis=1))
-    ok = r.passed and hw_out is not None and len(bad) == 0 and r.sink_empty and r.framing_ok and not r.timeout
-    cpf = "n/a" if r.cycles_per_frame is None else str(r.cycles_per_frame)
-    note = f" with {args.stall:g} pauses on both ends" if args.stall else ""
-    print(
-        f"frames {n}, mismatching frames {len(bad)}, measured cycles per frame {cpf}{note} "
-        f"(ii_cycles {m['ii_cycles']}), first output after {r.first_out_latency} cycles "
-        f"(latency_cycles {m['latency_cycles']})"
+    if args.random is not None and args.random < 1:
+        raise HwgenError(f"--random must be at least 1, not {args.random}")
+    bar = _Progress() if sys.stdout.isatty() else None
+    r = verify(
+        args.out,
+        args.inputs,
+        args.stall,
+        args.seed,
+        random=args.random,
+        jobs=args.jobs,
+        cocotb_frames=args.cocotb_frames,
+        progress=bar,
     )
+    if bar is not None:
+        bar.close()
+    _report(r, args.stall)
+    b, golden = r.bulk, r.golden
+    n = b.frames
+    hw_out = r.hardware
     if args.output is not None and hw_out is not None:
         save_atomic(args.output, hw_out.astype(golden.dtype).reshape(golden.shape))
         print(f"wrote {args.output}: hardware outputs, shape {golden.shape}")
     elif args.output is not None:  # no stale file from an earlier run may pass for this one's result
         Path(args.output).unlink(missing_ok=True)
         print(f"not written: {args.output} (the hardware's output is incomplete)")
-    if ok:
+    if r.passed:
         print("PASS: every output equals the golden model")
         return 0
-    problems = [
-        p
-        for p, cond in (
-            ("timeout", r.timeout),
-            ("beats left in the sink", not r.sink_empty),
-            ("wrong frame lengths (tlast)", not r.framing_ok),
-            ("the input monitor did not see the beats sent", not r.monitor_ok),
-            (f"{r.mismatches} beats wrong, missing or extra", r.mismatches and not len(bad)),
-        )
-        if cond
-    ]
+    problems = list(b.problems)
+    if r.cocotb is not None and not r.cocotb.passed:
+        problems.append("the cocotb bench failed")
     print(
-        f"FAIL: {len(bad)} of {n} frames differ from the golden model"
+        f"FAIL: {len(b.bad_frames)} of {n} frames differ from the golden model"
         + (f" ({', '.join(problems)})" if problems else "")
     )
-    if len(bad):
-        k = int(bad[0])
-        got = hw_out[k].tolist() if hw_out is not None else "(missing)"
-        print(f"first mismatching frame {k}: hardware {got}, golden {ref[k].tolist()}")
+    if b.first_bad is not None:
+        k, e, got, want = b.first_bad
+        ref = golden.reshape(n, -1)
+        if got is None:
+            print(f"first mismatching frame {k}: not received (golden {ref[k].tolist()})")
+        else:
+            print(
+                f"first mismatching frame {k}, element {e}: hardware {got}, golden {want}; "
+                f"frame: hardware {b.hardware[k].tolist()}, golden {ref[k].tolist()}"
+            )
     return 1
 
 
 def register(sub) -> None:
     p = sub.add_parser("verify", help="simulate a build's Verilog and compare with the golden model")
     p.add_argument("out", help="build folder written by hwgen build")
-    p.add_argument("--inputs", required=True, help="float32 .npy, shape (N, C, H, W) or (N, features)")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--inputs", help="float32 .npy, shape (N, C, H, W) or (N, features)")
+    src.add_argument(
+        "--random", type=int, metavar="N", help="N seeded random frames over the whole input code range"
+    )
     p.add_argument("-o", "--output", default=None, help="write the hardware's integer outputs here (.npy)")
     p.add_argument(
         "--stall",
@@ -190,5 +357,12 @@ def register(sub) -> None:
         default=0.0,
         help="probability per cycle of a pause at the source and at the sink (default 0)",
     )
-    p.add_argument("--seed", type=int, default=1, help="seed of the pause generators (default 1)")
+    p.add_argument("--jobs", type=int, default=None, help="harness processes (default: the CPU count)")
+    p.add_argument("--seed", type=int, default=1, help="seed of the pauses and of --random (default 1)")
+    p.add_argument(
+        "--cocotb-frames",
+        type=int,
+        default=COCOTB_FRAMES,
+        help=f"frames of the cocotb run before the harness (default {COCOTB_FRAMES}; 0 skips it)",
+    )
     p.set_defaults(func=_cmd)
