@@ -4,7 +4,9 @@ Public API
 ----------
 ``load(path) -> hwgen.ir.Graph``
     Reads a QONNX model as Brevitas exports it (raw TorchScript export with weights listed as graph inputs,
-    dynamo export with Gemm/odd names/external data, ``qonnx.util.cleanup`` output) or a FINN-ONNX model
+    dynamo export with Gemm/odd names/external data, ``qonnx.util.cleanup`` output), Brevitas' QCDQ export
+    (``QuantizeLinear -> [Clip] -> DequantizeLinear`` with int8/uint8 zero points and Clip bounds, ``Relu``
+    of ``QuantReLU``; turned into ``Quant`` by :mod:`hwgen.passes.convert_qcdq`) or a FINN-ONNX model
     (MultiThreshold, XnorPopcountMatMul, Im2Col, MaxPoolNHWC). Constant ``Pow`` nodes are evaluated with
     onnxruntime when it is installed, so folded constants have the reference's bits. Shapes are inferred by
     executing the graph once on a zero input (batch 1). The model is validated before anything is read

@@ -23,6 +23,12 @@ def check_constants(graph: Graph, path: Path) -> None:
     2.5 clips to +-(2**1.5 - 1) in qonnx) or that make the model's output NaN (a zero quantizer scale,
     variance + epsilon <= 0), before any pass reads them."""
     for n in graph.nodes:
+        if n.op in ("QuantizeLinear", "DequantizeLinear"):
+            scale = graph.consts.get(n.inputs[1])
+            if scale is None or not (np.all(np.isfinite(scale)) and np.all(np.asarray(scale) > 0)):
+                raise HwgenError(
+                    f"{path}: node {n.name!r} ({n.op}): scale must be a positive, finite constant"
+                )
         if n.op not in ("Quant", "BipolarQuant") or len(n.inputs) < 2:
             continue
         scale = graph.consts.get(n.inputs[1])

@@ -7,7 +7,8 @@ names the file and the node or tensor:
    :data:`CUSTOM_OPSETS`, no domain imported twice;
 2. every node's op is one hwgen implements (in one of :data:`DOMAINS`);
 3. datatypes: the graph input is float32; every initializer and Constant value is float32, except a
-   Reshape's shape (int64); float values are finite (MultiThreshold thresholds may be infinite);
+   Reshape's shape (int64) and the integer operands of QuantizeLinear / Clip / DequantizeLinear (int8, uint8,
+   int32); float values are finite (MultiThreshold thresholds may be infinite);
    initializer names are unique;
 4. one graph input, of positive dimensions (the batch axis may be symbolic), at most
    :data:`MAX_INPUT_ELEMENTS` elements per frame;
@@ -29,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import HwgenError
+from .dtypes import check_datatypes
 
 __all__ = [
     "CUSTOM_DOMAINS",
@@ -221,79 +223,6 @@ def _check_onnx(model, path: Path) -> None:
         raise HwgenError(f"{path}: not a valid ONNX model: {where}{first}") from None
 
 
-def _consumers(model) -> dict[str, list[tuple[str, int, str]]]:
-    out: dict[str, list[tuple[str, int, str]]] = {}
-    for i, n in enumerate(model.graph.node):
-        for k, t in enumerate(n.input):
-            out.setdefault(t, []).append((n.op_type, k, n.name or f"{n.op_type}_{i}"))
-    return out
-
-
-def _check_tensor(t, name: str, uses, path: Path, where: str) -> None:
-    """A constant tensor: float32 and finite (MultiThreshold thresholds may be infinite), or int64 when only
-    Reshape shapes read it."""
-    from onnx import TensorProto, numpy_helper
-
-    shape_only = bool(uses) and all(op == "Reshape" and k == 1 for op, k, _ in uses)
-    want = TensorProto.INT64 if shape_only else TensorProto.FLOAT
-    if t.data_type != want:
-        got = (
-            TensorProto.DataType.Name(t.data_type)
-            if t.data_type in TensorProto.DataType.values()
-            else t.data_type
-        )
-        user = f" (read by node {uses[0][2]!r}, {uses[0][0]})" if uses else ""
-        raise HwgenError(
-            f"{path}: {where} {name!r}{user} is {got}; hwgen reads "
-            f"{'int64 Reshape shapes' if shape_only else 'float32 tensors'} only"
-        )
-    if want == TensorProto.FLOAT:
-        try:
-            a = numpy_helper.to_array(t)
-        except Exception as e:  # noqa: BLE001 - wrong raw_data length etc.
-            raise HwgenError(f"{path}: {where} {name!r} is broken ({type(e).__name__}: {e})") from None
-        thresholds = bool(uses) and all(op == "MultiThreshold" and k == 1 for op, k, _ in uses)
-        if np.any(np.isnan(a)) or (not thresholds and not np.all(np.isfinite(a))):
-            raise HwgenError(
-                f"{path}: {where} {name!r} holds NaN{'' if thresholds else ' or infinite'} values"
-            )
-
-
-def _check_datatypes(model, path: Path) -> None:
-    from onnx import TensorProto
-
-    g = model.graph
-    uses = _consumers(model)
-    names = [t.name for t in g.initializer]
-    if len(set(names)) != len(names):
-        dup = next(n for n in names if names.count(n) > 1)
-        raise HwgenError(f"{path}: initializer {dup!r} is defined twice")
-    for t in g.initializer:
-        _check_tensor(t, t.name, uses.get(t.name, []), path, "initializer")
-    for i, n in enumerate(g.node):
-        if n.op_type == "Constant":
-            name = n.name or f"Constant_{i}"
-            if len(n.attribute) != 1 or n.attribute[0].name not in ("value", "value_float", "value_floats"):
-                raise HwgenError(
-                    f"{path}: node {name!r} (Constant) needs exactly one float32 'value' (or value_float, "
-                    "value_floats) attribute"
-                )
-            if n.attribute[0].name == "value":
-                _check_tensor(n.attribute[0].t, name, uses.get(n.output[0], []), path, "Constant node")
-    inits = set(names)
-    for vi in g.input:
-        if vi.name in inits:
-            continue
-        tt = vi.type.tensor_type
-        if not vi.type.HasField("tensor_type") or tt.elem_type != TensorProto.FLOAT:
-            got = (
-                TensorProto.DataType.Name(tt.elem_type)
-                if tt.elem_type in TensorProto.DataType.values()
-                else "?"
-            )
-            raise HwgenError(f"{path}: graph input {vi.name!r} is {got}; hwgen reads float32 inputs only")
-
-
 def input_dims(vi, path: Path) -> list[int]:
     """The graph input's dimensions with the batch axis as 1; HwgenError for a zero, negative, symbolic
     (other than batch) or missing dimension, or a frame over :data:`MAX_INPUT_ELEMENTS`."""
@@ -375,7 +304,7 @@ def check_model(model, path: Path, supported) -> list[int]:
     batch 1. ``supported`` lists the op types hwgen implements."""
     _check_opsets(model, path)
     _check_ops(model, path, supported)
-    _check_datatypes(model, path)
+    check_datatypes(model, path)
     inits = {t.name for t in model.graph.initializer}
     real = [vi for vi in model.graph.input if vi.name not in inits]
     if len(real) != 1:

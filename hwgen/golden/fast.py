@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import HwgenError
 from ..ir.datatypes import BIPOLAR, DataType
-from . import float_ops
+from . import float_ops, ops
 from .gemm import OneThreshold, conv_gemm, gemm_plan, rows_gemm
 
 F32 = np.float32
@@ -213,8 +213,26 @@ def _plan(a: dict):
     return _prepared(a["weights"], f"gemm{xb}", lambda w: gemm_plan(w, xb))
 
 
+def _unpadded(a: dict) -> dict:
+    return {**a, "thresholds": None, "pad_rows": None, "pad_cols": None}
+
+
+def _pad_correction(a: dict, pad_value: int) -> np.ndarray:
+    """(OH, OW, MH): what the padding lanes, holding ``pad_value``, add to each dot product."""
+    w = np.asarray(a["weights"], np.int64)
+    rows, cols = np.asarray(a["pad_rows"], np.int64), np.asarray(a["pad_cols"], np.int64)
+    kh, kw = rows.shape[1], cols.shape[1]
+    wsum = w.reshape(w.shape[0], kh, kw, -1).sum(axis=-1)  # (MH, KH, KW)
+    mask = (rows[:, None, :, None] | cols[None, :, None, :]).astype(np.int64)  # (OH, OW, KH, KW)
+    return pad_value * np.einsum("yxhw,ohw->yxo", mask, wsum)
+
+
 def _mvtu(ins, a):
     x = np.asarray(ins[0])
+    if a.get("pad_rows") is not None:  # padding lanes count 0: mask them, then an exact integer product
+        x = np.where(ops.pad_lane_mask(a["pad_rows"], a["pad_cols"], x.shape[-1]), 0, x)
+        acc = matvec_fast(x, a["weights"], xnor=False, x_bound=_x_bound(a))
+        return _post(a)(np.asarray(acc))
     if x.ndim > 1 and x.size // x.shape[-1] >= GEMM_MIN_ROWS and _plan(a) is not None:
         return rows_gemm(x, a["weights"], _x_bound(a), _post(a), _plan(a))
     if is_xnor(a):
@@ -233,6 +251,9 @@ def mvtu_after_window(x, sw: dict, a: dict) -> np.ndarray:
     Float32 GEMM on window blocks when exact (:mod:`hwgen.golden.gemm`), else XNOR-popcount on packed words
     (bipolar), else the two nodes one after the other.
     """
+    if a.get("pad_rows") is not None:  # the padded window's dot products minus the padding lanes' share
+        acc = np.asarray(mvtu_after_window(x, sw, _unpadded(a)), np.int64)
+        return _post(a)(acc - _pad_correction(a, int(sw.get("pad_value", 0))))
     plan = _plan(a)
     if plan is not None and abs(int(sw.get("pad_value", 0)) if sw.get("pad") else 0) <= _x_bound(a):
         return conv_gemm(x, sw, a["weights"], _x_bound(a), _post(a), plan)

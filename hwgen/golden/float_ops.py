@@ -10,7 +10,8 @@ QONNX/FINN custom ops in NumPy. Each function here reproduces that bit for bit w
 - ``MatMul`` / ``Conv`` / ``Gemm`` are summed in float64 and rounded once: exact (and therefore equal to any
   summation order) whenever the products are multiples of a common power of two and the sum stays below
   2**24 units of it, which the passes check before relying on it;
-- ``Quant`` / ``BipolarQuant`` / ``MultiThreshold`` / ``XnorPopcountMatMul`` follow qonnx's NumPy code.
+- ``Quant`` / ``BipolarQuant`` / ``MultiThreshold`` / ``XnorPopcountMatMul`` follow qonnx's NumPy code;
+- ``QuantizeLinear`` / ``DequantizeLinear`` / ``Clip`` / ``Relu`` follow onnxruntime (:mod:`.qdq`).
 
 Every function takes ``(inputs, attrs)`` and returns one array.
 """
@@ -18,6 +19,8 @@ Every function takes ``(inputs, attrs)`` and returns one array.
 from __future__ import annotations
 
 import numpy as np
+
+from .qdq import QDQ_OPS
 
 F32 = np.float32
 
@@ -256,4 +259,5 @@ FLOAT_OPS = {
     "Sub": lambda ins, a: _f(ins[0]) - _f(ins[1]),
     "Div": lambda ins, a: _f(ins[0]) / _f(ins[1]),
     "Pow": _pow,
+    **QDQ_OPS,
 }

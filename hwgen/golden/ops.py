@@ -14,7 +14,15 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["label_select", "matvec", "maxpool_nhwc", "multithreshold", "mvtu", "sliding_window"]
+__all__ = [
+    "label_select",
+    "matvec",
+    "maxpool_nhwc",
+    "multithreshold",
+    "mvtu",
+    "pad_lane_mask",
+    "sliding_window",
+]
 
 
 def matvec(x, w) -> np.ndarray:
@@ -50,8 +58,24 @@ def multithreshold(acc, thresholds, out_offset: int = 0) -> np.ndarray:
     return count.astype(np.int64) + int(out_offset)
 
 
-def mvtu(x, w, thresholds=None, out_offset: int = 0) -> np.ndarray:
-    """Matrix-vector-threshold unit: thresholds of ``x @ w.T``; raw accumulators if ``thresholds`` is None."""
+def pad_lane_mask(pad_rows, pad_cols, mw: int) -> np.ndarray:
+    """(OH, OW, MW) booleans: lane (ky, kx, c) of output position (oy, ox) is padding when
+    ``pad_rows[oy, ky]`` or ``pad_cols[ox, kx]`` (see the MVTU's ``pad_rows``/``pad_cols``)."""
+    rows, cols = np.asarray(pad_rows, bool), np.asarray(pad_cols, bool)
+    (oh, kh), (ow, kw) = rows.shape, cols.shape
+    if mw % (kh * kw):
+        raise ValueError(f"pad_lane_mask: {mw} lanes are not a {kh}x{kw} window of channels")
+    m = rows[:, None, :, None] | cols[None, :, None, :]  # (OH, OW, KH, KW)
+    return np.repeat(m.reshape(oh, ow, kh * kw), mw // (kh * kw), axis=-1)
+
+
+def mvtu(x, w, thresholds=None, out_offset: int = 0, pad_rows=None, pad_cols=None) -> np.ndarray:
+    """Matrix-vector-threshold unit: thresholds of ``x @ w.T``; raw accumulators if ``thresholds`` is None.
+
+    With ``pad_rows``/``pad_cols`` ``x`` is a window stream (N, OH, OW, MW) and its padding lanes count 0.
+    """
+    if pad_rows is not None:
+        x = np.where(pad_lane_mask(pad_rows, pad_cols, np.shape(x)[-1]), 0, np.asarray(x, np.int64))
     acc = matvec(x, w)
     if thresholds is None:
         return acc

@@ -17,6 +17,10 @@ Ops and attributes (``*`` = optional, with its default):
     ``negated*`` rows whose sign was flipped for a negative batch-norm gamma; ``thresholds_repaired*``
     thresholds where float32 rounding overrode the analytic value. XNOR-popcount when ``in_dtype`` and
     ``w_dtype`` are both BIPOLAR. Thresholds are clipped to ``[acc_min, acc_max + 1]`` per channel.
+    ``pad_rows*``/``pad_cols*`` (OH, KH) / (OW, KW) 0/1: after a padded ``SlidingWindow`` on bipolar values
+    (which cannot hold the model's padding 0), window lane (ky, kx, c) of output position (oy, ox) is
+    padding when ``pad_rows[oy, ky]`` or ``pad_cols[ox, kx]``, and contributes 0 to the dot product
+    (a masked lane; equivalently the popcount minus the pad lanes' known contribution at that position).
 ``Thresholding`` — standalone multi-threshold per channel
     ``thresholds``, ``out_offset``, ``in_dtype``, ``out_dtype``, ``in_shape``, ``out_shape``,
     ``thresholds_repaired*``.
@@ -80,6 +84,8 @@ SCHEMA: dict[str, dict[str, Attr]] = {
         "mw": _INT,
         "negated": Attr((np.ndarray,), None),
         "thresholds_repaired": Attr((int, np.integer), 0),
+        "pad_rows": Attr((np.ndarray,), None),
+        "pad_cols": Attr((np.ndarray,), None),
         **_SHAPES,
     },
     "Thresholding": {

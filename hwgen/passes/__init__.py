@@ -26,8 +26,10 @@ from ..ir.datatypes import DataType, smallest_type_for
 from ..ir.graph import HW_OPS, Graph, Node
 from ..ir.hw import check as check_hw_node
 from .absorb_layout import absorb_layout
+from .absorb_relu import absorb_relu
 from .absorb_scalar_affine import absorb_scalar_affine
 from .convert_gemm import convert_gemm
+from .convert_qcdq import convert_qcdq
 from .convert_xnor_popcount import convert_xnor_popcount
 from .driver import run_to_fixed_point
 from .fold_constants import fold_constants
@@ -44,7 +46,14 @@ MAX_INPUT_BITS = 16
 
 __all__ = ["CLEANUP", "LOWERING", "run_to_fixed_point", "streamline"]
 
-CLEANUP = (fold_constants, convert_gemm, convert_xnor_popcount, swap_maxpool_quantizer)
+CLEANUP = (
+    convert_qcdq,
+    fold_constants,
+    convert_gemm,
+    convert_xnor_popcount,
+    swap_maxpool_quantizer,
+    absorb_relu,
+)
 LOWERING = (
     absorb_layout,
     absorb_scalar_affine,

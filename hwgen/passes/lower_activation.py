@@ -1,6 +1,6 @@
 """Batch-norm, scales and a quantizer after integer values -> integer thresholds (checked exhaustively).
 
-Pattern: ``FromCodes -> [BatchNormalization | Mul | Div | Add | Sub by constants]* -> Quant |
+Pattern: ``FromCodes -> [BatchNormalization | Mul | Div | Add | Sub by constants | Relu]* -> Quant |
 BipolarQuant | MultiThreshold``. Per channel this is a step function of an integer with a finite range.
 Thresholds are derived from the float parameters (:mod:`.analytic_thresholds`), then CHECKED against the
 float32 sub-graph, evaluated exactly as the reference does, on every reachable integer (exact per-channel
@@ -41,7 +41,7 @@ def _chain(graph: Graph, act: Node):
         if p.op == "FromCodes":
             return p, chain
         data = [i for i in p.inputs if i and i not in graph.consts]
-        if p.op not in _AFFINE or len(data) != 1:
+        if p.op not in (*_AFFINE, "Relu") or len(data) != 1:
             return None
         chain.insert(0, p)
         t = data[0]
@@ -87,6 +87,10 @@ def _analytic(graph: Graph, f: Node, chain: list[Node], act: Node, spec: dict, c
     bounds = level_boundaries(graph, act, spec, c)
     if bounds is None:
         return None
+    if any(n.op == "Relu" for n in chain):  # a Relu just before the quantizer matters only below 0
+        if any(n.op == "Relu" for n in chain[:-1]) or not all(np.all(b > 0) for b, _ in bounds):
+            return None
+        chain = chain[:-1]
     ys, back = _synthetic(graph, f, act, np.array([0, 1]), c, chain)
     ys = np.asarray(ys, np.float64)
     beta, alpha = (back(t)[0] for t in affine_chain(graph, chain, ys[:1], ys[1:]))

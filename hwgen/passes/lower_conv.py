@@ -1,10 +1,16 @@
-"""Convolution on integer values -> sliding window + matrix-vector unit (im2col order (ky, kx, c))."""
+"""Convolution on integer values -> sliding window + matrix-vector unit (im2col order (ky, kx, c)).
+
+Zero padding pads the integer values with the value whose float is 0. Bipolar values have none (-1/+1):
+the window then pads with +1 and the matrix layer masks the padding lanes (``pad_rows``/``pad_cols``), so
+a padded position contributes 0 to the dot product as in the model.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
 from ..errors import HwgenError
+from ..ir.datatypes import BIPOLAR
 from ..ir.graph import Graph, Node
 from ._codes import dequantize, from_codes_node
 from ._weights import column_scale, weight_codes
@@ -26,6 +32,13 @@ def _pad_value(graph: Graph, f: Node, pad_float: float, node: Node) -> int:
             f"input datatype {dt}"
         )
     return int(hit[0])
+
+
+def _pad_lanes(size: int, k: int, stride: int, pad: int) -> np.ndarray:
+    """(O, k) 0/1: tap ``t`` of output index ``o`` reads padding (outside ``0..size-1``)."""
+    o = np.arange((size + 2 * pad - k) // stride + 1)[:, None]
+    pos = o * stride - pad + np.arange(k)[None, :]
+    return ((pos < 0) | (pos >= size)).astype(np.int64)
 
 
 def _sliding_window(graph: Graph, node: Node, codes: str, k: int, stride: int, pad: int, pad_value: int):
@@ -62,7 +75,8 @@ def _lower_conv(graph: Graph, node: Node, f: Node) -> list[Node]:
             "sides, group 1 and dilation 1 are supported"
         )
     codes, in_mul = _input_codes(graph, f, node)
-    pad_value = _pad_value(graph, f, 0.0, node) if pads[0] else 0
+    masked = bool(pads[0]) and graph.dtypes[codes] == BIPOLAR
+    pad_value = 1 if masked else _pad_value(graph, f, 0.0, node) if pads[0] else 0
     swg, win = _sliding_window(graph, node, codes, kh, strides[0], pads[0], pad_value)
     w_hw = vals.transpose(0, 2, 3, 1).reshape(m, -1)
     out = node.outputs[0]
@@ -74,6 +88,10 @@ def _lower_conv(graph: Graph, node: Node, f: Node) -> list[Node]:
         swg,
         *make_mvtu(graph, node, win, w_hw, w_dt, in_mul, column_scale(scale, 0, node), out, perm=_NCHW),
     ]
+    if masked:  # bipolar values cannot hold the model's padding 0: the matrix layer masks those lanes
+        n, h, w, _ = graph.shapes[codes]
+        new[1].attrs["pad_rows"] = _pad_lanes(h, kh, strides[0], pads[0])
+        new[1].attrs["pad_cols"] = _pad_lanes(w, kw, strides[0], pads[0])
     if bias:
         b = np.asarray(graph.consts[node.inputs[2]], np.float32).reshape(1, -1, 1, 1)
         new.append(

@@ -11,7 +11,7 @@ from ._codes import ACTIVATIONS, activation_spec, from_codes_node, layout_nchw_t
 
 __all__ = ["quantize_input"]
 
-_HOST_OPS = ("Mul", "Add", "Sub", "Div", "Reshape", "Flatten", "Transpose", "Identity")
+_HOST_OPS = ("Mul", "Add", "Sub", "Div", "Reshape", "Flatten", "Transpose", "Identity", "Relu", "Clip")
 
 
 def _permuted(shape, perm):

@@ -1,4 +1,5 @@
-"""MaxPool -> quantizer becomes quantizer -> MaxPool (exact: a non-decreasing function commutes with max)."""
+"""MaxPool -> quantizer (or Relu) becomes quantizer -> MaxPool (exact: a non-decreasing function commutes with
+max)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ __all__ = ["swap_maxpool_quantizer"]
 
 
 def _non_decreasing(graph: Graph, q: Node) -> bool:
+    if q.op == "Relu":
+        return True
     if q.op == "MultiThreshold":
         return float(q.attrs.get("out_scale", 1.0)) > 0
     scale = graph.consts.get(q.inputs[1])
@@ -18,15 +21,15 @@ def _non_decreasing(graph: Graph, q: Node) -> bool:
 
 
 def swap_maxpool_quantizer(graph: Graph) -> bool:
-    """``MaxPool(y) -> Q`` becomes ``Q(y) -> MaxPool`` when ``Q`` is non-decreasing (positive scale), so the
-    pooling runs on integer values after the thresholds."""
+    """``MaxPool(y) -> Q`` becomes ``Q(y) -> MaxPool`` when ``Q`` is non-decreasing (positive scale, or a
+    ``Relu``), so the pooling runs on integer values after the thresholds."""
     for mp in graph.nodes:
         if mp.op != "MaxPool":
             continue
         q = graph.single_consumer(mp.outputs[0])
         if (
             q is None
-            or q.op not in ACTIVATIONS
+            or q.op not in (*ACTIVATIONS, "Relu")
             or q.inputs[0] != mp.outputs[0]
             or not _non_decreasing(graph, q)
         ):

@@ -44,11 +44,7 @@ def _reference(node, x):
     if node.op in ("MVTU", "Thresholding"):
         thr = a.get("thresholds")
         if node.op == "MVTU":
-            return (
-                ops.mvtu(x, a["weights"], thr, a["out_offset"])
-                if thr is not None
-                else ops.matvec(x, a["weights"])
-            )
+            return ops.mvtu(x, a["weights"], thr, a["out_offset"], a["pad_rows"], a["pad_cols"])
         return ops.multithreshold(x, thr, a["out_offset"])
     if node.op == "SlidingWindow":
         return ops.sliding_window(x, a["k"], a["stride"], a["pad"], a["pad_value"])

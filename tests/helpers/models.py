@@ -104,6 +104,69 @@ def tiny_finn_stream(seed=0) -> Graph:
     return b.done(b.op("Add", [b.op("Mul", [t, b.c([0.37])]), b.c([-1.5])]))
 
 
+def _i(v, dtype):
+    return np.asarray(v, dtype)
+
+
+def tiny_qcdq(seed=0) -> Graph:
+    """The tiny CNN as Brevitas' QCDQ export writes it: QuantizeLinear -> [Clip] -> DequantizeLinear for
+    activations (int8 input, QuantReLU as Relu -> uint8 with Clip to 4 bits) and weights (float weights
+    with per-channel power-of-two scales and narrow 4-bit Clip; int8 constants with Clip -> DQ), padding 1."""
+    rng = np.random.default_rng(seed)
+    b = _B((1, 2, 6, 6))
+    zp8, zpu = b.c(_i(0, np.int8)), b.c(_i(0, np.uint8))
+
+    def qcdq(x, scale, zp, lo=None, hi=None, axis=None):
+        ax = {} if axis is None else {"axis": axis}
+        t = b.op("QuantizeLinear", [x, b.c(np.asarray(scale, F32)), zp], **ax)
+        if lo is not None:
+            t = b.op("Clip", [t, lo, hi])
+        return b.op("DequantizeLinear", [t, b.c(np.asarray(scale, F32)), zp], **ax)
+
+    t = qcdq("x", 2.0**-6, zp8)
+    ws = np.asarray([2.0**-2, 2.0**-3, 2.0**-1, 2.0**-2], F32)
+    w = qcdq(b.c(rng.normal(size=(4, 2, 3, 3)) * 0.5), ws, b.c(np.zeros(4, np.int8)), b.c(_i(-7, np.int8)),
+             b.c(_i(7, np.int8)), axis=0)  # fmt: skip
+    t = b.op("Conv", [t, w], kernel_shape=[3, 3], pads=[1, 1, 1, 1], strides=[1, 1])
+    t = b.op("Relu", [b.bn(t, [1.0, -0.5, 2.0, 0.0], rng)])
+    t = qcdq(t, 2.0**-3, zpu, zpu, b.c(_i(15, np.uint8)))
+    t = b.op("MaxPool", [t], kernel_shape=[2, 2], strides=[2, 2])
+    t = b.op("Reshape", [t, b.c(np.array([1, -1], np.int64))])
+    wi = rng.integers(-3, 4, size=(3, 36)).astype(np.int8)
+    w = b.op("Clip", [b.c(wi), b.c(_i(-3, np.int8)), b.c(_i(3, np.int8))])
+    w = b.op("DequantizeLinear", [w, b.c(np.float32(2.0**-4)), zp8])
+    return b.done(b.op("Gemm", [t, w], transB=1))
+
+
+def tiny_bipolar_pad(seed=0, stride=1) -> Graph:
+    """Binary activations and weights, two zero-padded 3x3 convolutions (the second with ``stride``)."""
+    rng = np.random.default_rng(seed)
+    b = _B((1, 3, 7, 7))
+    t = b.op("BipolarQuant", [b.op("Sub", ["x", b.c(0.5)]), b.c(1.0)])
+    w = b.op("BipolarQuant", [b.c(rng.normal(size=(6, 3, 3, 3))), b.c(1.0)])
+    t = b.op("Conv", [t, w], kernel_shape=[3, 3], pads=[1] * 4, strides=[1, 1])
+    t = b.op("BipolarQuant", [b.bn(t, [1.0, -1.0, 0.0, 0.5, 2, -0.3], rng), b.c(1.0)])
+    w = b.op("BipolarQuant", [b.c(rng.normal(size=(4, 6, 3, 3))), b.c(1.0)])
+    return b.done(b.op("Conv", [t, w], kernel_shape=[3, 3], pads=[1] * 4, strides=[stride, stride]))
+
+
+def tiny_relu(seed=0) -> Graph:
+    """Relu where it stays a float op: before a signed quantizer (after a max-pool, swapped in front of it),
+    and one the quantizer makes redundant (MultiThreshold with positive thresholds)."""
+    rng = np.random.default_rng(seed)
+    b = _B((1, 2, 6, 6))
+    t = b.quant(b.op("Relu", [b.op("Sub", ["x", b.c(0.25)])]), 4, signed=0, narrow=0, scale=2.0**-4)
+    w = b.quant(b.c(rng.normal(size=(3, 2, 3, 3))), 3)
+    t = b.op("Conv", [t, w], kernel_shape=[3, 3], pads=[0, 0, 0, 0], strides=[1, 1])
+    t = b.op("MaxPool", [b.bn(t, [1.0, -0.7, 0.4], rng)], kernel_shape=[2, 2], strides=[2, 2])
+    t = b.quant(b.op("Relu", [t]), 3, signed=1, narrow=0, scale=0.25)
+    t = b.op("Reshape", [t, b.c(np.array([1, -1], np.int64))])
+    t = b.op("MatMul", [t, b.quant(b.c(rng.normal(size=(12, 5))), 2)])
+    thr = np.sort(rng.uniform(0.1, 3, size=(5, 3)), axis=1).astype(F32)
+    t = b.op("MultiThreshold", [b.op("Relu", [t]), b.c(thr)], out_dtype="UINT2")
+    return b.done(b.op("MatMul", [t, b.quant(b.c(rng.normal(size=(5, 3))), 2)]))
+
+
 def inputs_for(graph: Graph, n=64, seed=1, grid=None):
     """Random float inputs in [0, 1), with exact ties (0.5, 0.25, 0.75) mixed in."""
     rng = np.random.default_rng(seed)
@@ -119,6 +182,10 @@ MODELS = {
     "cnn": tiny_cnn,
     "cnn_pad": lambda: tiny_cnn(pad=1),
     "finn_stream": tiny_finn_stream,
+    "qcdq": tiny_qcdq,
+    "relu": tiny_relu,
+    "bipolar_pad": tiny_bipolar_pad,
+    "bipolar_pad_stride2": lambda: tiny_bipolar_pad(stride=2),
 }
 
 
