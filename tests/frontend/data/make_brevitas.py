@@ -11,6 +11,13 @@ integer hardware equals the executors with ``==``:
 - ``bnn_pad.qonnx.onnx``: binary activations and weights with a zero-padded 3x3 convolution (Brevitas
   cannot export binary quantizers as QCDQ).
 
+- ``mlp_float.qonnx.onnx`` / ``cnn_float.qonnx.onnx``: Brevitas' default float-scale quantizers (learned
+  non-power-of-two scales), trained a few epochs on scikit-learn's 8x8 digits: MLP with an 8-bit
+  ``QuantIdentity`` input (``Int8ActPerTensorFloat``), ``Int8WeightPerTensorFloat`` weights, batch-norm,
+  ``QuantReLU`` (4-bit, learned float scale) and 4-bit per-channel float weights; CNN with a 4-bit
+  per-channel float-scale conv, batch-norm, 4-bit ``QuantReLU``, max-pool and an 8-bit linear layer.
+  hwgen computes these in exact arithmetic (README "Float scales").
+
 Only the models are kept; reference outputs are computed by the tests with onnxruntime / qonnx.
 """
 
@@ -21,7 +28,10 @@ import torch
 from brevitas.export import export_onnx_qcdq, export_qonnx
 from brevitas.quant import (
     Int8ActPerTensorFixedPoint,
+    Int8ActPerTensorFloat,
+    Int8WeightPerChannelFloat,
     Int8WeightPerTensorFixedPoint,
+    Int8WeightPerTensorFloat,
     SignedBinaryActPerTensorConst,
     SignedBinaryWeightPerTensorConst,
     Uint8ActPerTensorFixedPoint,
@@ -75,6 +85,67 @@ class BNN(nn.Module):
         return self.conv2(self.act(self.bn(self.conv1(self.inp(x - 0.5)))))
 
 
+class MLPFloat(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.inp = qnn.QuantIdentity(act_quant=Int8ActPerTensorFloat, return_quant_tensor=True)
+        self.fc1 = qnn.QuantLinear(64, 16, bias=False, weight_quant=Int8WeightPerTensorFloat)
+        self.bn = nn.BatchNorm1d(16)
+        self.relu = qnn.QuantReLU(bit_width=4, return_quant_tensor=True)
+        self.fc2 = qnn.QuantLinear(
+            16, 10, bias=False, weight_quant=Int8WeightPerChannelFloat, weight_bit_width=4
+        )
+
+    def forward(self, x):
+        return self.fc2(self.relu(self.bn(self.fc1(self.inp(x.flatten(1))))))
+
+
+class CNNFloat(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.inp = qnn.QuantIdentity(act_quant=Int8ActPerTensorFloat, return_quant_tensor=True)
+        self.conv = qnn.QuantConv2d(
+            1, 6, 3, bias=False, weight_quant=Int8WeightPerChannelFloat, weight_bit_width=4
+        )
+        self.bn = nn.BatchNorm2d(6)
+        self.relu = qnn.QuantReLU(bit_width=4, return_quant_tensor=True)
+        self.pool = nn.MaxPool2d(2)
+        self.fc = qnn.QuantLinear(54, 10, bias=False, weight_quant=Int8WeightPerTensorFloat)
+
+    def forward(self, x):
+        x = self.pool(self.relu(self.bn(self.conv(self.inp(x)))))
+        return self.fc(torch.flatten(x.value if hasattr(x, "value") else x, 1))
+
+
+def _digits():
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    return torch.tensor(d.images / 16.0, dtype=torch.float32).unsqueeze(1), torch.tensor(d.target)
+
+
+def _train(model, epochs=8):
+    x, y = _digits()
+    opt = torch.optim.Adam(model.parameters(), lr=0.01)
+    model.train()
+    for _ in range(epochs):
+        for idx in torch.randperm(len(x)).split(64):
+            opt.zero_grad()
+            nn.functional.cross_entropy(model(x[idx]), y[idx]).backward()
+            opt.step()
+    model.eval()
+    with torch.no_grad():
+        return float((model(x).argmax(1) == y).float().mean())
+
+
+def _float_models():
+    for name, model in (("mlp_float", MLPFloat()), ("cnn_float", CNNFloat())):
+        torch.manual_seed(5)
+        acc = _train(model)
+        print(f"{name}: train accuracy {acc:.3f}")
+        export_qonnx(model, torch.rand(1, 1, 8, 8), export_path=str(HERE / f"{name}.qonnx.onnx"))
+
+
 def _randomize_bn(bn):
     with torch.no_grad():
         bn.weight.uniform_(-1, 2)  # some negative gamma
@@ -98,6 +169,7 @@ def main():
     x = torch.rand(1, 2, 6, 6)
     bnn(x)
     export_qonnx(bnn, x, export_path=str(HERE / "bnn_pad.qonnx.onnx"))
+    _float_models()
     for f in HERE.glob("*.onnx.data"):  # dynamo may write an empty external-data file
         f.unlink()
 
