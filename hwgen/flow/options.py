@@ -21,7 +21,28 @@ class BuildOptions:
     topk: int | None = None
     input_dtype: str | None = None
     input_scale: float | None = None
-    pipeline: int = 0
+    pipeline: int | str = 0  # extra register stages per layer, or "auto": chosen for the clock and family
+    family: str | None = None  # timing family (hwgen.dataflow.stages.FAMILIES); None: the board's, if any
+
+    def timing_family(self) -> str | None:
+        """The family whose timing the build targets: ``family``, else the board's flow (None for none)."""
+        if self.family is not None:
+            return self.family
+        if self.board in (None, "none"):
+            return None
+        from hwgen.boards import get_board
+
+        flow = getattr(get_board(self.board), "flow", "")
+        return {"vivado": "xc7"}.get(flow, flow) or None
+
+    def pipeline_stages(self) -> int:
+        """The pipeline setting: ``pipeline``, or for "auto" the fewest stages rated for the clock on the
+        timing family (:func:`hwgen.dataflow.stages.choose_pipeline`)."""
+        if self.pipeline != "auto":
+            return int(self.pipeline)
+        from hwgen.dataflow.stages import choose_pipeline
+
+        return choose_pipeline(self.clock_mhz, self.timing_family())
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> BuildOptions:
@@ -36,4 +57,5 @@ class BuildOptions:
             input_dtype=args.input_dtype,
             input_scale=args.input_scale,
             pipeline=getattr(args, "pipeline", 0),
+            family=getattr(args, "family", None),
         )

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from hwgen.errors import HwgenError
 
+from .ecp5_pack import pack_file
 from .yosys import run_yosys
 
 __all__ = ["DEVICES", "Device", "PnrResult", "place_and_route"]
@@ -65,6 +66,7 @@ class PnrResult:
     ios: int
     utilisation: dict = field(default_factory=dict)  # cell type -> {"used", "available"}
     seconds: float = 0.0
+    bram_output_registers: int = 0  # ECP5 block-RAM ports whose output register was used (ecp5_pack)
 
     @property
     def meets_timing(self) -> bool:
@@ -130,6 +132,7 @@ def place_and_route(
         ]
     )
     run_yosys(["-q", "-l", f"{stem}_synth.log", "-p", script], build_dir, timeout)
+    packed = pack_file(build_dir / f"{stem}.json", top) if dev.family == "ecp5" else 0
     args = [
         *dev.nextpnr_args,
         "--json", f"{stem}.json",
@@ -146,7 +149,9 @@ def place_and_route(
         args.append("--lpf-allow-unconstrained")
     _run_nextpnr(dev.family, args, build_dir, timeout)
     seconds = time.monotonic() - start
-    return _result(device, dev, top, freq_mhz, build_dir, stem, seconds)
+    result = _result(device, dev, top, freq_mhz, build_dir, stem, seconds)
+    result.bram_output_registers = packed
+    return result
 
 
 def _result(device, dev: Device, top, freq_mhz, build_dir: Path, stem: str, seconds: float) -> PnrResult:

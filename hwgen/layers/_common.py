@@ -11,8 +11,9 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
-from amaranth.hdl import Array, Module, Mux, Shape, Signal, signed, unsigned
+from amaranth.hdl import Cat, Const, Module, Mux, Shape, Signal, signed, unsigned
 from amaranth.lib import stream, wiring
+from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from hwgen.ir.datatypes import DataType
@@ -26,6 +27,7 @@ __all__ = [
     "check_int",
     "delay",
     "delay_all",
+    "fold_counter",
     "idx",
     "incr_wrap",
     "int_array",
@@ -33,7 +35,11 @@ __all__ = [
     "popcount",
     "popcount_thresholds",
     "range_shape",
+    "vector_buffer",
 ]
+
+#: Largest MVTU input-vector buffer (bits) kept in a rotating shift register rather than a memory.
+SHIFT_BUFFER_BITS = 1024
 
 
 class LayerComponent(wiring.Component):
@@ -166,33 +172,26 @@ class OutputQueue(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         depth, o = self._depth, self.o
-        entries = Array(Signal(self._width, name=f"e{k}") for k in range(depth))
-        wp = Signal(idx(depth))
-        rp = Signal(idx(depth))
-        level, level_next = Signal(idx(depth + 1)), Signal(idx(depth + 1))
-        owed, owed_next = Signal(idx(depth + 1)), Signal(idx(depth + 1))
-        # ``o.valid`` and ``has_credit`` straight from flip-flops: their comparisons are made one cycle
-        # early on the next level and the next credit count (same values, no logic after the register)
-        nonempty, credit = Signal(), Signal(init=1)
+        # A shift queue: the oldest beat is always entry 0, so ``o.valid`` and ``o.payload`` are flip-flops.
+        # ``held`` (beats stored) and ``owed`` (beats reserved, not yet popped) are thermometer codes:
+        # bit k set = more than k. No adder or comparator sits between ``o.ready`` and a register.
+        e = [Signal(self._width, name=f"e{k}", reset_less=True) for k in range(depth)]
+        held, owed = Signal(depth), Signal(depth)
         pop = Signal()
         m.d.comb += [
-            o.valid.eq(nonempty),
-            o.payload.eq(entries[rp]),
-            pop.eq(o.valid & o.ready),
-            self.has_credit.eq(credit),
-            level_next.eq(level + self.push - pop),
-            owed_next.eq(owed + self.reserve - pop),
+            o.valid.eq(held[0]),
+            o.payload.eq(e[0]),
+            pop.eq(held[0] & o.ready),
+            self.has_credit.eq(~owed[depth - 1]),
         ]
-        with m.If(self.push):
-            m.d.sync += [entries[wp].eq(self.data), wp.eq(incr_wrap(wp, depth))]
-        with m.If(pop):
-            m.d.sync += rp.eq(incr_wrap(rp, depth))
-        m.d.sync += [
-            level.eq(level_next),
-            nonempty.eq(level_next != 0),
-            owed.eq(owed_next),
-            credit.eq(owed_next < depth),
-        ]
+        for k in range(depth):  # a free entry always loads ``data``; only ``held`` says which are beats
+            above = (held[k + 1], e[k + 1]) if k + 1 < depth else (0, self.data)
+            m.d.sync += e[k].eq(Mux(pop, Mux(above[0], above[1], self.data), Mux(held[k], e[k], self.data)))
+        for therm, up in ((held, self.push), (owed, self.reserve)):
+            with m.If(up & ~pop):
+                m.d.sync += therm.eq(Cat(1, therm[:-1]))
+            with m.Elif(pop & ~up):
+                m.d.sync += therm.eq(Cat(therm[1:], 0))
         return m
 
 
@@ -204,9 +203,13 @@ def output_queue(m: Module, o, width: int, depth: int, name: str = "oq") -> Outp
     return q
 
 
-def delay(m: Module, value, name: str):
-    """``value`` one clock cycle later (a register)."""
-    reg = Signal.like(value, name=name) if isinstance(value, Signal) else Signal(len(value), name=name)
+def delay(m: Module, value, name: str, reset_less: bool = False):
+    """``value`` one clock cycle later (a register; ``reset_less`` for data a valid bit qualifies: a plain
+    flip-flop that synthesis may move into a block RAM's output register)."""
+    if isinstance(value, Signal):
+        reg = Signal.like(value, name=name, reset_less=reset_less)
+    else:
+        reg = Signal(len(value), name=name, reset_less=reset_less)
     m.d.sync += reg.eq(value)
     return reg
 
@@ -216,6 +219,64 @@ def delay_all(m: Module, values, prefix: str) -> tuple:
     return tuple(delay(m, v, f"{prefix}_{v.name}") for v in values)
 
 
+def fold_counter(m: Module, n: int, step, name: str):
+    """A counter over ``0 .. n-1`` advanced by ``step``, with registered ``first`` (== 0) and ``last``
+    (== n - 1) flags: logic that tests them sees a flip-flop, not a comparator. Returns
+    ``(count, first, last, wrap)``; ``wrap`` = ``step & last`` (the counter returns to 0)."""
+    count = Signal(idx(n), name=name)
+    if n == 1:
+        return count, Const(1, 1), Const(1, 1), step
+    first = Signal(init=1, name=f"{name}_first")
+    last = Signal(init=0, name=f"{name}_last")
+    wrap = Signal(name=f"{name}_wrap")
+    m.d.comb += wrap.eq(step & last)
+    with m.If(step):
+        m.d.sync += [
+            count.eq(Mux(last, 0, count + 1)),
+            first.eq(last),
+            last.eq(count == n - 2),
+        ]
+    return count, first, last, wrap
+
+
 def incr_wrap(x, n: int):
     """``x + 1``, wrapping to 0 after ``n - 1`` (a counter over ``0 .. n-1``)."""
     return Mux(x == n - 1, 0, x + 1)
+
+
+def vector_buffer(m: Module, payload, beat, beats: int, reuse: bool, issue, streaming):
+    """The MVTU's operand ``x`` one cycle after ``issue``: the input ``payload`` while ``streaming`` (output
+    fold 0), else beat ``beat`` of the vector kept from it (``reuse``: there are later output folds).
+
+    A buffer of at most :data:`SHIFT_BUFFER_BITS` is a rotating shift register: each issue moves it one
+    beat, the tail takes the input (fold 0) or the head (later folds), and the operand is the tail — a
+    flip-flop, no read multiplexer. A larger one is a memory written a cycle late from the input register
+    (fold 1 reads beat ``b`` no sooner than ``beats`` cycles after it came) and read synchronously.
+    """
+    width = len(payload)
+    x_in = Signal(width, name="x_in", reset_less=True)
+    m.d.sync += x_in.eq(payload)
+    if not reuse:
+        return x_in
+    if width * beats <= SHIFT_BUFFER_BITS:
+        regs = [Signal(width, name=f"xbuf{k}", reset_less=True) for k in range(beats)]
+        with m.If(issue):
+            m.d.sync += [a.eq(b) for a, b in zip(regs, regs[1:], strict=False)]
+            m.d.sync += regs[-1].eq(Mux(streaming, payload, regs[0]))
+        return regs[-1]
+    m.submodules.xbuf = xbuf = Memory(shape=unsigned(width), depth=max(2, beats), init=[])
+    wr, rd = xbuf.write_port(), xbuf.read_port()
+    from_stream = delay(m, streaming, "from_stream")
+    late = beats >= 2  # else fold 1 reads the beat in the cycle after it came: write at once
+    w_addr, w_en = beat, issue & streaming
+    if late:
+        w_addr, w_en = delay(m, beat, "xbuf_wa"), delay(m, w_en, "xbuf_we")
+    x1 = Signal(width, name="x1")
+    m.d.comb += [
+        wr.addr.eq(w_addr),
+        wr.data.eq(x_in if late else payload),
+        wr.en.eq(w_en),
+        rd.addr.eq(beat),
+        x1.eq(Mux(from_stream, x_in, rd.data)),
+    ]
+    return x1

@@ -50,8 +50,10 @@ def words(thr: np.ndarray, pe: int, shape) -> list[int]:
     return dt.pack(thr, pe * thr.shape[1])
 
 
-def table(m, name: str, data: list[int], width: int, addr, storage: str):
+def table(m, name: str, data: list[int], width: int, addr, storage: str, registered: bool = False):
     """``data[addr]`` one cycle after ``addr``: a Memory ROM or a constant table; a constant if one word.
+    ``registered``: two cycles after ``addr``, through a plain output register (no reset, no enable: on ECP5
+    the block RAM's own output register, :mod:`hwgen.flow.ecp5_pack`), so no logic follows the table read.
 
     A deep ROM (:func:`rom_in_block_ram`) is a synchronous read port in block RAM. Any other table
     is read combinationally from a registered copy of the address (the latency of a synchronous
@@ -61,6 +63,8 @@ def table(m, name: str, data: list[int], width: int, addr, storage: str):
     """
     if len(data) == 1:
         return Const(data[0], width)
+    if registered:
+        return c.delay(m, table(m, name, data, width, addr, storage), f"{name}_q", reset_less=True)
     if storage == "rom" and rom_in_block_ram(width, len(data)):
         mem = Memory(shape=unsigned(width), depth=len(data), init=data, attrs={"rom_style": "block"})
         m.submodules[name] = mem

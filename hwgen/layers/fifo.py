@@ -14,10 +14,13 @@ beats_per_frame : int, beats of one frame (only for the cycle model; default 1).
 Cycle model
 -----------
 One beat per cycle in and out; ``ii_cycles = beats_per_frame`` (twice that for ``depth == 1``,
-which passes a beat every other cycle); ``latency_cycles = 2`` for ``depth >= 3`` (memory write,
-read into the output register), ``1`` for ``depth <= 2`` (registers). ``i.ready`` and ``o.valid``
-are registered, so FIFOs and layers chain without combinational loops. ``ram_style`` says what
-synthesis is expected to infer.
+which passes a beat every other cycle). A FIFO of at most :data:`SHIFT_BITS` bits is a shift queue of
+registers (:class:`~hwgen.layers._common.OutputQueue`): ``latency_cycles = 1``. A larger one keeps
+``depth - QUEUE`` beats in a memory (LUTRAM or block RAM, synchronous write and read) in front of a
+:data:`QUEUE`-beat shift queue: ``latency_cycles = 3`` (write, read, queue). Either way ``i.ready``,
+``o.valid`` and ``o.payload`` are flip-flops and every flag is a register updated without an adder in
+front, so FIFOs and layers chain without long or combinational paths. ``ram_style`` says what synthesis
+is expected to infer.
 """
 
 from __future__ import annotations
@@ -25,9 +28,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from amaranth.hdl import Module, unsigned
+from amaranth.hdl import Module, Signal, unsigned
 from amaranth.lib import stream
-from amaranth.lib.fifo import SyncFIFOBuffered
+from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from hwgen.ir.datatypes import UINT, DataType
@@ -35,13 +38,18 @@ from hwgen.layers import _common as c
 from hwgen.layers import resource_model
 from hwgen.layers.spec import BufferSpec, LayerSpec, steady_times
 
-__all__ = ["FIFO", "FIFOSpec", "ram_style"]
+__all__ = ["FIFO", "FIFOSpec", "QUEUE", "ram_style"]
+
+#: Beats of the register output queue behind a FIFO's memory.
+QUEUE = 3
+#: Largest FIFO (width x depth bits) built as a shift queue of registers.
+SHIFT_BITS = resource_model.FIFO_SHIFT_BITS
 
 
 def ram_style(width: int, depth: int, family: str = "xc7") -> str:
-    """``"registers"``, ``"lutram"`` or ``"bram"``: what a FIFO's storage maps to (the resource model's rule,
-    calibrated on synthesis, so the manifest and the estimate agree)."""
-    if depth <= 2:
+    """``"registers"`` (a shift queue), ``"lutram"`` or ``"bram"``: what a FIFO's storage maps to (the
+    resource model's rule, calibrated on synthesis, so the manifest and the estimate agree)."""
+    if resource_model.fifo_in_registers(width, depth):
         return "registers"
     return "bram" if resource_model.ram_in_block_ram(width, depth, family) else "lutram"
 
@@ -79,7 +87,7 @@ class FIFOSpec(BufferSpec, LayerSpec):
 
     @property
     def latency(self) -> int:
-        return 1 if self.depth <= 2 else 2
+        return 1 if self.ram_style == "registers" else 3
 
     def output_times(self, arrivals: list[int]) -> list[int]:
         return steady_times(arrivals, self.latency)
@@ -122,7 +130,7 @@ class FIFO(c.LayerComponent):
     def elaborate(self, platform):
         m = Module()
         width, depth = self.spec.width, self.spec.depth
-        if depth <= 2:  # registers; ready is "not full", so a depth of 1 passes every other cycle
+        if self.ram_style == "registers":  # ready is "not full": a depth of 1 passes every other cycle
             q = c.output_queue(m, self.o, width, depth, "q")
             m.d.comb += [
                 self.i.ready.eq(q.has_credit),
@@ -131,13 +139,38 @@ class FIFO(c.LayerComponent):
                 q.data.eq(self.i.payload),
             ]
             return m
-        m.submodules.fifo = fifo = SyncFIFOBuffered(width=width, depth=depth)
-        m.d.comb += [
-            fifo.w_data.eq(self.i.payload),
-            fifo.w_en.eq(self.i.valid),
-            self.i.ready.eq(fifo.w_rdy),
-            self.o.payload.eq(fifo.r_data),
-            self.o.valid.eq(fifo.r_rdy),
-            fifo.r_en.eq(self.o.ready),
-        ]
+        self._memory(m, width, depth - QUEUE)
         return m
+
+    def _memory(self, m, width: int, n: int):
+        """An ``n``-beat memory in front of a QUEUE-beat output queue."""
+        q = c.output_queue(m, self.o, width, QUEUE, "q")
+        m.submodules.mem = mem = Memory(shape=unsigned(width), depth=max(2, n), init=[])
+        wr, rd = mem.write_port(), mem.read_port()
+        wp, rp = Signal(c.idx(n)), Signal(c.idx(n))
+        count = Signal(c.idx(n + 1))
+        full, nonempty, pending = Signal(), Signal(), Signal()  # registers; pending: a read in flight
+        write, read = Signal(), Signal()
+        m.d.comb += [
+            self.i.ready.eq(~full),
+            write.eq(self.i.valid & ~full),
+            read.eq(nonempty & q.has_credit),
+            q.reserve.eq(read),
+            q.push.eq(pending),
+            q.data.eq(rd.data),
+            wr.addr.eq(wp),
+            wr.data.eq(self.i.payload),
+            wr.en.eq(write),
+            rd.addr.eq(rp),
+            rd.en.eq(read),
+        ]
+        m.d.sync += pending.eq(read)
+        with m.If(write):
+            m.d.sync += wp.eq(c.incr_wrap(wp, n))
+        with m.If(read):
+            m.d.sync += rp.eq(c.incr_wrap(rp, n))
+        # count and its flags, each next flag from registers and the two strobes only (no adder before it)
+        with m.If(write & ~read):
+            m.d.sync += [count.eq(count + 1), nonempty.eq(1), full.eq(count == n - 1)]
+        with m.Elif(read & ~write):
+            m.d.sync += [count.eq(count - 1), nonempty.eq(count != 1), full.eq(0)]

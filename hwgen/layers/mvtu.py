@@ -34,7 +34,6 @@ from typing import ClassVar
 import numpy as np
 from amaranth.hdl import Cat, Module, Mux, Signal, unsigned
 from amaranth.lib import data, stream
-from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from hwgen.ir.datatypes import BIPOLAR, INT, DataType
@@ -48,8 +47,9 @@ __all__ = ["MVTU", "MVTUSpec"]
 #: Pipeline stages from issuing the last beat of an output fold to its output beat in the queue:
 #: operand read, lane sums, accumulate, threshold into the output queue; ``pipeline`` adds more.
 LATENCY_AFTER_LAST_BEAT = 4
-#: ``pipeline`` settings: 0; 1 registers the operands (input and weight ROM word) before the lane sums;
-#: 2 also cuts the lane-sum compressor trees in the middle with a register stage.
+#: ``pipeline`` settings: 0; 1 registers the operands (input and weight ROM word, through the ROM's own
+#: output register where the family has one) before the lane sums, and reads each threshold word a cycle
+#: early into a register; 2 also cuts the lane-sum compressor trees in the middle with a register stage.
 PIPELINE_STAGES = (0, 1, 2)
 
 
@@ -300,49 +300,33 @@ class MVTU(c.LayerComponent):
         m = Module()
         s = self.spec
         pe, simd, nf_n, sf_n = s.pe, s.simd, s.nf, s.sf
-        ib, wb = s.idt.bits, s.wdt.bits
+        wb = s.wdt.bits
         oq = c.output_queue(m, self.o, pe * s.odt.bits, s.queue_depth)
 
-        # S0: issue one beat per cycle, (nf, sf) order; stream only during output fold 0.
-        nf, sf, addr = Signal(c.idx(nf_n)), Signal(c.idx(sf_n)), Signal(c.idx(nf_n * sf_n))
-        need_stream, can_issue, issue = Signal(), Signal(), Signal()
+        # S0: issue one beat per cycle, (nf, sf) order; stream only during output fold 0. Every test of
+        # a counter is a registered flag, so ``i.ready`` is one gate after flip-flops.
+        issue, can_issue = Signal(), Signal()
+        sf, sf_first, sf_last, sf_wrap = c.fold_counter(m, sf_n, issue, "sf")
+        nf, need_stream, _, _ = c.fold_counter(m, nf_n, sf_wrap, "nf")
+        addr = Signal(c.idx(nf_n * sf_n))
         m.d.comb += [
-            need_stream.eq(nf == 0),
-            can_issue.eq((sf != 0) | oq.has_credit),
+            can_issue.eq(~sf_first | oq.has_credit),
             self.i.ready.eq(can_issue & need_stream),
             issue.eq(can_issue & (~need_stream | self.i.valid)),
-            oq.reserve.eq(issue & (sf == 0)),
+            oq.reserve.eq(issue & sf_first),
         ]
         with m.If(issue):
-            m.d.sync += [sf.eq(c.incr_wrap(sf, sf_n)), addr.eq(c.incr_wrap(addr, nf_n * sf_n))]
-            with m.If(sf == sf_n - 1):
-                m.d.sync += nf.eq(c.incr_wrap(nf, nf_n))
+            m.d.sync += addr.eq(c.incr_wrap(addr, nf_n * sf_n))
 
-        # S1: operands. The input vector is kept for output folds 1.. in a buffer.
+        # S1: operands. The input vector is kept for output folds 1.. in a buffer (_common.vector_buffer).
         valid1, first1, last1, nf1 = Signal(), Signal(), Signal(), Signal(c.idx(nf_n))
-        x_in = Signal(simd * ib)
-        m.d.sync += [valid1.eq(issue), first1.eq(sf == 0), last1.eq(sf == sf_n - 1), nf1.eq(nf)]
-        m.d.sync += x_in.eq(self.i.payload)
-        x1 = Signal(simd * ib)
-        if nf_n > 1:
-            m.submodules.xbuf = xbuf = Memory(shape=unsigned(simd * ib), depth=max(2, sf_n), init=[])
-            wr = xbuf.write_port()
-            rd = xbuf.read_port()
-            from_stream1 = Signal()
-            m.d.sync += from_stream1.eq(need_stream)
-            m.d.comb += [
-                wr.addr.eq(sf),
-                wr.data.eq(self.i.payload),
-                wr.en.eq(issue & need_stream),
-                rd.addr.eq(sf),
-                x1.eq(Mux(from_stream1, x_in, rd.data)),
-            ]
-        else:
-            m.d.comb += x1.eq(x_in)
-        w1 = th.table(m, "wrom", s.weight_words(), pe * simd * wb, addr, s.storage)
+        m.d.sync += [valid1.eq(issue), first1.eq(sf_first), last1.eq(sf_last), nf1.eq(nf)]
+        x1 = c.vector_buffer(m, self.i.payload, sf, sf_n, nf_n > 1, issue, need_stream)
+        staged = s.pipeline >= 1  # operand registers between the ROM / input buffer and the lane sums
+        w1 = th.table(m, "wrom", s.weight_words(), pe * simd * wb, addr, s.storage, registered=staged)
         ctrl1 = (valid1, first1, last1, nf1)
-        if s.pipeline >= 1:  # operand registers between the ROM / input buffer and the lane sums
-            x1, w1, ctrl1 = c.delay(m, x1, "x1p"), c.delay(m, w1, "w1p"), c.delay_all(m, ctrl1, "p")
+        if staged:
+            x1, ctrl1 = c.delay(m, x1, "x1p", reset_less=True), c.delay_all(m, ctrl1, "p")
         cut = s.pipeline >= 2
         if cut:  # the lane sums arrive one cycle later: so does their control
             ctrl1 = c.delay_all(m, ctrl1, "cut")
@@ -381,7 +365,9 @@ class MVTU(c.LayerComponent):
         elif thr is not None:
             n_thr, tshape = s.n_thresholds, s.thr_shape
             words = th.words(thr, pe, tshape)
-            thr_word = th.table(m, "trom", words, pe * n_thr * tshape.width, nf2, s.storage)
+            # staged: read a cycle earlier into an output register, so no ROM read precedes the comparison
+            t_addr = ctrl1[3] if staged else nf2
+            thr_word = th.table(m, "trom", words, pe * n_thr * tshape.width, t_addr, s.storage, staged)
             values = [
                 th.count(m, acc[p], p, thr_word, n_thr, tshape, "thr") + s.out_offset for p in range(pe)
             ]

@@ -193,9 +193,18 @@ def _thresholding_terms(family, *, channels, pe, ibits, n_thresholds, thr_bits, 
     return u, ffs, bram, blocks
 
 
+#: Largest FIFO (width x depth bits) built as a shift queue of registers (:mod:`hwgen.layers.fifo`).
+FIFO_SHIFT_BITS = 256
+
+
+def fifo_in_registers(width: int, depth: int) -> bool:
+    """True if a ``width`` x ``depth`` FIFO is a shift queue of registers (no memory)."""
+    return depth <= 3 or width * depth <= FIFO_SHIFT_BITS
+
+
 def _fifo_terms(family, *, width, depth):
-    if depth <= 2:
-        return {"fixed": 1.0, "width": width}, width * depth + 4, 0, 0
+    if fifo_in_registers(width, depth):  # a register and a 3:1 multiplexer per bit
+        return {"fixed": 1.0, "width": width * depth * 2}, width * depth + 2 * depth, 0, 0
     _, lutram, bram, blocks = _memory(width, depth, family, rom=False)
     ptr = max(1, math.ceil(math.log2(depth)))
     return {"fixed": 1.0, "ptr_bits": ptr, "lutram": lutram}, width + 4 * ptr + 4, bram, blocks

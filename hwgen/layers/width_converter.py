@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from math import gcd, lcm
 from typing import ClassVar
 
-from amaranth.hdl import Module, Mux, Signal, unsigned
+from amaranth.hdl import Cat, Module, Mux, Signal, unsigned
 from amaranth.lib import stream
 from amaranth.lib.wiring import In, Out
 
@@ -137,21 +137,51 @@ class WidthConverter(c.LayerComponent):
         b, n_in, n_out, cap = s.dtype.bits, s.lanes_in, s.lanes_out, s.capacity
         buf = Signal(cap * b)
         count = Signal(c.idx(cap + 1))
+        at = Signal(cap + 1, init=1)  # one-hot copy of ``count``: where an incoming beat goes
+        ready, valid = Signal(init=1), Signal()  # registers
         push, pop = Signal(), Signal()
         m.d.comb += [
-            self.i.ready.eq(count <= cap - n_in),
-            self.o.valid.eq(count >= n_out),
+            self.i.ready.eq(ready),
+            self.o.valid.eq(valid),
             self.o.payload.eq(buf[: n_out * b]),
-            push.eq(self.i.valid & self.i.ready),
-            pop.eq(self.o.valid & self.o.ready),
+            push.eq(self.i.valid & ready),
+            pop.eq(valid & self.o.ready),
         ]
-        # Elements above ``count`` are kept zero, so a new beat is ORed in at the fill position.
-        kept = Mux(pop, buf >> (n_out * b), buf)
-        pos = Signal(c.idx(cap + 1))
-        m.d.comb += pos.eq(Mux(pop, count - n_out, count))
-        incoming = Mux(push, self.i.payload, 0)
-        m.d.sync += [
-            buf.eq(kept | (incoming << (pos * b))),
-            count.eq(pos + Mux(push, n_in, 0)),
-        ]
+        # Elements above ``count`` are kept zero, so a new beat is ORed in at the fill position: slot ``j``
+        # takes incoming element ``j - k`` when ``count == k``. With a pop the old contents move down
+        # ``n_out`` slots and so does the fill position. ``pop`` selects only the last multiplexer.
+        incoming = [Mux(push, self.i.payload[e * b : (e + 1) * b], 0) for e in range(n_in)]
+
+        def fill(shift: int) -> list:
+            slots = []
+            for j in range(cap):
+                terms = [
+                    Mux(at[j + shift - e], incoming[e], 0) for e in range(n_in) if 0 <= j + shift - e <= cap
+                ]
+                old = buf[(j + shift) * b : (j + shift + 1) * b] if j + shift < cap else 0
+                acc = old
+                for t in terms:
+                    acc = acc | t
+                slots.append(acc)
+            return slots
+
+        stay, moved = fill(0), fill(n_out)
+        m.d.sync += buf.eq(Mux(pop, Cat(*moved), Cat(*stay)))
+
+        # count, its one-hot copy and the two flags; each flag compares ``count`` with a constant for the
+        # four (push, pop) cases, then a multiplexer picks one
+        def step(dp: int):
+            return [
+                count.eq(count + dp),
+                at.eq(at << dp if dp >= 0 else at >> -dp),
+                ready.eq(count <= cap - n_in - dp if cap - n_in - dp >= 0 else 0),
+                valid.eq(count >= n_out - dp if n_out - dp > 0 else 1),
+            ]
+
+        with m.If(push & pop):
+            m.d.sync += step(n_in - n_out)
+        with m.Elif(push):
+            m.d.sync += step(n_in)
+        with m.Elif(pop):
+            m.d.sync += step(-n_out)
         return m

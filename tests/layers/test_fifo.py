@@ -10,7 +10,7 @@ from hwgen.layers.fifo import FIFO, ram_style
 from hwgen.layers.testing import run_stream_test
 
 
-@pytest.mark.parametrize("width,depth", [(8, 1), (8, 2), (5, 3), (16, 17), (1, 64)])
+@pytest.mark.parametrize("width,depth", [(8, 1), (8, 2), (5, 3), (16, 17), (1, 64), (32, 12), (16, 40)])
 @pytest.mark.parametrize("stall,gap", [(0.5, 0.2), (0.1, 0.6)])
 def test_fifo_order(width, depth, stall, gap):
     rng = random.Random(width * depth)
@@ -40,16 +40,49 @@ def test_fifo_holds_depth_beats_without_reader(depth):
     assert len(accepted) == depth
 
 
-@pytest.mark.parametrize("depth", [1, 2, 8])
-def test_fifo_cycles(depth):
-    dut = FIFO(8, depth, beats_per_frame=4)
+@pytest.mark.parametrize(
+    "width,depth,style,latency",
+    [(8, 1, "registers", 1), (8, 2, "registers", 1), (8, 8, "registers", 1), (16, 40, "lutram", 3)],
+)
+def test_fifo_cycles(width, depth, style, latency):
+    """A small FIFO is a shift queue of registers (latency 1), a larger one a memory in front of a queue
+    (latency 3); both move one beat per cycle."""
+    dut = FIFO(width, depth, beats_per_frame=4)
     res = run_stream_test(dut, list(range(20)), list(range(20)))
     expected_ii = 4 if depth > 1 else 8  # a one-register FIFO passes a beat every other cycle
     assert res.frame_intervals(4) == [expected_ii] * 4 == [dut.ii_cycles] * 4
-    assert res.latency == dut.latency_cycles
-    assert dut.ram_style == ("registers" if depth <= 2 else "lutram")
+    assert res.latency == dut.latency_cycles == latency
+    assert dut.ram_style == style
     assert ram_style(64, 512) == "bram"
     assert set(dut.resources()) == {"luts", "ffs", "bram_bits"}
+
+
+@pytest.mark.parametrize("depth", [3, 5, 40])
+def test_fifo_outputs_come_from_flip_flops(depth):
+    """``o.valid``, ``o.payload`` and ``i.ready`` do not depend combinationally on the neighbours' signals
+    (they hold when ``o.ready`` and ``i.valid`` toggle within a cycle)."""
+    dut = FIFO(16, depth)
+    seen = []
+
+    async def bench(ctx):
+        for cycle in range(3 * depth + 10):
+            ctx.set(dut.i.payload, cycle)
+            ctx.set(dut.i.valid, cycle % 3 != 0)
+            ctx.set(dut.o.ready, cycle % 5 == 0)
+            a = (ctx.get(dut.o.valid), ctx.get(dut.o.payload), ctx.get(dut.i.ready))
+            ctx.set(dut.o.ready, cycle % 5 != 0)
+            ctx.set(dut.i.valid, cycle % 3 == 0)
+            b = (ctx.get(dut.o.valid), ctx.get(dut.o.payload), ctx.get(dut.i.ready))
+            seen.append(a == b)
+            ctx.set(dut.i.valid, cycle % 3 != 0)
+            ctx.set(dut.o.ready, cycle % 5 == 0)
+            await ctx.tick()
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+    assert all(seen)
 
 
 @pytest.mark.parametrize(

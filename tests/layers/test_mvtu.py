@@ -7,7 +7,7 @@ from amaranth.back import verilog
 from hwgen.golden import ops
 from hwgen.ir.datatypes import BINARY, BIPOLAR, INT, UINT
 from hwgen.layers import _thresholds as th
-from hwgen.layers.mvtu import MVTU
+from hwgen.layers.mvtu import MVTU, MVTUSpec
 from hwgen.layers.testing import pack, run_stream_test
 
 
@@ -307,3 +307,24 @@ def test_pipelined_lanes_exact_under_stalls_and_on_model(case, pipeline):
 def test_pipeline_setting_is_checked():
     with pytest.raises(ValueError, match=r"'pipeline' must be one of \(0, 1, 2\), not 3"):
         MVTU(np.ones((2, 2), int), idt=BIPOLAR, wdt=BIPOLAR, pe=1, simd=1, pipeline=3)
+
+
+@pytest.mark.parametrize("shift_bits", [0, 1 << 20], ids=["memory", "shift-register"])
+@pytest.mark.parametrize("sf_pe_simd", [(1, 2, 4), (2, 2, 2), (6, 1, 1)])
+def test_input_vector_buffer_kinds_exact_at_deepest_pipeline(monkeypatch, shift_bits, sf_pe_simd):
+    """The vector reused by output folds 1.. lives in a rotating shift register or (above
+    ``SHIFT_BUFFER_BITS``) a memory written a cycle late: exact under stalls either way, and at the
+    deepest pipelining the measured II and latency equal the model."""
+    import hwgen.layers._common as common
+
+    monkeypatch.setattr(common, "SHIFT_BUFFER_BITS", shift_bits)
+    sf, pe, simd = sf_pe_simd
+    mh, mw = 4 * pe, sf * simd
+    rng = np.random.default_rng(sf + pe + simd)
+    w = _rand(rng, BIPOLAR, (mh, mw))
+    thr = _thresholds(rng, *_acc_range(w, BIPOLAR), mh, 1)
+    deep = max(MVTUSpec.pipeline_options)
+    check(w, BIPOLAR, BIPOLAR, pe, simd, thr, frames=3, stall=0.5, gap=0.3, seed=sf, pipeline=deep)
+    dut, res = check(w, BIPOLAR, BIPOLAR, pe, simd, thr, frames=4, stall=0, gap=0, pipeline=deep)
+    assert res.frame_intervals(mh // pe) == [dut.ii_cycles] * 3
+    assert res.latency == dut.latency_cycles
