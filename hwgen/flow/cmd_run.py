@@ -1,4 +1,12 @@
-"""``hwgen run MODEL.onnx --inputs X.npy -o Y.npy [--integer]``: the golden model on a batch of inputs."""
+"""``hwgen run MODEL.onnx --inputs X.npy -o Y.npy [--integer]``: the golden model on a batch of inputs.
+
+A model with float (non-power-of-two) scales is computed in exact arithmetic (:mod:`hwgen.golden.exact`). Then
+``run`` also executes the model in float32 op by op (as the executor does) and the exact golden mode of the
+float graph (:mod:`hwgen.golden.boundary`) against it: the two golden models must agree with ``==``, and every
+quantized activation of the float32 run must equal the exact one except at boundary cases (the float32 value
+within its rounding-error bound of a quantization boundary), which are printed one per line; any other
+difference ends with exit code 1 and nothing written.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +18,9 @@ import numpy as np
 
 from ..errors import HwgenError
 
-__all__ = ["check_output", "load_inputs", "register", "run", "save_atomic"]
+__all__ = ["check_output", "load_inputs", "register", "run", "run_checked", "save_atomic"]
+
+MAX_LINES = 20  # boundary cases printed one per line; the rest counted
 
 
 def load_inputs(path, input_shape) -> np.ndarray:
@@ -72,6 +82,28 @@ def save_atomic(path, arr: np.ndarray) -> None:
 
 def run(model, inputs, integer: bool = False, input_dtype=None, input_scale=None) -> np.ndarray:
     """Load, streamline and execute; returns the float output or (``integer``) the accelerator's integers."""
+    return run_checked(model, inputs, integer, input_dtype, input_scale)[0]
+
+
+def _float_scale_check(graph, hw, x, y) -> tuple[list, list]:
+    """(boundary cases, failures) of the exact golden mode against a float32 run of the model."""
+    from ..golden.boundary import Case, execute_exact
+    from ..golden.execute import execute_all
+    from ..passes import CLEANUP, run_to_fixed_point
+
+    g = graph.copy()
+    run_to_fixed_point(g, CLEANUP)
+    ref = execute_all(g, x)
+    er = execute_exact(g, x, reference=ref)
+    out = er.env[g.outputs[0]]
+    if not np.array_equal(out, y):  # the thresholds against the direct exact evaluation
+        bad = np.argwhere(out != y)[0]
+        er.failures.insert(0, Case(int(bad[0]), g.outputs[0], int(bad[-1]), 0, 0, 0.0, 0.0, False))
+    return er.cases, er.failures
+
+
+def run_checked(model, inputs, integer: bool = False, input_dtype=None, input_scale=None):
+    """Like :func:`run`; returns ``(output, boundary cases, failures)`` (both None without float scales)."""
     from ..frontend import load
     from ..golden import execute
     from ..passes import streamline
@@ -85,14 +117,28 @@ def run(model, inputs, integer: bool = False, input_dtype=None, input_scale=None
 
         raise with_file(e, model) from None
     y, acc = execute(hw, x)
-    return acc if integer else y
+    cases = failures = None
+    if hw.meta.get("exact_layers"):
+        cases, failures = _float_scale_check(graph, hw, x, y)
+    return (acc if integer else y), cases, failures
 
 
 def _cmd(args) -> int:
     if (args.input_dtype is None) != (args.input_scale is None):
         raise HwgenError("--input-dtype and --input-scale go together")
     check_output(args.output)
-    out = run(args.model, args.inputs, args.integer, args.input_dtype, args.input_scale)
+    out, cases, failures = run_checked(
+        args.model, args.inputs, args.integer, args.input_dtype, args.input_scale
+    )
+    if cases is not None:
+        for c in (failures + cases)[:MAX_LINES]:
+            print(c.line())
+        print(
+            f"float scales (exact arithmetic): {len(cases)} boundary cases, {len(failures)} other "
+            "differences from the float32 model"
+        )
+        if failures:
+            return 1
     save_atomic(args.output, out)
     print(f"wrote {args.output}: {out.shape[0]} frames, {out.dtype}, shape {out.shape}")
     return 0

@@ -354,7 +354,10 @@ def from_codes(ins, a):
     """Integer values -> float32: ``float32(v * mul) + add`` on the last axis, then ``perm``, then ``shape``
     (the batch axis kept)."""
     v = np.asarray(ins[0])
-    y = v.astype(F32) * np.asarray(a["mul"], F32)
+    if "exact_mul" in a:  # exact-arithmetic layer: the float value is acc * mul rounded (via float64)
+        y = (v.astype(np.float64) * a["exact_mul"]).astype(F32)
+    else:
+        y = v.astype(F32) * np.asarray(a["mul"], F32)
     add = np.asarray(a.get("add", 0.0), F32)
     if np.any(add != 0):
         y = y + add

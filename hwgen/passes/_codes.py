@@ -102,8 +102,12 @@ def activation_spec(graph: Graph, node: Node) -> dict:
     raise HwgenError(f"node {node.name!r}: {node.op} is not a quantizer")
 
 
-def from_codes_node(graph: Graph, codes: str, out: str, mul, add, name: str, perm=None, shape=None) -> Node:
+def from_codes_node(
+    graph: Graph, codes: str, out: str, mul, add, name: str, perm=None, shape=None, exact_mul=None
+) -> Node:
     attrs = {"mul": np.asarray(mul, np.float32), "add": np.asarray(add, np.float32)}
+    if exact_mul is not None:
+        attrs["exact_mul"] = np.asarray(exact_mul, np.float64)
     if perm is not None:
         attrs["perm"] = list(perm)
     if shape is not None:

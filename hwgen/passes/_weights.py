@@ -1,4 +1,7 @@
-"""Integer weights of a matrix or convolution layer, and the exactness conditions of its float result."""
+"""Integer weights of a matrix or convolution layer, and the exactness conditions of its float result.
+
+Power-of-two scales keep the float32 model exact (``== `` the executor); other scales make the layer an
+exact-arithmetic layer (:mod:`hwgen.golden.exact`)."""
 
 from __future__ import annotations
 
@@ -11,12 +14,6 @@ from ..ir.graph import Graph, Node
 F32 = np.float32
 #: Largest magnitude of an integer weight given without a quantizer (every integer up to it is a float32).
 MAX_INTEGER_WEIGHT = 1 << 24
-
-
-def is_pow2(x) -> bool:
-    x = np.asarray(x, np.float64)
-    m, _ = np.frexp(np.abs(x))
-    return bool(np.all(x > 0) and np.all(m == 0.5))
 
 
 def weight_codes(graph: Graph, name: str, node: Node) -> tuple[np.ndarray, np.ndarray, DataType]:
@@ -45,16 +42,13 @@ def weight_codes(graph: Graph, name: str, node: Node) -> tuple[np.ndarray, np.nd
 
 
 def column_scale(scale: np.ndarray, axis: int, node: Node) -> np.ndarray:
-    """One power-of-two scale per output channel (``axis`` of the weight tensor)."""
+    """One scale per output channel (``axis`` of the weight tensor); positive and finite."""
     s = np.moveaxis(np.asarray(scale, F32), axis, 0).reshape(scale.shape[axis], -1)
     if not np.all(s == s[:, :1]):
         raise HwgenError(f"node {node.name!r} ({node.op}): weight scale varies inside an output channel")
     s = s[:, 0]
-    if not is_pow2(s):
-        raise HwgenError(
-            f"node {node.name!r} ({node.op}): weight scale {s[0]:g} is not a power of two; the float "
-            "result of the model cannot be reproduced exactly by integer hardware"
-        )
+    if not np.all((s > 0) & np.isfinite(s)):
+        raise HwgenError(f"node {node.name!r} ({node.op}): weight scales must be positive and finite")
     return s
 
 

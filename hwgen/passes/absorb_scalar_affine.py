@@ -35,6 +35,8 @@ def absorb_scalar_affine(graph: Graph) -> bool:
             f = graph.producer(x)
             if f is None or f.op != "FromCodes" or c not in graph.consts or graph.consts[c].size != 1:
                 continue
+            if "exact_mul" in f.attrs:  # exact arithmetic: the constant joins the threshold chain
+                continue
             if graph.single_consumer(x) is not node or np.ndim(graph.consts[c]) > len(graph.shapes[x]):
                 continue
             vals = dtype_values(graph.dtypes.get(f.inputs[0]))

@@ -10,6 +10,11 @@ boundary, the float32 result is the truth: that threshold is re-derived from the
 layer without thresholds, the thresholds go into that layer (antitone channels, e.g. negative batch-norm
 gamma, negate their weight row; the weight type is widened if needed); otherwise a standalone
 ``Thresholding`` layer is created.
+
+After a matrix layer with a float (non-power-of-two) scale (its ``FromCodes`` carries ``exact_mul``) the
+truth is instead the exact-arithmetic chain of :mod:`hwgen.golden.exact` (rational scales, batch-norm and
+quantizer, evaluated in float64 and decided with fractions wherever float64 is within its error bound of a
+boundary), on every reachable integer; the analytic thresholds are checked (and repaired) against that table.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import HwgenError
+from ..golden.exact import levels, program
 from ..golden.execute import run_node
 from ..golden.fast import activation_raw, from_codes
 from ..ir.datatypes import BIPOLAR, INT, DataType
@@ -80,6 +86,22 @@ def _evaluate(graph: Graph, f: Node, chain: list[Node], act: Node, spec: dict, v
     for n in chain:
         y = run_node(n, [y if i not in graph.consts else graph.consts[i] for i in n.inputs])
     return back(activation_raw(spec["act"], y) * spec["a_mul"] + spec["a_add"])
+
+
+def _evaluate_exact(graph: Graph, f: Node, chain: list[Node], act: Node, spec: dict, v: np.ndarray, c: int):
+    """Exact levels (:mod:`hwgen.golden.exact`) for integer ``v`` (R,): (R, C) in codes order."""
+    flat = bool(f.attrs.get("shape"))
+    per_channel = [graph.consts[i].size > 1 for n in (*chain, act) for i in n.inputs if i in graph.consts]
+    if flat and any(per_channel):
+        raise HwgenError(f"node {act.name!r}: per-channel parameters after a flatten are not supported")
+    prog = program(graph.consts, chain, act, c, len(graph.shapes[f.outputs[0]]))
+    out = np.empty((v.size, c), np.int64)
+    step = max(1, (1 << 20) // c)
+    for s in range(0, v.size, step):
+        blk = v[s : s + step, None]
+        blk = np.broadcast_to(blk, (blk.shape[0], c))
+        out[s : s + blk.shape[0]] = levels(blk, f.attrs["exact_mul"], prog)[0]
+    return out * spec["a_mul"] + spec["a_add"]
 
 
 def _analytic(graph: Graph, f: Node, chain: list[Node], act: Node, spec: dict, c: int, neg, lo, hi):
@@ -146,7 +168,10 @@ def lower_activation(graph: Graph) -> bool:
                 f"node {act.name!r}: integer range {base}..{r} too large to check thresholds exhaustively"
             )
         v = np.arange(base, r + 1, dtype=np.int64)
-        q = _evaluate(graph, f, chain, act, spec, v, c)
+        if "exact_mul" in f.attrs:
+            q = _evaluate_exact(graph, f, chain, act, spec, v, c)
+        else:
+            q = _evaluate(graph, f, chain, act, spec, v, c)
         cnt, levels, offset = _counts(q, spec)
         reach = (v[:, None] >= lo) & (v[:, None] <= hi)
         d = np.where(reach[1:] & reach[:-1], np.diff(cnt, axis=0), 0)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import HwgenError
+from ..golden.exact import uses_exact
 from ..golden.fast import from_codes
 from ..ir.datatypes import smallest_type_for
 from ..ir.graph import Graph, Node
 from ._codes import from_codes_node
-from ._weights import acc_range, check_exact_sum, column_scale, is_pow2, weight_codes
+from ._weights import acc_range, check_exact_sum, column_scale, weight_codes
 
 __all__ = ["lower_matmul", "make_mvtu"]
 
@@ -17,7 +18,12 @@ __all__ = ["lower_matmul", "make_mvtu"]
 def make_mvtu(
     graph: Graph, node: Node, codes: str, w_hw: np.ndarray, w_dt, in_mul, w_scale, out: str, perm=None
 ):
-    """MVTU on ``codes`` with integer weights ``w_hw`` (MH, MW), then FromCodes(acc * in_mul * w_scale)."""
+    """MVTU on ``codes`` with integer weights ``w_hw`` (MH, MW), then FromCodes(acc * in_mul * w_scale).
+
+    With a scale that is not a power of two the FromCodes also carries ``exact_mul`` (float64, exact
+    ``in_mul * w_scale`` per channel): what follows is derived in exact arithmetic (:mod:`hwgen.golden.exact`)
+    and the layer is listed in ``graph.meta["exact_layers"]``.
+    """
     in_dt = graph.dtypes[codes]
     lo, hi = acc_range(w_hw, in_dt)
     check_exact_sum(lo, hi, node)
@@ -39,19 +45,22 @@ def make_mvtu(
     mul = (np.float32(in_mul) * np.asarray(w_scale, np.float32)).astype(np.float32)
     if np.all(mul == mul.reshape(-1)[0]):
         mul = np.float32(mul.reshape(-1)[0])
-    return [mv, from_codes_node(graph, acc, out, mul, 0.0, node.name + "_dequant", perm=perm)]
+    exact = None
+    if uses_exact(in_mul, w_scale):
+        exact = np.float64(in_mul) * np.broadcast_to(np.asarray(w_scale, np.float64), (w_hw.shape[0],))
+        graph.meta["exact_layers"] = [*graph.meta.get("exact_layers", []), node.name]
+    fc = from_codes_node(graph, acc, out, mul, 0.0, node.name + "_dequant", perm=perm, exact_mul=exact)
+    return [mv, fc]
 
 
 def _input_codes(graph: Graph, f: Node, node: Node):
-    """The FromCodes in front of a matrix layer must be a plain power-of-two scale."""
-    if np.any(np.asarray(f.attrs.get("add", 0.0)) != 0) or np.asarray(f.attrs["mul"]).size != 1:
+    """The FromCodes in front of a matrix layer must be one positive scale (no offset, not exact-mode)."""
+    mul = np.asarray(f.attrs["mul"])
+    if np.any(np.asarray(f.attrs.get("add", 0.0)) != 0) or mul.size != 1 or "exact_mul" in f.attrs:
         raise HwgenError(f"node {node.name!r} ({node.op}): its input is not a plain scaled integer tensor")
-    if not is_pow2(f.attrs["mul"]):
-        raise HwgenError(
-            f"node {node.name!r} ({node.op}): input scale {float(f.attrs['mul']):g} is not a power of "
-            "two; the float result cannot be reproduced exactly by integer hardware"
-        )
-    return f.inputs[0], np.float32(f.attrs["mul"])
+    if not float(mul.reshape(-1)[0]) > 0:
+        raise HwgenError(f"node {node.name!r} ({node.op}): input scale {float(mul.reshape(-1)[0]):g} <= 0")
+    return f.inputs[0], np.float32(mul.reshape(-1)[0])
 
 
 def lower_matmul(graph: Graph) -> bool:

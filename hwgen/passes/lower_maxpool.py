@@ -50,6 +50,7 @@ def lower_maxpool(graph: Graph) -> bool:
             f.attrs.get("add", 0.0),
             node.name + "_deq",
             perm=want,
+            exact_mul=f.attrs.get("exact_mul"),
         )
         remove = [node] if graph.single_consumer(f.outputs[0]) is not node else [node, f]
         graph.replace(remove, [mp, fc])

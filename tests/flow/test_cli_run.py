@@ -140,9 +140,28 @@ def test_unsupported_op(tmp_path):
     )
 
 
-@pytest.mark.parametrize(
-    "kw,word", [({"act_scale": 0.3}, "power of two"), ({"quant_bits": 2.5}, "bit width")]
-)
+def test_float_scale_runs_in_exact_arithmetic(tmp_path):
+    """A non-power-of-two activation scale (0.3) is computed exactly: the integer output is the +-1 dot
+    product computed here, and the float-scale report is printed."""
+    _model(tmp_path / "m.onnx", act_scale=0.3)
+    x = _inputs(tmp_path)
+    r = _run(
+        tmp_path / "m.onnx",
+        "--inputs",
+        tmp_path / "x.npy",
+        "-o",
+        tmp_path / "a.npy",
+        "--integer",
+        cwd=tmp_path,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "float scales (exact arithmetic): 0 boundary cases, 0 other differences" in r.stdout
+    w = np.random.default_rng(0).normal(size=(8, 3)).astype(np.float32)
+    want = np.where(x >= 0, 1, -1) @ np.where(w >= 0, 1, -1)
+    assert np.array_equal(np.load(tmp_path / "a.npy"), want)
+
+
+@pytest.mark.parametrize("kw,word", [({"quant_bits": 2.5}, "bit width")])
 def test_unmappable_quantizer(tmp_path, kw, word):
     _model(tmp_path / "m.onnx", **kw)
     _inputs(tmp_path)
