@@ -62,6 +62,9 @@ def _optional_registrations():
         "hwgen.flow.cmd_run",
         "hwgen.flow.cmd_build",
         "hwgen.flow.cmd_verify",
+        "hwgen.flow.cmd_boards",
+        "hwgen.flow.cmd_synth",
+        "hwgen.flow.sweep_cmd",
     ):
         try:
             mod = importlib.import_module(module)
@@ -77,10 +80,14 @@ def build_parser() -> argparse.ArgumentParser:
         prog="hwgen", description="FPGA dataflow accelerators for binarized and quantized networks"
     )
     parser.add_argument("--version", action="version", version=f"hwgen {__version__}")
+    quiet = "no progress display (it is shown only when stdout is a terminal)"
+    parser.add_argument("-q", "--quiet", action="store_true", help=quiet)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     _add_doctor(sub)
     for register in _optional_registrations():
         register(sub)
+    for p in sub.choices.values():  # also after the command: hwgen build ... --quiet
+        p.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help=quiet)
     return parser
 
 
@@ -90,6 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    from .flow.progress import configure
+
+    configure(getattr(args, "quiet", False))
     try:
         with _quiet_numerics() as caught:
             rc = int(args.func(args) or 0)

@@ -52,7 +52,7 @@ def test_non_editable_install_ships_mapped_folders(tmp_path):
         capture_output=True,
         text=True,
     )
-    for sub in ("sim", "boards", "rtl_templates", "ir", "golden"):
+    for sub in ("sim", "boards", "rtl_templates", "ir", "golden", "driver"):
         assert (target / "hwgen" / sub / "__init__.py").is_file(), sub
     env = {"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"}
     out = subprocess.run(

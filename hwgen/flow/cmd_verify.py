@@ -35,10 +35,11 @@ import numpy as np
 from hwgen.errors import HwgenError
 
 from .cmd_run import check_output, load_inputs, save_atomic
-from .manifest import read_manifest, sha256_file
+from .manifest import read_manifest, sha256_file, update_manifest
+from .progress import Progress
 from .steps import graph_of_build
 
-__all__ = ["VerifyResult", "register", "verify"]
+__all__ = ["VerifyResult", "record", "register", "verify"]
 
 COCOTB_FRAMES = 4  # frames of the cocotb run
 COCOTB_PAUSE = 0.25  # its pause probability when --stall is 0
@@ -137,8 +138,12 @@ def verify(
     jobs: int | None = None,
     cocotb_frames: int = COCOTB_FRAMES,
     progress=None,
+    cache_dir=None,
 ) -> VerifyResult:
-    """Simulate build ``out`` on the frames of ``inputs`` (a .npy path) or ``random`` random frames."""
+    """Simulate build ``out`` on the frames of ``inputs`` (a .npy path) or ``random`` random frames.
+
+    The Verilator builds are cached in ``cache_dir`` (shared by the points of ``hwgen sweep``; builds are
+    keyed by the Verilog's hash and file-locked), by default ``OUT/sim_build``."""
     from hwgen.dataflow.io import host_codes
     from hwgen.golden import execute
     from hwgen.ir.datatypes import DataType
@@ -158,6 +163,7 @@ def verify(
     m = read_manifest(out)
     files = _rtl_files(out, m)
     _warn_changed(out, m)
+    _step(progress, "golden model")
     graph, hw = graph_of_build(out, m)
     drawn = None
     if random is not None:
@@ -176,7 +182,7 @@ def verify(
             f"{sout['elements_per_frame']} (the build folder was modified)"
         )
     rows = input_rows(codes, idt, sin["elements_per_beat"], sin["tdata_bits"])
-    cache, tmp = _cache_dir(out)
+    cache, tmp = (Path(cache_dir), None) if cache_dir is not None else _cache_dir(out)
     box: dict = {}
     k = min(cocotb_frames, len(x))
     cocotb = None
@@ -186,6 +192,7 @@ def verify(
         cocotb = threading.Thread(target=_cocotb_part, args=args, daemon=True)
         cocotb.start()
     try:
+        _step(progress, "Verilator: building the simulation models")
         try:
             model = build_harness(files, m["rtl"]["top"], sin["tdata_bits"], sout["tdata_bits"], cache)
         except RuntimeError as e:  # the Verilog does not compile: the build folder is broken
@@ -207,6 +214,7 @@ def verify(
         )
         with tempfile.TemporaryDirectory(prefix="harness-", dir=cache) as work:
             t0 = time.monotonic()
+            _step(progress, f"simulating {len(x)} frames", total=len(x))
             try:
                 tick = None if progress is None else (lambda done: progress(done, len(x)))
                 shards = run_harness(model, run, work, jobs=jobs, progress=tick)
@@ -244,23 +252,31 @@ def verify(
     )
 
 
-class _Progress:
-    """A one-line progress display on a terminal."""
+def _step(progress, text: str, total: int | None = None) -> None:
+    """Name the next step on a :class:`~hwgen.flow.progress.Progress` (other callbacks only count)."""
+    if hasattr(progress, "step"):
+        progress.step(text, total)
 
-    def __init__(self):
-        self.t0, self.shown = time.monotonic(), False
 
-    def __call__(self, done: int, total: int) -> None:
-        if time.monotonic() - self.t0 < 1.0:
-            return
-        width = 30
-        fill = int(width * done / total)
-        print(f"\r[{'#' * fill}{'.' * (width - fill)}] {done}/{total} frames", end="", flush=True)
-        self.shown = True
-
-    def close(self) -> None:
-        if self.shown:
-            print("\r" + " " * 60 + "\r", end="", flush=True)
+def record(out, r: VerifyResult, stall: float) -> dict | None:
+    """Add what the simulation measured to build ``out``'s manifest (section ``verify``) and rewrite its
+    reports; None (nothing written) when OUT is not writable. The harness does not report FIFO fill levels,
+    so the section has no ``fifo_peak``."""
+    out = Path(out)
+    if not os.access(out, os.W_OK):
+        return None
+    b = r.bulk
+    section = {
+        "frames": int(b.frames),
+        "mismatching_frames": len(b.bad_frames),
+        "passed": bool(r.passed),
+        "cycles_per_frame": None if b.cycles_per_frame is None else int(b.cycles_per_frame),
+        "mean_cycles_per_frame": None if b.mean_cycles_per_frame is None else float(b.mean_cycles_per_frame),
+        "first_out_latency": None if b.first_out_latency is None else int(b.first_out_latency),
+        "stall": float(stall),
+        "inputs": "random" if r.codes is not None else "file",
+    }
+    return update_manifest(out, verify=section)
 
 
 def _report(r: VerifyResult, stall: float) -> None:
@@ -296,20 +312,19 @@ def _cmd(args) -> int:
         check_output(args.output)
     if args.random is not None and args.random < 1:
         raise HwgenError(f"--random must be at least 1, not {args.random}")
-    bar = _Progress() if sys.stdout.isatty() else None
-    r = verify(
-        args.out,
-        args.inputs,
-        args.stall,
-        args.seed,
-        random=args.random,
-        jobs=args.jobs,
-        cocotb_frames=args.cocotb_frames,
-        progress=bar,
-    )
-    if bar is not None:
-        bar.close()
+    with Progress("hwgen verify") as bar:
+        r = verify(
+            args.out,
+            args.inputs,
+            args.stall,
+            args.seed,
+            random=args.random,
+            jobs=args.jobs,
+            cocotb_frames=args.cocotb_frames,
+            progress=bar,
+        )
     _report(r, args.stall)
+    record(args.out, r, args.stall)
     b, golden = r.bulk, r.golden
     n = b.frames
     hw_out = r.hardware

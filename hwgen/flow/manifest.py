@@ -17,7 +17,10 @@ golden model depends on: ``input_dtype``, ``input_scale``, ``topk``; and how the
 :meth:`~hwgen.layers.spec.LayerSpec.describe`: ``name``, ``kind`` = the hardware-IR op, ``shape`` = [MH, MW]
 for matrix layers, ``in_elems``, ``out_elems``, ``pe``, ``simd``, ``weight_storage``, ``cycles``,
 ``latency``, ``resources``), ``buffers`` (FIFOs and width converters), ``resources`` (totals of the
-estimates), ``rtl`` (``top``, ``files`` relative to OUT, ``sha256`` per file).
+estimates), ``rtl`` (``top``, ``files`` relative to OUT, ``sha256`` per file). Builds with ``--board``
+add ``board_info`` (part, package, speed, clock source, capacity, ``pll`` settings) and ``fit`` (the
+estimate against the board, :mod:`hwgen.flow.fit`); ``hwgen synth`` adds ``synth`` (utilisation, Fmax,
+bitstream or Vivado script: :mod:`hwgen.flow.synth`, :mod:`hwgen.flow.vivado`) with :func:`update_manifest`.
 
 This module is the only one that writes (:func:`write_manifest`, built by :func:`make_manifest`) and reads
 (:func:`read_manifest`, which validates it against :mod:`hwgen.flow.manifest_schema` and checks the model
@@ -50,6 +53,7 @@ __all__ = [
     "make_manifest",
     "read_manifest",
     "sha256_file",
+    "update_manifest",
     "write_manifest",
     "write_report",
 ]
@@ -60,6 +64,7 @@ MANIFEST = "manifest.json"
 MODEL_COPY = "model.onnx"
 FOLDING_COPY = "folding.json"
 REPORT = "report.md"
+REPORT_HTML = "report.html"  # hwgen.flow.report_html
 TOP = "hwgen_top"  # name of the top Verilog module
 LAYOUT = "NHWC, channels fastest; element 0 in the least significant bits of a beat"
 
@@ -73,7 +78,7 @@ def sha256_file(path) -> str:
 
 
 #: What ``hwgen`` itself may have added to a build folder after the build (``hwgen verify``'s cache).
-LATER_ENTRIES = ("sim_build",)
+LATER_ENTRIES = ("sim_build", "synth", "vivado", "hwgen_board.bin", "hwgen_board.bit")
 
 
 def is_build(out) -> bool:
@@ -83,7 +88,7 @@ def is_build(out) -> bool:
     out = Path(out)
     try:
         m = read_manifest(out, check_model=False)
-        own = {MANIFEST, FOLDING_COPY, REPORT, *LATER_ENTRIES, Path(m["model"]["file"]).parts[0]}
+        own = {MANIFEST, FOLDING_COPY, REPORT, REPORT_HTML, *LATER_ENTRIES, Path(m["model"]["file"]).parts[0]}
         rtl = {Path(f) for f in m["rtl"]["files"]}
         own |= {f.parts[0] for f in rtl}
         for entry in out.iterdir():
@@ -189,6 +194,7 @@ def make_manifest(
     folding: Folding,
     accel: Accelerator,
     verilog: dict,
+    extra: dict | None = None,
 ) -> dict:
     """The manifest of the build in ``out_dir``, which holds the model copy and the Verilog ``verilog`` names.
 
@@ -217,7 +223,8 @@ def make_manifest(
             "input_dtype": options.input_dtype,
             "input_scale": options.input_scale,
             "topk": options.topk,
-            "pipeline": options.pipeline,
+            "pipeline": options.pipeline_stages(),
+            **({"pipeline_auto": options.timing_family() or "any"} if options.pipeline == "auto" else {}),
             **_folding_choice(options),
         },
         "ii_cycles": ii,
@@ -233,6 +240,7 @@ def make_manifest(
         "resources": _totals(desc["layers"] + desc["buffers"]),
         "folding": folding.to_dict(),
         "rtl": {"top": verilog["top"], "files": rtl, "sha256": {f: sha256_file(out_dir / f) for f in rtl}},
+        **(extra or {}),
     }
 
 
@@ -243,15 +251,66 @@ def write_manifest(
     folding: Folding,
     accel: Accelerator,
     verilog: dict,
+    extra: dict | None = None,
 ) -> dict:
     """Copy the model (``model.onnx``) and the folding (``folding.json``) into ``out_dir``, write
     ``manifest.json`` (:func:`make_manifest`) and return the manifest."""
     out_dir = Path(out_dir)
     shutil.copyfile(options.model, out_dir / MODEL_COPY)
     (out_dir / FOLDING_COPY).write_text(json.dumps(folding.to_dict(), indent=1) + "\n")
-    m = make_manifest(out_dir, options, graph.meta.get("input_shape"), folding, accel, verilog)
+    m = make_manifest(out_dir, options, graph.meta.get("input_shape"), folding, accel, verilog, extra)
     (out_dir / MANIFEST).write_text(json.dumps(m, indent=1) + "\n")
     return m
+
+
+def update_manifest(out, **sections) -> dict:
+    """Add or replace top-level ``sections`` of build ``out``'s manifest (``synth`` by ``hwgen synth``,
+    ``verify`` by ``hwgen verify``, ``pnr`` by ``hwgen sweep --pnr``) and rewrite its reports (``report.md``,
+    ``report.html``); returns the manifest."""
+    from .report_html import write_html_report
+
+    out = Path(out)
+    m = read_manifest(out, check_model=False)
+    m.update(sections)
+    validate(m, out, out / MANIFEST)
+    (out / MANIFEST).write_text(json.dumps(m, indent=1) + "\n")
+    write_report(m, out / REPORT)
+    write_html_report(m, out / REPORT_HTML)
+    return m
+
+
+def _board_lines(m: dict) -> list[str]:
+    lines = []
+    if "board_info" in m:
+        b = m["board_info"]
+        pll = b["pll"]
+        lines.append(
+            f"- board {b['title']}: {b['part']} {b['package']} speed {b['speed']}, {b['clock_source']}, "
+            f"{pll['primitive']} -> {pll['achieved_mhz']:g} MHz; flow {b['flow']}"
+        )
+    if "fit" in m:
+        f = m["fit"]
+        lines.append(
+            f"- fit ({f['how']}): ~{f['estimated_luts']} LUTs of {f['lut_limit']} and "
+            f"{f['estimated_bram_bits']} BRAM bits of {f['bram_bits_limit']} with the shell "
+            f"({f['lut_margin']:.0%} / {f['bram_margin']:.0%} of the board): "
+            + ("fits" if f["fits"] else "DOES NOT FIT")
+        )
+    if "synth" in m and "fmax_mhz" in m["synth"]:
+        r = m["synth"]
+        timing = "met" if r["meets_timing"] else "FAILED"
+        lines.append(
+            f"- {r['flow']} on {r['device']}: {r['luts']} LUTs, {r['ffs']} FFs, {r['brams']} block RAMs; "
+            f"Fmax {r['fmax_mhz']:g} MHz for {r['freq_mhz']:g} MHz (timing {timing}); "
+            f"bitstream `{r.get('bitstream') or '-'}`; {r['seconds']:g} s"
+        )
+    elif "synth" in m:
+        r = m["synth"]
+        lines.append(
+            f"- {r['flow']} on {r['device']}: `{r['script']}`; {r['luts']} LUTs, {r['ffs']} FFs, "
+            f"{r['bram36']} RAMB36, {r['dsps']} DSP of {r['available']}"
+        )
+    return lines
 
 
 def _fmt_res(res: dict) -> str:
@@ -273,6 +332,7 @@ def write_report(m: dict, path) -> None:
             f"latency {m['latency_cycles']} cycles = {m['latency_cycles'] / m['clock_mhz']:.2f} us"
         ),
         f"- estimated resources (sum of the layer models): {_fmt_res(m['resources'])}",
+        *_board_lines(m),
         f"- Verilog: {', '.join(m['rtl']['files'])} (top module `{m['rtl']['top']}`)",
         "",
         "| stream | dtype | elements/beat | bits/beat | tdata bits | beats/frame |",
@@ -288,15 +348,15 @@ def write_report(m: dict, path) -> None:
         "",
         f"Layout: {m['input']['layout']}.",
         "",
-        "| # | layer | kind | shape | PE | SIMD | weights | cycles/frame | resources |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| # | layer | kind | shape | PE | SIMD | weights | stages | cycles/frame | latency | resources |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for k, ly in enumerate(m["layers"]):
         shape = "x".join(map(str, ly["shape"])) if ly.get("shape") else "-"
         lines.append(
             f"| {k} | `{ly['name']}` | {ly['kind']} | {shape} | {ly['pe'] or '-'} | "
-            f"{ly['simd'] or '-'} | {ly.get('weight_storage') or '-'} | {ly['cycles']} | "
-            f"{_fmt_res(ly.get('resources'))} |"
+            f"{ly['simd'] or '-'} | {ly.get('weight_storage') or '-'} | +{ly.get('pipeline', 0)} | "
+            f"{ly['cycles']} | {ly.get('latency', '-')} | {_fmt_res(ly.get('resources'))} |"
         )
     if m.get("buffers"):
         lines += ["", "| buffer | kind | lanes in/out | depth | resources |", "|---|---|---|---|---|"]

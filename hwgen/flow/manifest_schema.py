@@ -112,6 +112,40 @@ def _stream(c: _Check, m: dict, section: str) -> None:
         c.fail(f"{section}.onnx_shape", "must be a list of positive integers")
 
 
+def _verify(c: _Check, m: dict) -> None:
+    """The ``verify`` section ``hwgen verify`` adds: what the simulation measured."""
+    if m.get("verify") is None:
+        return
+    v = c.obj(m, "verify")
+    c.count(v, "frames", "verify")
+    c.count(v, "mismatching_frames", "verify", lo=0)
+    if not isinstance(v.get("passed"), bool):
+        c.fail("verify.passed", "must be true or false")
+    c.count(v, "cycles_per_frame", "verify", optional=True)
+    c.number(v, "mean_cycles_per_frame", "verify", optional=True)
+    c.count(v, "first_out_latency", "verify", lo=0, optional=True)
+    c.number(v, "stall", "verify", optional=True, positive=False)
+    peak = v.get("fifo_peak")
+    if peak is not None and not (
+        isinstance(peak, dict) and all(isinstance(x, int) and not isinstance(x, bool) for x in peak.values())
+    ):
+        c.fail("verify.fifo_peak", "must map FIFO names to integers")
+
+
+def _pnr(c: _Check, m: dict) -> None:
+    """The ``pnr`` section ``hwgen sweep --pnr`` adds: out-of-context place and route on one device."""
+    if m.get("pnr") is None:
+        return
+    p = c.obj(m, "pnr")
+    c.text(p, "device", "pnr")
+    c.number(p, "freq_mhz", "pnr")
+    c.number(p, "fmax_mhz", "pnr", positive=False)
+    for key in ("luts", "ffs", "brams"):
+        c.count(p, key, "pnr", lo=0)
+    if not isinstance(p.get("meets_timing"), bool):
+        c.fail("pnr.meets_timing", "must be true or false")
+
+
 def validate(m, out: Path, path: Path) -> None:
     """Check manifest ``m`` of build folder ``out`` (read from ``path``); HwgenError on the first problem."""
     from hwgen.ir.datatypes import DataType
@@ -159,3 +193,5 @@ def validate(m, out: Path, path: Path) -> None:
         c.fail("rtl.sha256", "must map file names to sha256 digests")
     for f in digests:
         inside(out, f, "rtl.sha256", c)
+    _verify(c, m)
+    _pnr(c, m)

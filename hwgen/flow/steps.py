@@ -11,7 +11,7 @@
     acc = steps.generate(hw, folding)           # the accelerator (Amaranth)          (hwgen.dataflow)
     v = steps.export_verilog(acc, out)          # OUT/rtl/hwgen_top.v                 (hwgen.flow.verilog)
     m = steps.write_manifest(out, opts, graph, folding, acc, v)   # OUT/manifest.json (hwgen.flow.manifest)
-    steps.write_report(m, out)                  # OUT/report.md
+    steps.write_report(m, out)                  # OUT/report.md, OUT/report.html
 
 :data:`STEPS` lists them as ``(name, function)`` pairs in that order. Only ``load`` and ``streamline`` turn a
 model the hardware cannot implement into a :class:`~hwgen.errors.HwgenError` (one line naming the node);
@@ -92,7 +92,8 @@ def fold(hw_graph: Graph, options: BuildOptions) -> Folding:
         folding = auto_folding(hw_graph, target_fps=options.target_fps, clock_mhz=options.clock_mhz)
     else:
         folding = default_folding(hw_graph)
-    return folding.with_pipeline(options.pipeline) if options.pipeline else folding
+    stages = options.pipeline_stages()
+    return folding.with_pipeline(stages) if stages else folding
 
 
 #: Largest folding file read (one entry per layer is a few hundred bytes at most).
@@ -155,9 +156,13 @@ def write_manifest(
 
 
 def write_report(manifest: dict, out_dir: str | Path) -> Path:
-    """Write ``out_dir/report.md`` (the manifest for a human); returns its path."""
+    """Write ``out_dir/report.md`` and ``out_dir/report.html`` (the manifest for a human,
+    :mod:`hwgen.flow.report_html`); returns the Markdown report's path."""
+    from .report_html import write_html_report
+
     path = Path(out_dir) / _manifest.REPORT
     _manifest.write_report(manifest, path)
+    write_html_report(manifest, Path(out_dir) / _manifest.REPORT_HTML)
     return path
 
 

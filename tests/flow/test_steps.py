@@ -139,6 +139,7 @@ def test_write_manifest_and_report_round_trip(model, tmp_path):
         "folding.json",
         "manifest.json",
         "model.onnx",
+        "report.html",
         "report.md",
         "rtl",
     ]

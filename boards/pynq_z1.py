@@ -1,0 +1,28 @@
+"""Pynq-Z1 (Digilent): Zynq-7020, xc7z020clg400-1.
+
+The accelerator runs from the processing system's fabric clock and is fed by an AXI DMA
+(Vivado Tcl project from ``rtl_templates/vivado_project.tcl``)."""
+
+from ._board import Board
+
+__all__ = ["PynqZ1"]
+
+
+class PynqZ1(Board):
+    name = "pynq_z1"
+    title = "Pynq-Z1"
+    flow = "vivado"
+    family = "xc7"  # LUT6 logic
+    part = "xc7z020clg400-1"
+    package = "CLG400"
+    speed = "1"
+    clock_source = "PS IO PLL"
+    osc_mhz = 1000.0
+    clock_mhz = 100.0
+    luts = 53200
+    ffs = 106400
+    bram_blocks = 140  # RAMB36
+    bram_bits = 140 * 36864
+    dsps = 220
+    vivado_board_part = "www.digilentinc.com:pynq-z1:part0:1.0"
+    ps_ip = "processing_system7"
