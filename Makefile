@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n $(JOBS) -q -ra tests
+	$(BIN)/python -m pytest -n $(JOBS) --dist worksteal -q -ra tests
 
 lint: $(STAMP)
 	$(BIN)/ruff check hwgen sim boards tests benchmarks examples

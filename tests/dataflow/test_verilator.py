@@ -56,9 +56,9 @@ CASES = {
     "tiny_cnn": (_tiny_cnn, 1200),
     # the real CNV-W1A1 (6 conv, 2 max-pool, 3 FC layers), folded to ~115k cycles per frame: a 40 s
     # Verilator build and 115k cycles per frame in the Python-driven bench
-    "cnv_w1a1": (lambda: _example("cnv_w1a1", 1, 2), 120_000),
+    "cnv_w1a1": (lambda: _example("cnv_w1a1", 1, 1), 120_000),
 }
-PAUSED_FRAMES = {"cnv_w1a1": 2}  # frames of the run with pauses (default: all)
+PAUSED_FRAMES = {"cnv_w1a1": 1}  # frames of the run with pauses (default: all)
 MARKS = {"tfc_w2a2": pytest.mark.slow, "cnv_w1a1": pytest.mark.slow}
 
 
