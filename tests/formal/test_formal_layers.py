@@ -22,7 +22,7 @@ from hwgen.flow.formal import prove_stream
 from .formal_cases import LAYER_SPECS, bmc_depth, layer_case
 
 #: Layers whose o_hold closes by k-induction, with the induction depth.
-INDUCTIVE = {"label_select": 4, "fifo_memory": 4, "width_up": 4, "width_odd": 4}
+INDUCTIVE = {"label_select": 4, "fifo_memory": 4}
 
 #: Runs that take more than ~30 s here: (layer, check).
 SLOW = set()

@@ -172,7 +172,7 @@ def test_internal_errors_stay_exit_3(tmp_path, capsys, monkeypatch):
     def broken(*a, **k):
         return np.float32(1) / np.float32(0)
 
-    monkeypatch.setattr(cmd_run, "run", broken)
+    monkeypatch.setattr(cmd_run, "run_checked", broken)
     rc = main(
         ["run", str(corpus.W2A2_CLEAN), "--inputs", str(corpus.inputs(tmp_path)), "-o", str(tmp_path / "y")]
     )
