@@ -20,6 +20,7 @@ priced by the layers' specs (cycle and resource models), never by building hardw
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from dataclasses import dataclass
@@ -132,19 +133,10 @@ def _candidates(base: LayerSpec, fixed: dict | None = None, max_lanes: int | Non
     fixed = fixed or {}
     limits = base.lane_limits()
     choices = [[fixed[o]] if o in fixed else _divisors(limits[o][0]) for o in base.options]
-    for combo in _product(choices):
+    for combo in itertools.product(*choices):
         if max_lanes is not None and base.budgeted and math.prod(combo) > max_lanes:
             continue
         yield base.with_lanes(**dict(zip(base.options, combo, strict=True)))
-
-
-def _product(choices):
-    if not choices:
-        yield ()
-        return
-    for head in choices[0]:
-        for rest in _product(choices[1:]):
-            yield (head, *rest)
 
 
 def _fastest_cycles(base: LayerSpec, max_lanes=None) -> int:

@@ -23,6 +23,7 @@ sweep keeps what it finished and a rerun skips those points.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 import os
@@ -116,22 +117,13 @@ def _ii_candidates(hw, max_lanes: int) -> list[int]:
         limits = base.lane_limits()
         choices = [[d for d in range(1, limits[o][0] + 1) if limits[o][0] % d == 0] for o in base.options]
         cycles = set()
-        for combo in _product(choices):
+        for combo in itertools.product(*choices):
             sp = base.with_lanes(**dict(zip(base.options, combo, strict=True)))
             if _within(sp, max_lanes):
                 cycles.add(sp.cycles)
         per_layer.append(cycles or {base.cycles})
     fastest = max(min(c) for c in per_layer)
     return sorted({c for cs in per_layer for c in cs if c >= fastest})
-
-
-def _product(choices):
-    if not choices:
-        yield ()
-        return
-    for head in choices[0]:
-        for rest in _product(choices[1:]):
-            yield (head, *rest)
 
 
 def _estimate(folding) -> dict:
