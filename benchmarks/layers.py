@@ -42,6 +42,21 @@ def _mvtu(mh, mw, pe, simd, weights, idt=BIPOLAR, wdt=BIPOLAR, n_thr=1, seed=0):
     return MVTU(w, idt=idt, wdt=wdt, pe=pe, simd=simd, thresholds=thr, weights=weights)
 
 
+def _mvtu_padded(h, w, c, k, mh, pe, simd, weights="rom", seed=0):
+    """A k x k pad-1 convolution on bipolar values (the MVTU masks the window's padding lanes)."""
+    from hwgen.layers.mvtu import MVTU
+
+    rng = np.random.default_rng(seed)
+    wt = rng.choice([-1, 1], size=(mh, k * k * c))
+    taps = [[not 0 <= o - 1 + t < n for t in range(k)] for n in (h, w) for o in range(n)]
+    rows, cols = np.array(taps[:h], int), np.array(taps[h:], int)
+    thr = np.sort(rng.integers(-k * k * c // 4, k * k * c // 4 + 1, size=(mh, 1)), axis=1)
+    return MVTU(
+        wt, idt=BIPOLAR, wdt=BIPOLAR, pe=pe, simd=simd, thresholds=thr, weights=weights, vectors=h * w,
+        pad_rows=rows, pad_cols=cols,
+    )  # fmt: skip
+
+
 def _thresholding(channels, pe, idt, n_thr, storage):
     from hwgen.layers.thresholding import Thresholding
 
@@ -93,6 +108,21 @@ CONFIGS = {
         dict(mh=10, mw=64, pe=10, simd=16, weights="rom", n_thr=0),
     ),
     "mvtu_cnv_64x576_pe16_simd32_rom": ("MVTU", _mvtu, dict(mh=64, mw=576, pe=16, simd=32, weights="rom")),
+    "mvtu_pad_8x8x64_k3_pe16_simd32_rom": (
+        "MVTU",
+        _mvtu_padded,
+        dict(h=8, w=8, c=64, k=3, mh=64, pe=16, simd=32),
+    ),
+    "mvtu_pad_16x16x3_k3_pe8_simd9_rom": (
+        "MVTU",
+        _mvtu_padded,
+        dict(h=16, w=16, c=3, k=3, mh=16, pe=8, simd=9),
+    ),
+    "mvtu_pad_12x12x4_k3_pe4_simd12_rom": (
+        "MVTU",
+        _mvtu_padded,
+        dict(h=12, w=12, c=4, k=3, mh=32, pe=4, simd=12),
+    ),
     "mvtu_sfc_256x256_pe16_simd64_rom": ("MVTU", _mvtu, dict(mh=256, mw=256, pe=16, simd=64, weights="rom")),
     "mvtu_w2a2_64x64_pe8_simd8_rom": (
         "MVTU",

@@ -57,14 +57,33 @@ def _value(code, dt: DataType):
     return code.as_signed() if dt.signed else code
 
 
-def beat_sum(m, kind: str, x, w, idt: DataType, wdt: DataType, simd: int, name: str, cut: bool = False):
+def beat_sum(
+    m, kind: str, x, w, idt: DataType, wdt: DataType, simd: int, name: str, cut: bool = False, mask=None
+):
     """Sum over the ``simd`` lanes of one beat: ``x`` and ``w`` are flat lane vectors (element 0 in the
     LSBs). For ``"xnor"`` the result is the popcount P, for every other kind the exact integer sum.
+
+    ``mask``: ``simd`` bits, lane ``j`` contributes 0 to the dot product where bit ``j`` is set (the
+    padding lanes of a window on bipolar values), or one bit for all lanes. For ``"xnor"`` the result is
+    then ``2·P + M`` (P the unmasked matches, M the masked lanes; dot = result − SIMD): 2-bit lane
+    values summed by one compressor tree, or for one mask bit ``Mux(mask, SIMD, 2·P)``. For the sign
+    kinds (bipolar ``x``) the masked integer operand is 0, so its term is 0.
 
     ``cut``: the sum arrives one cycle later, with a register stage in the middle of the compressor tree
     (after the adder chain for ``"sign_chain"`` and ``"mul"``, which have no tree)."""
     if kind == "xnor":
-        return popcount.popcount(m, ~(x ^ w), name, cut=cut)
+        if mask is None:
+            return popcount.popcount(m, ~(x ^ w), name, cut=cut)
+        if len(mask) == 1:  # the whole beat is padding or none of it: 2·P, or SIMD
+            pc = popcount.popcount(m, ~(x ^ w), name, cut=cut)
+            return Mux(_registered(m, mask, f"{name}_mask") if cut else mask, simd, pc << 1)
+        match = ~(x ^ w) & ~mask
+        return popcount.sum_values(m, [Cat(mask[j], match[j]) for j in range(simd)], name, cut=cut)
+    if mask is not None:
+        if kind not in ("sign_tree", "sign_chain") or idt != BIPOLAR:
+            raise ValueError(f"a lane mask needs bipolar inputs, not {idt} ({kind})")
+        lanes = mask.replicate(simd) if len(mask) == 1 else mask
+        w = w & ~Cat(*(lanes[j].replicate(wdt.bits) for j in range(simd)))
     xs = data.View(data.ArrayLayout(idt.bits, simd), x)
     ws = data.View(data.ArrayLayout(wdt.bits, simd), w)
     pairs = [(xs[j], ws[j]) for j in range(simd)]

@@ -15,6 +15,9 @@ thresholds : None (raw accumulators out) or (MH or 1, T) ascending; output =
 weights : "auto" | "rom" | "hardwired" — tables in ``Memory`` ROMs or constants (auto: constants when
     fully parallel). A fully parallel hard-wired XNOR layer folds its threshold comparisons into the
     popcount trees (``fused_thresholds``).
+pad_rows, pad_cols : None, or the padding lanes of the OH·OW input windows (bipolar inputs), which count 0
+    (:mod:`hwgen.layers.pad_mask`); an XNOR layer then accumulates ``2·P + M`` per beat (P unmasked
+    matches, M masked lanes): dot = acc − MW (:func:`hwgen.layers.mac.beat_sum`).
 
 Cycle model
 -----------
@@ -39,7 +42,7 @@ from amaranth.lib.wiring import In, Out
 from hwgen.ir.datatypes import BIPOLAR, INT, DataType
 from hwgen.layers import _common as c
 from hwgen.layers import _thresholds as th
-from hwgen.layers import mac, resource_model
+from hwgen.layers import mac, pad_mask, resource_model
 from hwgen.layers.spec import LayerSpec
 
 __all__ = ["MVTU", "MVTUSpec"]
@@ -76,11 +79,13 @@ class MVTUSpec(LayerSpec):
     pipeline: int = 0  # extra register stages, see PIPELINE_STAGES
     acc_lo: int = 0
     acc_hi: int = 0
+    pad_rows: np.ndarray | None = None
+    pad_cols: np.ndarray | None = None
 
     @classmethod
     def create(
         cls, w, *, idt, wdt, pe=1, simd=1, thresholds=None, out_offset=0, odt=None, weights="auto",
-        vectors=1, pipeline=0, name="",
+        vectors=1, pipeline=0, pad_rows=None, pad_cols=None, name="",
     ) -> MVTUSpec:  # fmt: skip
         """A validated spec; TypeError / ValueError naming the parameter otherwise."""
         w = c.int_array("w", w, 2)
@@ -105,10 +110,13 @@ class MVTUSpec(LayerSpec):
         if pipeline not in PIPELINE_STAGES:
             raise ValueError(f"'pipeline' must be one of {PIPELINE_STAGES}, not {pipeline!r}")
         lo, hi = mac.sum_range(w, idt)
+        vectors = c.check_int("vectors", vectors)
+        if pad_rows is not None or pad_cols is not None:
+            pad_rows, pad_cols = pad_mask.check_tables(pad_rows, pad_cols, idt, mw, vectors)
         spec = cls(
             weights=w, idt=idt, wdt=wdt, thresholds=thresholds, out_offset=out_offset, out_dtype=odt,
-            pe=pe, simd=simd, weight_mode=weights, vectors=c.check_int("vectors", vectors),
-            pipeline=pipeline, acc_lo=lo, acc_hi=hi, name=name,
+            pe=pe, simd=simd, weight_mode=weights, vectors=vectors, pipeline=pipeline, acc_lo=lo, acc_hi=hi,
+            pad_rows=pad_rows, pad_cols=pad_cols, name=name,
         )  # fmt: skip
         spec.odt  # noqa: B018 - checks the output datatype now
         return spec
@@ -120,7 +128,8 @@ class MVTUSpec(LayerSpec):
         return cls.create(
             a["weights"], idt=a["in_dtype"], wdt=a["w_dtype"], pe=pe, simd=simd, thresholds=thr,
             out_offset=a["out_offset"] if thr is not None else 0, odt=a["out_dtype"],
-            vectors=prod(a["in_shape"]) // a["weights"].shape[1], name=node.name,
+            vectors=prod(a["in_shape"]) // a["weights"].shape[1], pad_rows=a.get("pad_rows"),
+            pad_cols=a.get("pad_cols"), name=node.name,
         )  # fmt: skip
 
     def lane_limits(self) -> dict[str, tuple[int, str]]:
@@ -160,6 +169,12 @@ class MVTUSpec(LayerSpec):
         return self.idt == BIPOLAR and self.wdt == BIPOLAR
 
     @property
+    def padded(self) -> str:
+        """Masking the padding lanes of its windows: ``"beat"`` (one mask bit per beat) or ``"lane"``,
+        else ``""`` (:func:`hwgen.layers.pad_mask.kind`)."""
+        return pad_mask.kind(self.pad_rows, self.pad_cols, self.mw, self.simd)
+
+    @property
     def storage(self) -> str:
         """``"rom"`` or ``"hardwired"``: constants when fully parallel unless asked otherwise."""
         if self.weight_mode == "auto":
@@ -168,8 +183,11 @@ class MVTUSpec(LayerSpec):
 
     @property
     def acc_domain(self) -> tuple[int, int]:
-        """Range of the hardware accumulator: the popcount ``0..MW`` (XNOR) or the dot product."""
-        return (0, self.mw) if self.xnor else (self.acc_lo, self.acc_hi)
+        """Range of the hardware accumulator: the popcount ``0..MW`` (XNOR), ``2·P + M`` in ``0..2·MW``
+        (padded XNOR), or the dot product."""
+        if self.xnor:
+            return (0, 2 * self.mw) if self.padded else (0, self.mw)
+        return (self.acc_lo, self.acc_hi)
 
     @property
     def n_thresholds(self) -> int:
@@ -197,12 +215,15 @@ class MVTUSpec(LayerSpec):
         """True for a fully parallel, hard-wired XNOR layer with thresholds: the comparisons are folded
         into the popcount trees (``popcount_thresholds``)."""
         one_beat = self.nf * self.sf == 1
-        return self.xnor and self.thresholds is not None and self.storage == "hardwired" and one_beat
+        fixed = self.xnor and not self.padded and self.thresholds is not None
+        return fixed and self.storage == "hardwired" and one_beat
 
     def table_thresholds(self) -> np.ndarray:
         """(MH, T) thresholds in the accumulator's domain, clipped to it: what the hardware compares with."""
         thr = self.thresholds
-        if self.xnor:  # acc >= t  <=>  2a - MW >= t  <=>  a >= ceil((t + MW) / 2)
+        if self.xnor and self.padded:  # acc >= t  <=>  a - MW >= t
+            thr = thr + self.mw
+        elif self.xnor:  # acc >= t  <=>  2a - MW >= t  <=>  a >= ceil((t + MW) / 2)
             thr = -((-(thr + self.mw)) // 2)
         lo, hi = self.acc_domain
         return np.clip(thr, lo, hi + 1)
@@ -263,7 +284,7 @@ class MVTUSpec(LayerSpec):
             self.kind, family, mh=self.mh, mw=self.mw, pe=self.pe, simd=self.simd, ibits=self.idt.bits,
             wbits=self.wdt.bits, mac=self.mac, acc_bits=c.range_shape(*self.acc_domain).width,
             n_thresholds=self.n_thresholds, thr_bits=thr_bits, obits=self.odt.bits, storage=self.storage,
-            queue_depth=self.queue_depth,
+            queue_depth=self.queue_depth, padded=self.padded,
         )  # fmt: skip
 
     def component(self) -> MVTU:
@@ -307,7 +328,7 @@ class MVTU(c.LayerComponent):
         # a counter is a registered flag, so ``i.ready`` is one gate after flip-flops.
         issue, can_issue = Signal(), Signal()
         sf, sf_first, sf_last, sf_wrap = c.fold_counter(m, sf_n, issue, "sf")
-        nf, need_stream, _, _ = c.fold_counter(m, nf_n, sf_wrap, "nf")
+        nf, need_stream, _, nf_wrap = c.fold_counter(m, nf_n, sf_wrap, "nf")
         addr = Signal(c.idx(nf_n * sf_n))
         m.d.comb += [
             can_issue.eq(~sf_first | oq.has_credit),
@@ -322,11 +343,17 @@ class MVTU(c.LayerComponent):
         valid1, first1, last1, nf1 = Signal(), Signal(), Signal(), Signal(c.idx(nf_n))
         m.d.sync += [valid1.eq(issue), first1.eq(sf_first), last1.eq(sf_last), nf1.eq(nf)]
         x1 = c.vector_buffer(m, self.i.payload, sf, sf_n, nf_n > 1, issue, need_stream)
+        mask1 = None  # the padding lanes of this beat's window, alongside the operands
+        if s.padded:
+            mask1 = c.delay(
+                m, pad_mask.lane_mask(m, s.pad_rows, s.pad_cols, s.mw, simd, sf, nf_wrap), "mask1"
+            )
         staged = s.pipeline >= 1  # operand registers between the ROM / input buffer and the lane sums
         w1 = th.table(m, "wrom", s.weight_words(), pe * simd * wb, addr, s.storage, registered=staged)
         ctrl1 = (valid1, first1, last1, nf1)
         if staged:
             x1, ctrl1 = c.delay(m, x1, "x1p", reset_less=True), c.delay_all(m, ctrl1, "p")
+            mask1 = None if mask1 is None else c.delay(m, mask1, "mask1p", reset_less=True)
         cut = s.pipeline >= 2
         if cut:  # the lane sums arrive one cycle later: so does their control
             ctrl1 = c.delay_all(m, ctrl1, "cut")
@@ -337,9 +364,10 @@ class MVTU(c.LayerComponent):
         m.d.sync += [a.eq(b) for a, b in zip((valid2, first2, last2, nf2), ctrl1, strict=True)]
         fused = s.fused_thresholds
         thr = s.table_thresholds() if s.thresholds is not None else None
-        psum_shape = (
-            unsigned(simd.bit_length()) if s.xnor else c.range_shape(*mac.sum_range(s.weights, s.idt, simd))
-        )
+        if s.xnor:
+            psum_shape = unsigned(((2 if s.padded else 1) * simd).bit_length())
+        else:
+            psum_shape = c.range_shape(*mac.sum_range(s.weights, s.idt, simd))
         a_shape = c.range_shape(*s.acc_domain)
         if fused:
             psum_shape = a_shape = unsigned(s.n_thresholds.bit_length())
@@ -350,7 +378,9 @@ class MVTU(c.LayerComponent):
                 level = c.popcount_thresholds(m, ~(x1 ^ w_lanes[p]), thr[p].tolist(), f"pt{p}", cut=cut)
                 m.d.sync += psum2[p].eq(level)
             else:
-                lane_sum = mac.beat_sum(m, s.mac, x1, w_lanes[p], s.idt, s.wdt, simd, f"bs{p}", cut=cut)
+                lane_sum = mac.beat_sum(
+                    m, s.mac, x1, w_lanes[p], s.idt, s.wdt, simd, f"bs{p}", cut=cut, mask=mask1
+                )
                 m.d.sync += psum2[p].eq(lane_sum)
 
         # S3: accumulators; thresholds of fold nf read alongside.
@@ -372,7 +402,7 @@ class MVTU(c.LayerComponent):
                 th.count(m, acc[p], p, thr_word, n_thr, tshape, "thr") + s.out_offset for p in range(pe)
             ]
         else:
-            values = [(a << 1) - s.mw if s.xnor else a for a in acc]
+            values = [a - s.mw if s.padded else (a << 1) - s.mw for a in acc] if s.xnor else acc
         outs = [Signal(ob, name=f"out_{p}") for p in range(pe)]
         m.d.comb += [o.eq(v) for o, v in zip(outs, values, strict=True)] + [
             oq.push.eq(done3),

@@ -27,11 +27,4 @@ def spec_of(node, **lanes) -> LayerSpec:
         cls = SPECS[node.op]
     except KeyError:
         raise ValueError(f"node {node.name!r}: no hardware layer for op {node.op}") from None
-    if node.attrs.get("pad_rows") is not None:  # issue 13: golden model only so far
-        from hwgen.errors import HwgenError
-
-        raise HwgenError(
-            f"node {node.name!r} (MVTU): zero padding of a convolution on bipolar values (masked padding "
-            "lanes) is computed by `hwgen run` but has no hardware layer yet"
-        )
     return cls.from_node(node, **lanes)

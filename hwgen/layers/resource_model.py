@@ -135,7 +135,7 @@ def terms(kind: str, family: str = "xc7", **p) -> tuple[dict, float, int]:
 
 def _mvtu_terms(
     family, *, mh, mw, pe, simd, ibits, wbits, mac, acc_bits, n_thresholds, thr_bits, obits, storage,
-    queue_depth,
+    queue_depth, padded="",
 ):  # fmt: skip
     nf, sf = mh // pe, mw // simd
     lanes = pe * simd
@@ -144,7 +144,11 @@ def _mvtu_terms(
     fused = xnor and n_thresholds > 0 and const_w
     u = {"fixed": 1.0}
     if xnor:  # a popcount of n bits is about n - bit_length(n) full adders
-        u["xnor_const" if const_w else "xnor_var"] = pe * max(1, simd - simd.bit_length())
+        # masked lanes: 2-bit lane values (match, masked), the mask bits shared by the PEs (measured)
+        bits = simd + simd // 4 if padded == "lane" else simd
+        u["xnor_const" if const_w else "xnor_var"] = pe * max(1, bits - bits.bit_length())
+        if padded == "beat":  # Mux(mask, SIMD, 2·P) per PE
+            u["pe_bits"] = pe * (simd.bit_length() + 1)
     elif mac == "sign_tree":  # (v XOR s) + s, one compressor tree
         u["mac_xor"] = lanes * (max(ibits, wbits) + 1)
         u["tree_bits"] = lanes * (max(ibits, wbits) + 2)
@@ -158,7 +162,7 @@ def _mvtu_terms(
         u["adder_bits"] = pe * (simd - 1) * (ibits + wbits + max(1, simd - 1).bit_length())
     else:
         raise ValueError(f"unknown MAC lane kind {mac!r}")
-    u["pe_bits"] = pe * obits if fused else pe * (acc_bits + n_thresholds * thr_bits)
+    u["pe_bits"] = u.get("pe_bits", 0) + (pe * obits if fused else pe * (acc_bits + n_thresholds * thr_bits))
     rom_logic, lutram, bram, blocks = 0.0, 0.0, 0, 0
     mems = []
     if nf * sf > 1:

@@ -1,7 +1,8 @@
 """Real Brevitas exports (``data/make_brevitas.py``): a QCDQ CNN, the same CNN as QONNX (``QuantReLU`` writes
-``Relu`` before its ``Quant``) and a binarized CNN with zero-padded convolutions. ``hwgen run`` equals
-onnxruntime (QCDQ) and the qonnx executor (QONNX) with ``==`` on float outputs; ``--integer`` equals the
-executor's output divided by the product of the last layer's (power-of-two) scales, read from the model."""
+``Relu`` before its ``Quant``) and a binarized CNN with zero-padded convolutions (also built and verified).
+``hwgen run`` equals onnxruntime (QCDQ) and the qonnx executor (QONNX) with ``==`` on float outputs;
+``--integer`` equals the executor's output divided by the product of the last layer's (power-of-two) scales,
+read from the model."""
 
 from __future__ import annotations
 
@@ -97,11 +98,21 @@ def test_binary_padded_convolutions_equal_qonnx_executor(capsys, tmp_path):
     assert np.array_equal(_run(capsys, tmp_path, BNN, x, "--integer"), ref.transpose(0, 2, 3, 1))
 
 
-def test_binary_padded_convolution_has_no_hardware_yet(capsys, tmp_path):
-    rc, _, err = hwgen(capsys, "build", BNN, "-o", tmp_path / "out")
-    assert rc == 2 and len(err.strip().splitlines()) == 1
-    assert "zero padding of a convolution on bipolar values" in err and "node " in err
-    assert not (tmp_path / "out").exists()
+@pytest.mark.slow
+@pytest.mark.verilator
+@pytest.mark.parametrize("pipeline", ["0", "2"])
+def test_binary_padded_convolutions_build_and_verify_bit_exact(capsys, tmp_path, pipeline):
+    """The padding lanes masked in hardware: the accelerator equals the golden model (== the executor,
+    above) on every frame under pauses, at the shallowest and the deepest register pipelining."""
+    x = _inputs((2, 6, 6), n=12, seed=4)
+    x[:3] = 0.5
+    np.save(tmp_path / "x.npy", x)
+    out = tmp_path / "out"
+    rc, _, err = hwgen(capsys, "build", BNN, "-o", out, "--pipeline", pipeline)
+    assert rc == 0, err
+    rc, so, err = hwgen(capsys, "verify", out, "--inputs", tmp_path / "x.npy", "--stall", 0.3, "--jobs", 1)
+    assert rc == 0, so + err
+    assert "frames 12, mismatching frames 0" in so and "PASS" in so
 
 
 @pytest.mark.slow

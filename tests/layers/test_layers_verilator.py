@@ -3,7 +3,7 @@
 Per configuration: random data, the expected output from :mod:`hwgen.golden.ops` (or the identity for
 FIFO and width converter), one build, three runs in one simulator process — random pauses on both
 ends, heavy back-pressure only, and full speed — every beat compared exactly, the sink empty at the
-end, and at full speed the cycles between frames equal to the layer's ``ii_cycles`` and the cycles from the
+end, and at full speed the cycles between frames equal to the layer's cycles per frame and the cycles from the
 first input beat to the first output beat equal to its ``latency_cycles``.
 """
 
@@ -71,6 +71,18 @@ def _mvtu(rng, mh, mw, pe, simd, idt, wdt, t=None, out_offset=0, odt=None, **kw)
     return Case(comp, x, y, idt, simd, comp.odt, pe)
 
 
+def _mvtu_padded(rng, h, w, c, k, mh, pe, simd):
+    """A 3x3 pad-1 convolution on bipolar values: the window pads with +1, the MVTU masks those lanes."""
+    img = _rand(rng, BIPOLAR, (FRAMES, h, w, c))
+    taps = [[not 0 <= o - 1 + t < n for t in range(k)] for n in (h, w) for o in range(n)]
+    rows, cols = np.array(taps[:h], int), np.array(taps[h:], int)
+    wt = _rand(rng, BIPOLAR, (mh, k * k * c))
+    comp = MVTU(wt, idt=BIPOLAR, wdt=BIPOLAR, pe=pe, simd=simd, vectors=h * w, pad_rows=rows, pad_cols=cols)
+    x = ops.sliding_window(img, k, 1, 1, 1).reshape(FRAMES, -1)
+    y = ops.matvec(ops.sliding_window(img, k, 1, 1, 0), wt).reshape(FRAMES, -1)
+    return Case(comp, x, y, BIPOLAR, simd, comp.odt, pe)
+
+
 def _thresholding(rng):
     c, pe, idt = 8, 2, INT(6)
     x = _rand(rng, idt, (FRAMES, c))
@@ -127,6 +139,8 @@ CASES = {
     "mvtu_uint8_first": lambda r: _mvtu(r, 8, 16, 4, 8, UINT(8), BIPOLAR, t=1, odt=BIPOLAR),
     # TFC-sized: 784 bipolar inputs 49 per beat (56-bit tdata), 64 outputs 16 per beat
     "mvtu_tfc_first": lambda r: _mvtu(r, 64, 784, 16, 49, BIPOLAR, BIPOLAR, t=1, odt=BIPOLAR),
+    # after a padded window on bipolar values: padding lanes masked, raw dot products out
+    "mvtu_xnor_padded": lambda r: _mvtu_padded(r, 4, 3, 2, 3, 4, 2, 6),
     "thresholding": _thresholding,
     "swg_pad": lambda r: _swg(r, 5, 5, 4, 3, 1, 1, 2, UINT(2)),
     "swg_stride2_bipolar": lambda r: _swg(r, 7, 7, 2, 3, 2, 0, 1, BIPOLAR),
@@ -158,7 +172,7 @@ def vl_cache(tmp_path_factory):
 def test_layer_under_verilator(name, tmp_path, vl_cache):
     rng = np.random.default_rng(zlib.crc32(name.encode()))
     case = CASES[name](rng)
-    ii = case.comp.ii_cycles  # read before export, which elaborates the component
+    ii = case.comp.spec.cycles  # per frame; read before export, which elaborates the component
     in_beats = pack(case.x.reshape(-1), case.idt, case.in_lanes)
     want = pack(case.y.reshape(-1), case.odt, case.out_lanes)
     bpf_in, bpf_out = len(in_beats) // FRAMES, len(want) // FRAMES

@@ -14,8 +14,8 @@ from hwgen.layers import resource_model as rm
 _MVTU_KEYS = "mh mw pe simd ibits wbits mac acc_bits n_thresholds thr_bits obits storage queue_depth".split()
 
 
-def _mvtu(*values):
-    return "MVTU", dict(zip(_MVTU_KEYS, values, strict=True))
+def _mvtu(*values, padded=""):
+    return "MVTU", dict(zip(_MVTU_KEYS, values, strict=True), padded=padded)
 
 
 # The layer parameters each configuration hands to the model (from its resources() call).
@@ -28,6 +28,16 @@ LAYERS = {
     "mvtu_last_10x64_pe10_simd16_raw": _mvtu(10, 64, 10, 16, 1, 1, "xnor", 7, 0, 0, 8, "rom", 2),
     "mvtu_cnv_64x576_pe16_simd32_rom": _mvtu(64, 576, 16, 32, 1, 1, "xnor", 10, 1, 10, 1, "rom", 2),
     "mvtu_sfc_256x256_pe16_simd64_rom": _mvtu(256, 256, 16, 64, 1, 1, "xnor", 9, 1, 9, 1, "rom", 2),
+    # after a padded window on bipolar values: one mask bit per beat, or per lane
+    "mvtu_pad_8x8x64_k3_pe16_simd32_rom": _mvtu(
+        64, 576, 16, 32, 1, 1, "xnor", 11, 1, 11, 1, "rom", 2, padded="beat"
+    ),
+    "mvtu_pad_16x16x3_k3_pe8_simd9_rom": _mvtu(
+        16, 27, 8, 9, 1, 1, "xnor", 6, 1, 6, 1, "rom", 3, padded="lane"
+    ),
+    "mvtu_pad_12x12x4_k3_pe4_simd12_rom": _mvtu(
+        32, 36, 4, 12, 1, 1, "xnor", 7, 1, 7, 1, "rom", 3, padded="lane"
+    ),
     "mvtu_w2a2_64x64_pe8_simd8_rom": _mvtu(64, 64, 8, 8, 2, 2, "table", 9, 3, 9, 2, "rom", 2),
     "mvtu_w2a2_32x32_pe4_simd4_rom": _mvtu(32, 32, 4, 4, 2, 2, "table", 8, 3, 8, 2, "rom", 2),
     "mvtu_w3a3_32x32_pe4_simd8_rom": _mvtu(32, 32, 4, 8, 3, 3, "table", 10, 3, 10, 2, "rom", 2),
@@ -74,6 +84,13 @@ CALIBRATION = [
     ("mvtu_cnv_64x576_pe16_simd32_rom", "ecp5", 2716, 15),
     ("mvtu_sfc_256x256_pe16_simd64_rom", "xc7", 2520, 29),
     ("mvtu_sfc_256x256_pe16_simd64_rom", "ecp5", 4688, 29),
+    # padded-window MVTUs measured 2026-12-01 (same tools)
+    ("mvtu_pad_8x8x64_k3_pe16_simd32_rom", "xc7", 1375, 15),
+    ("mvtu_pad_8x8x64_k3_pe16_simd32_rom", "ecp5", 2376, 15),
+    ("mvtu_pad_16x16x3_k3_pe8_simd9_rom", "xc7", 290, 0),
+    ("mvtu_pad_16x16x3_k3_pe8_simd9_rom", "ecp5", 490, 0),
+    ("mvtu_pad_12x12x4_k3_pe4_simd12_rom", "xc7", 264, 0),
+    ("mvtu_pad_12x12x4_k3_pe4_simd12_rom", "ecp5", 568, 0),
     ("mvtu_w2a2_64x64_pe8_simd8_rom", "xc7", 956, 0),
     ("mvtu_w2a2_64x64_pe8_simd8_rom", "ecp5", 1951, 0),
     ("mvtu_w2a2_32x32_pe4_simd4_rom", "xc7", 307, 0),
