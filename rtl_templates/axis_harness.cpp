@@ -4,6 +4,9 @@
 //   ${top}       Verilog top module (the model class is V${top})
 //   ${in_bits}   width of s_axis_tdata in bits
 //   ${out_bits}  width of m_axis_tdata in bits
+//   monitor_decl, monitor_step, monitor_report: the FIFO monitors, filled in by
+//                hwgen.sim.harness after verilating: the beats each stream FIFO holds, counted from the
+//                handshakes on its ports every cycle (empty when the design has no FIFO)
 //
 // Usage: harness IN OUT STAMPS FRAMES BEATS_IN BEATS_OUT P_IN P_OUT SEED IDLE_TIMEOUT EXTRA_CYCLES [PROGRESS]
 //   IN      input beats, ceil(in_bits/8) bytes each, little endian, BEATS_IN per frame, FRAMES frames
@@ -18,9 +21,11 @@
 //
 // Checks on the design: tlast on every output beat (high on the last beat of each frame only), output
 // stability (m_axis tvalid, tdata, tlast hold while tready is low), lost beats (timeout), extra beats.
+// Measures the peak occupancy of every FIFO ("fifo_peak.<instance> N" lines).
 
 #include "V${top}.h"
 #include "verilated.h"
+${monitor_decl}
 
 #include <bit>
 #include <chrono>
@@ -219,6 +224,7 @@ int main(int argc, char** argv) {
         top->clk = 0;
         top->eval();
 
+        ${monitor_step}
         const bool s_fire = holding && top->s_axis_tready;
         const bool m_valid = top->m_axis_tvalid;
         const bool m_fire = m_valid && top->m_axis_tready;
@@ -282,5 +288,6 @@ int main(int argc, char** argv) {
     std::printf("first_tlast_error %lld\n", opt(first_tlast_error));
     std::printf("unstable %llu\n", u(unstable));
     std::printf("first_unstable %lld\n", opt(first_unstable));
+    ${monitor_report}
     return 0;
 }

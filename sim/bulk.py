@@ -55,6 +55,7 @@ class BulkResult:
     mean_cycles_per_frame: float | None
     first_out_latency: int | None  # first input beat taken -> first output beat taken (shard 0)
     problems: list[str] = field(default_factory=list)
+    fifo_peak: dict[str, int] = field(default_factory=dict)  # FIFO instance -> most beats held (all shards)
 
     @property
     def passed(self) -> bool:
@@ -131,4 +132,16 @@ def check_shards(shards, ref: np.ndarray, dtype, lanes: int, bits_per_beat: int,
         mean_cycles_per_frame=mean,
         first_out_latency=latency,
         problems=problems,
+        fifo_peak=fifo_peaks(shards),
     )
+
+
+def fifo_peaks(shards) -> dict[str, int]:
+    """FIFO instance -> the most beats it held in any shard (the harness's ``fifo_peak.<instance>``)."""
+    peak: dict[str, int] = {}
+    for s in shards:
+        for key, value in s.stats.items():
+            if key.startswith("fifo_peak."):
+                name = key.removeprefix("fifo_peak.")
+                peak[name] = max(peak.get(name, 0), int(value))
+    return peak

@@ -174,12 +174,21 @@ class Accelerator(wiring.Component):
     @property
     def layers(self) -> list[dict]:
         """One dict per hardware layer (for a manifest): name, kind, shapes, lanes, storage, cycles."""
-        return [spec.describe() for spec in self._layers]
+        return [spec.describe() | {"instance": self.instance(spec)} for spec in self._layers]
 
     @property
     def buffers(self) -> list[dict]:
         """The FIFOs and width converters between the layers: name, kind, lanes, depth, resources."""
-        return [st.describe() for st in self._stages if isinstance(st, BufferSpec)]
+        return [
+            st.describe() | {"instance": self.instance(st)}
+            for st in self._stages
+            if isinstance(st, BufferSpec)
+        ]
+
+    def instance(self, stage) -> str:
+        """The stage's submodule name in the Verilog (``s<k>_<kind>``, ``k`` its place in the chain)."""
+        k = next(k for k, st in enumerate(self._stages) if st is stage)
+        return f"s{k}_{stage.kind.lower()}"
 
     @staticmethod
     def _stream(dt, lanes: int, beats: int) -> dict:
@@ -200,8 +209,8 @@ class Accelerator(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         comps = [st.component() for st in self._stages]
-        for k, (st, comp) in enumerate(zip(self._stages, comps, strict=True)):
-            m.submodules[f"s{k}_{st.kind.lower()}"] = comp
+        for st, comp in zip(self._stages, comps, strict=True):
+            m.submodules[self.instance(st)] = comp
         wiring.connect(m, wiring.flipped(self.i), comps[0].i)
         for a, b in zip(comps, comps[1:], strict=False):
             wiring.connect(m, a.o, b.i)

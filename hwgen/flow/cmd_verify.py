@@ -260,8 +260,8 @@ def _step(progress, text: str, total: int | None = None) -> None:
 
 def record(out, r: VerifyResult, stall: float) -> dict | None:
     """Add what the simulation measured to build ``out``'s manifest (section ``verify``) and rewrite its
-    reports; None (nothing written) when OUT is not writable. The harness does not report FIFO fill levels,
-    so the section has no ``fifo_peak``."""
+    reports; None (nothing written) when OUT is not writable. ``fifo_peak``: the most beats each FIFO held
+    (the harness counts the handshakes on its ports), by the manifest's buffer name."""
     out = Path(out)
     if not os.access(out, os.W_OK):
         return None
@@ -276,6 +276,10 @@ def record(out, r: VerifyResult, stall: float) -> dict | None:
         "stall": float(stall),
         "inputs": "random" if r.codes is not None else "file",
     }
+    names = {b.get("instance"): b["name"] for b in r.manifest.get("buffers") or [] if b.get("kind") == "FIFO"}
+    peak = {names[k]: int(v) for k, v in b.fifo_peak.items() if k in names}
+    if peak:
+        section["fifo_peak"] = peak
     return update_manifest(out, verify=section)
 
 
@@ -305,6 +309,12 @@ def _report(r: VerifyResult, stall: float) -> None:
         f"({b.cycles:,} cycles in {r.harness_seconds:.2f} s; "
         f"{built}; {r.total_seconds:.1f} s in all)"
     )
+    fifos = [
+        f for f in m.get("buffers") or [] if f.get("kind") == "FIFO" and f.get("instance") in b.fifo_peak
+    ]
+    if fifos:
+        held = ", ".join(f"{f['name']} {b.fifo_peak[f['instance']]}/{f['depth']}" for f in fifos)
+        print(f"FIFO peak occupancy (beats held / depth): {held}")
 
 
 def _cmd(args) -> int:

@@ -359,10 +359,15 @@ def write_report(m: dict, path) -> None:
             f"{ly['cycles']} | {ly.get('latency', '-')} | {_fmt_res(ly.get('resources'))} |"
         )
     if m.get("buffers"):
-        lines += ["", "| buffer | kind | lanes in/out | depth | resources |", "|---|---|---|---|---|"]
+        peak = (m.get("verify") or {}).get("fifo_peak") or {}
+        lines += [
+            "",
+            "| buffer | kind | lanes in/out | depth | peak occupancy (hwgen verify) | resources |",
+            "|---|---|---|---|---|---|",
+        ]
         for b in m["buffers"]:
             lines.append(
                 f"| `{b['name']}` | {b['kind']} | {b['in_lanes']}/{b['out_lanes']} | "
-                f"{b.get('depth', '-')} | {_fmt_res(b.get('resources'))} |"
+                f"{b.get('depth', '-')} | {peak.get(b['name'], '-')} | {_fmt_res(b.get('resources'))} |"
             )
     Path(path).write_text("\n".join(lines) + "\n")

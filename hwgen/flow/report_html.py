@@ -240,7 +240,8 @@ def _fifos(m: dict) -> str:
         return parts[0] + "<p>No FIFOs.</p></section>"
     peak = (m.get("verify") or {}).get("fifo_peak")
     header = ["FIFO", "lanes", "depth", "storage", "LUTs (est.)", "BRAM bits (est.)"]
-    header += ["peak occupancy (measured)"] if peak else []
+    stall = (m.get("verify") or {}).get("stall")
+    header += [f"peak occupancy (hwgen verify, pauses {stall:g})"] if peak else []
     rows = []
     for b in fifos:
         r = b.get("resources") or {}
@@ -256,8 +257,8 @@ def _fifos(m: dict) -> str:
     )
     if not peak:
         parts.append(
-            '<p class="note">Peak occupancy is not shown: the verification harness does not report FIFO '
-            "fill levels.</p>"
+            '<p class="note">Peak occupancy: run <code>hwgen verify</code> on this build (its harness counts '
+            "the beats each FIFO holds).</p>"
         )
     return "".join(parts) + "</section>"
 

@@ -4,6 +4,7 @@ bipolar input of the usual build and the 256 codes of a raw uint8 input."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -55,6 +56,11 @@ def test_stalls_and_shards_give_identical_outputs(build, tmp_path, capsys):
         assert "frames 48, mismatching frames 0" in so and f"{min(jobs, 3)} shards" in so
         np.testing.assert_array_equal(np.load(y), ref)
         assert ("cocotb bench (cocotbext-axi, pauses, input monitor): 2 frames, PASS" in so) == bool(cf)
+        m = json.loads((build / "manifest.json").read_text())
+        depth = {b["name"]: b["depth"] for b in m["buffers"] if b["kind"] == "FIFO"}
+        peak = m["verify"]["fifo_peak"]
+        assert peak.keys() == depth.keys() and depth  # every FIFO measured, every beat passed through each
+        assert all(1 <= peak[n] <= depth[n] for n in depth), (peak, depth)
 
 
 def test_random_frames_cover_every_code(build, capsys):

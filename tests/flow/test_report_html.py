@@ -79,7 +79,7 @@ def test_build_writes_a_self_contained_page_whose_numbers_are_the_manifests(buil
     assert [int(r[2]) for r in frows[1:]] == [b["depth"] for b in fifos]
     assert "peak occupancy" not in " ".join(frows[0])
     text = (build / "report.html").read_text()
-    assert "does not report FIFO" in text and "Not verified yet" in text and "no Fmax" in text
+    assert "Peak occupancy: run" in text and "Not verified yet" in text and "no Fmax" in text
 
 
 def test_the_page_has_no_build_time_so_rebuilds_are_identical(mlp, tmp_path, capsys):
@@ -102,6 +102,8 @@ def test_verify_and_pnr_sections_update_the_page(build):
     }  # fmt: skip
     ver = {"frames": 77, "mismatching_frames": 0, "passed": True, "cycles_per_frame": 17}
     ver |= {"mean_cycles_per_frame": 16.5, "first_out_latency": 13, "stall": 0.25, "inputs": "random"}
+    fifos = [b for b in read_manifest(build)["buffers"] if b["kind"] == "FIFO"]
+    ver["fifo_peak"] = {b["name"]: k + 1 for k, b in enumerate(fifos)}
     m = update_manifest(build, verify=ver, pnr=pnr)
     assert read_manifest(build)["pnr"]["fmax_mhz"] == 87.25  # the schema accepts what it wrote
     p = _page(build)
@@ -121,6 +123,11 @@ def test_verify_and_pnr_sections_update_the_page(build):
     assert tot["block RAMs"][2] == "0" and tot["block RAMs"][-1] == "208"
     assert tot["LUTs"][1] == str(m["resources"]["luts"])
     assert len(decode_images(p)) == 6  # + usage against the device, + Fmax
+    frows = p.tables["fifos-table"]
+    assert frows[0][-1] == "peak occupancy (hwgen verify, pauses 0.25)"
+    assert [int(r[-1]) for r in frows[1:]] == list(range(1, len(fifos) + 1)) and fifos
+    md = (build / "report.md").read_text()
+    assert all(f"| `{b['name']}` | FIFO |" in md and f"| {k + 1} |" in md for k, b in enumerate(fifos))
 
 
 def test_a_board_build_shows_the_boards_capacity(mlp, tmp_path, capsys):

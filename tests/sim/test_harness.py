@@ -141,3 +141,62 @@ def test_faults_are_caught(fault, stall, tmp_path_factory, tmp_path, cache):
     else:
         assert res.tlast_errors == 1 and not len(res.bad_frames)
         assert "1 output beats with a wrong tlast" in res.problems
+
+
+# A 4-beat FIFO module named like hwgen's FIFO stages (``s<k>_fifo``, handshake ports ``i__*``/``o__*``)
+# between the AXI-Stream ports, the output registered once more: the harness counts its beats.
+FIFO_TOP = """
+module s1_fifo(input clk, input rst, input [7:0] i__payload, input i__valid, output i__ready,
+  output [7:0] o__payload, output o__valid, input o__ready);
+  reg [7:0] mem [0:3]; reg [1:0] wp = 0, rp = 0; reg [2:0] count = 0;
+  assign i__ready = count != 3'd4; assign o__valid = count != 3'd0; assign o__payload = mem[rp];
+  wire push = i__valid && i__ready, pop = o__valid && o__ready;
+  always @(posedge clk) begin
+    if (rst) begin wp <= 0; rp <= 0; count <= 0; end
+    else begin
+      if (push) begin mem[wp] <= i__payload; wp <= wp + 2'd1; end
+      if (pop) rp <= rp + 2'd1;
+      count <= count + {2'd0, push} - {2'd0, pop};
+    end
+  end
+endmodule
+module hwgen_top(input clk, input rst,
+  input [7:0] s_axis_tdata, input s_axis_tvalid, output s_axis_tready, input s_axis_tlast,
+  output reg [7:0] m_axis_tdata, output reg m_axis_tvalid, input m_axis_tready, output reg m_axis_tlast);
+  wire [7:0] d; wire v; wire take = !m_axis_tvalid || m_axis_tready;
+  reg [1:0] k = 0;
+  s1_fifo s1_fifo(.clk(clk), .rst(rst), .i__payload(s_axis_tdata), .i__valid(s_axis_tvalid),
+    .i__ready(s_axis_tready), .o__payload(d), .o__valid(v), .o__ready(take));
+  always @(posedge clk) begin
+    if (rst) begin m_axis_tvalid <= 1'b0; k <= 0; end
+    else if (take) begin
+      m_axis_tvalid <= v;
+      if (v) begin m_axis_tdata <= d; m_axis_tlast <= k == 2'd3; k <= k + 2'd1; end
+    end
+  end
+endmodule
+"""
+
+
+def test_fifo_peak_occupancy_is_counted(tmp_path, cache):
+    """Hand-reasoned peaks of the 4-beat FIFO: at full speed every beat leaves the cycle after it came,
+    so it never holds more than 1; with the sink mostly withholding tready and the source never pausing,
+    it fills up to its 4 beats; the same on every shard count."""
+    v = tmp_path / "fifo.v"
+    v.write_text(FIFO_TOP)
+    model = build_harness([v], "hwgen_top", 8, 8, cache)
+    x = np.random.default_rng(3).integers(0, 255, size=(FRAMES, BPF))
+    rows = beats_to_bytes(UINT(8).pack(x, 1), 1)
+    for out_pause, jobs, peak in ((0.0, 1, 1), (0.9, 1, 4), (0.9, 2, 4), (0.0, 2, 1)):
+        run = HarnessRun(rows, FRAMES, BPF, BPF, 1, 0.0, out_pause, 1, idle_timeout=2000, extra_cycles=100)
+        shards = run_harness(model, run, tmp_path / f"w{out_pause}-{jobs}", jobs=jobs)
+        res = check_shards(shards, x, UINT(8), 1, 8, BPF)
+        assert res.passed, (res.problems, res.first_bad)
+        assert res.fifo_peak == {"s1_fifo": peak}, (out_pause, jobs)
+
+
+def test_designs_without_fifos_report_none(tmp_path_factory, tmp_path, cache):
+    model = _model("none", tmp_path_factory, cache)
+    x, ref = _frames(16)
+    res, _ = _run(model, x, ref, tmp_path)
+    assert res.passed and res.fifo_peak == {}
