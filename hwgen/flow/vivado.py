@@ -180,7 +180,7 @@ def named_files(script: Path) -> list[Path]:
 def run_vivado_flow(out, progress=None) -> dict:
     """Write the project (:func:`write_project`) and estimate its utilisation with yosys ``synth_xilinx``;
     records the manifest's ``synth`` section."""
-    from .synth import Ticker, board_of_build
+    from .synth import Ticker, board_of_build, stage_resources
     from .yosys import synthesize
 
     out = Path(out)
@@ -194,6 +194,8 @@ def run_vivado_flow(out, progress=None) -> dict:
         progress(f"wrote {proj['script']}")
     with Ticker("yosys synth_xilinx (utilisation estimate)", progress):
         est = synthesize(proj["files"], out / "vivado" / "synth_xilinx", family="xc7", top=WRAPPER)
+    with Ticker("yosys synth_xilinx per layer (hierarchy kept)", progress):
+        layers = stage_resources(out, m, "xc7", out / "vivado" / "stages")
     record = {
         "flow": "vivado project (not run) + yosys synth_xilinx estimate",
         "device": board.part,
@@ -206,5 +208,7 @@ def run_vivado_flow(out, progress=None) -> dict:
         "seconds": round(time.monotonic() - t0, 1),
         "meets_timing": None,
     }
+    if layers:
+        record["layers"] = layers
     update_manifest(out, synth=record)
     return {**record, "script": proj["script"]}

@@ -19,6 +19,7 @@ Counting conventions (the same for every family, so numbers compare):
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -28,15 +29,31 @@ from pathlib import Path
 
 from hwgen.errors import HwgenError
 
-__all__ = ["FAMILIES", "SynthResult", "count_cells", "run_yosys", "synthesize"]
+__all__ = [
+    "FAMILIES",
+    "HIERARCHICAL",
+    "SynthResult",
+    "count_cells",
+    "run_yosys",
+    "synthesize",
+    "synthesize_stages",
+]
 
 FAMILIES = {
     "xc7": "synth_xilinx -family xc7 -flatten -noiopad -noclkbuf",
     "ecp5": "synth_ecp5 -noiopad",
 }
+#: The same synthesis keeping the hierarchy, for the counts of each stage of an accelerator.
+HIERARCHICAL = {
+    "xc7": "synth_xilinx -family xc7 -noiopad -noclkbuf",
+    "ecp5": "synth_ecp5 -noiopad -noflatten",
+    "ice40": "synth_ice40 -noflatten",
+}
+#: A stage of an accelerator is its submodule ``s<k>_<kind>`` (:meth:`hwgen.dataflow.Accelerator.instance`).
+_STAGE = re.compile(r"s\d+_[a-z]+")
 
 # LUT sites per cell; the memory/shift-register ones are also counted as LUTRAM.
-_LUT_SITES = {f"LUT{k}": 1 for k in range(1, 7)} | {"INV": 1, "CCU2C": 2}
+_LUT_SITES = {f"LUT{k}": 1 for k in range(1, 7)} | {"INV": 1, "CCU2C": 2, "SB_LUT4": 1}
 _LUTRAM_SITES = {
     "RAM32X1S": 1, "RAM64X1S": 1, "RAM128X1S": 2, "RAM256X1S": 4,
     "RAM32X1D": 2, "RAM64X1D": 2, "RAM128X1D": 4, "RAM256X1D": 8,
@@ -44,8 +61,8 @@ _LUTRAM_SITES = {
     "SRL16E": 1, "SRLC32E": 1, "SRLC16E": 1,
     "TRELLIS_DPR16X4": 4,
 }  # fmt: skip
-_CARRY = {"CARRY4", "CARRY8", "CCU2C"}
-_BRAM18 = {"RAMB18E1": 1, "RAMB36E1": 2, "DP16KD": 1, "PDPW16KD": 1}
+_CARRY = {"CARRY4", "CARRY8", "CCU2C", "SB_CARRY"}
+_BRAM18 = {"RAMB18E1": 1, "RAMB36E1": 2, "DP16KD": 1, "PDPW16KD": 1, "SB_RAM40_4K": 1}  # iCE40: 4 Kbit EBRs
 _FF = {"FDRE", "FDSE", "FDCE", "FDPE", "LDCE", "LDPE", "TRELLIS_FF"}
 _DSP = {"DSP48E1", "MULT18X18D", "ALU54B"}
 
@@ -74,7 +91,7 @@ def count_cells(cells: dict[str, int]) -> dict[str, int]:
     lutram = sum(_LUTRAM_SITES.get(t, 0) * n for t, n in cells.items())
     return {
         "luts": sum(_LUT_SITES.get(t, 0) * n for t, n in cells.items()) + lutram,
-        "ffs": sum(n for t, n in cells.items() if t in _FF or t.startswith("$_DFF")),
+        "ffs": sum(n for t, n in cells.items() if t in _FF or t.startswith(("$_DFF", "SB_DFF"))),
         "carry": sum(n for t, n in cells.items() if t in _CARRY),
         "brams": sum(_BRAM18.get(t, 0) * n for t, n in cells.items()),
         "lutram": lutram,
@@ -122,6 +139,52 @@ def synthesize(
     """
     if family not in FAMILIES:
         raise HwgenError(f"unknown family {family!r}; expected one of {', '.join(FAMILIES)}")
+    stat, seconds = _synth_stat(verilog, build_dir, FAMILIES[family], f"_{family}", top, timeout)
+    design = stat.get("design") or next(iter(stat["modules"].values()))
+    cells = dict(design.get("num_cells_by_type", {}))
+    top_name = top or next(iter(stat["modules"]), "?").lstrip("\\")
+    return SynthResult(
+        family=family, top=top_name, cells=cells, seconds=round(seconds, 1), **count_cells(cells)
+    )
+
+
+def synthesize_stages(verilog, build_dir, family: str, top: str | None = None, timeout=None) -> dict:
+    """Counts (:func:`count_cells`) of each stage of an accelerator, from one synthesis that keeps the
+    hierarchy (:data:`HIERARCHICAL`): stage ``s<k>_<kind>`` (the submodule of that name) with everything
+    below it. Without flattening nothing is optimised across a stage's ports, so the stages add up to a
+    little more than the flattened design."""
+    if family not in HIERARCHICAL:
+        raise HwgenError(f"unknown family {family!r}; expected one of {', '.join(HIERARCHICAL)}")
+    stat, _ = _synth_stat(verilog, build_dir, HIERARCHICAL[family], f"_{family}_stages", top, timeout)
+    modules = {name.lstrip("\\"): mod.get("num_cells_by_type", {}) for name, mod in stat["modules"].items()}
+    cells: dict[str, dict[str, int]] = {}
+    for name, times in _instances(modules).items():
+        stage = next((p for p in name.split(".") if _STAGE.fullmatch(p)), None)
+        if stage is not None:
+            acc = cells.setdefault(stage, {})
+            for t, n in modules[name].items():
+                acc[t] = acc.get(t, 0) + n * times
+    return {stage: count_cells(c) for stage, c in cells.items()}
+
+
+def _instances(modules: dict[str, dict[str, int]]) -> dict[str, int]:
+    """How many times each module is instantiated below the top (the top: once); a module's cells of
+    another module's type (the name without yosys' leading backslash) are its instances."""
+    parents = {name: {p: cells[name] for p, cells in modules.items() if name in cells} for name in modules}
+    times: dict[str, int] = {}
+
+    def count(name: str) -> int:
+        if name not in times:
+            times[name] = sum(count(p) * n for p, n in parents[name].items()) if parents[name] else 1
+        return times[name]
+
+    for name in modules:
+        count(name)
+    return times
+
+
+def _synth_stat(verilog, build_dir, command: str, suffix: str, top, timeout) -> tuple[dict, float]:
+    """Run yosys ``command`` on the Verilog in ``build_dir``; its ``stat -json`` and the seconds taken."""
     files = [Path(verilog)] if isinstance(verilog, str | Path) else [Path(v) for v in verilog]
     build_dir = Path(build_dir)
     for f in files:
@@ -131,23 +194,16 @@ def synthesize(
     for f in files:
         if (build_dir / f.name).resolve() != f.resolve():
             shutil.copyfile(f, build_dir / f.name)
-    stem = f"{files[0].stem}_{family}"
+    stem = f"{files[0].stem}{suffix}"
     hierarchy = f"hierarchy -top {top}" if top else "hierarchy -auto-top"
     script = "; ".join(
         [
             "read_verilog -sv " + " ".join(f.name for f in files),
             hierarchy,
-            FAMILIES[family],
+            command,
             f"tee -q -o {stem}.json stat -json",
         ]
     )
     start = time.monotonic()
     run_yosys(["-q", "-l", f"{stem}.log", "-p", script], build_dir, timeout)
-    seconds = time.monotonic() - start
-    stat = json.loads((build_dir / f"{stem}.json").read_text())
-    design = stat.get("design") or next(iter(stat["modules"].values()))
-    cells = dict(design.get("num_cells_by_type", {}))
-    top_name = top or next(iter(stat["modules"]), "?").lstrip("\\")
-    return SynthResult(
-        family=family, top=top_name, cells=cells, seconds=round(seconds, 1), **count_cells(cells)
-    )
+    return json.loads((build_dir / f"{stem}.json").read_text()), time.monotonic() - start

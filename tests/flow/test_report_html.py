@@ -190,3 +190,23 @@ def test_headless_chromium_renders_the_page(build, tmp_path):
     assert img.std() > 0.01  # not blank
     console = [ln for ln in proc.stderr.splitlines() if "CONSOLE" in ln or "Failed to load" in ln]
     assert not console, console
+
+
+def test_synthesized_counts_per_layer_are_shown(build):
+    """``synth.layers`` as ``hwgen synth`` writes it (values chosen by hand): per-layer columns and bars."""
+    m = read_manifest(build)
+    names = [ly["name"] for ly in m["layers"]] + [b["name"] for b in m["buffers"]]
+    layers = {n: {"luts": 10 * (k + 1), "ffs": k, "brams": k % 2} for k, n in enumerate(names)}
+    synth = {"flow": "yosys + nextpnr-ecp5", "device": "LFE5U-85F", "luts": 999, "ffs": 99, "brams": 1}
+    synth |= {"fmax_mhz": 120.5, "freq_mhz": 100.0, "meets_timing": True, "bitstream": None, "seconds": 1.0}
+    update_manifest(build, synth=synth | {"layers": layers})
+    p = _page(build)
+    rows = p.tables["layers-table"]
+    col = {h: i for i, h in enumerate(rows[0])}
+    for row, ly in zip(rows[1:], m["layers"], strict=True):
+        want = layers[ly["name"]]
+        got = (row[col["LUTs (synth)"]], row[col["FFs (synth)"]], row[col["block RAMs (synth)"]])
+        assert got == (str(want["luts"]), str(want["ffs"]), str(want["brams"]))
+    assert "keeps the hierarchy" in (build / "report.html").read_text()
+    with pytest.raises(HwgenError, match="synth.layers"):
+        update_manifest(build, synth=synth | {"layers": {"x": {"luts": "many"}}})

@@ -187,3 +187,25 @@ def test_a_killed_workers_task_is_retried(model, tmp_path):
         key in pts and pts[key]["worker_pid"] != killed[0]
     )  # finished elsewhere (or on the restarted worker)
     assert _points(tmp_path / "s")[key]["status"] == "done"
+
+
+@pytest.mark.verilator
+@pytest.mark.slow
+def test_place_and_route_per_point(model, tmp_path, capsys):
+    """``--pnr hx8k``: every point also placed and routed out of context; utilisation and Fmax in its
+    result, the CSV and its build's manifest, timing judged against the point's clock."""
+    out = tmp_path / "pnr"
+    rc, so, se = hwgen(capsys, "sweep", model, "-o", out, "--fps", "400000,4000000", "--random", "16",
+                       "--pnr", "hx8k", "--clock-mhz", "12", "--jobs", "2")  # fmt: skip
+    assert rc == 0, se + so
+    pts = _points(out)
+    assert len(pts) == 2
+    rows = {r["key"]: r for r in csv.DictReader((out / "sweep.csv").read_text().splitlines())}
+    for key, p in pts.items():
+        assert p["status"] == "done" and p["passed"] and p["pnr_luts"] > 0 and p["fmax_mhz"] > 0
+        assert p["meets_timing"] == (p["fmax_mhz"] >= 12)
+        m = json.loads((out / "points" / key / "build" / "manifest.json").read_text())
+        assert m["pnr"]["device"] == "hx8k" and m["pnr"]["luts"] == p["pnr_luts"]
+        assert float(rows[key]["fmax_mhz"]) == pytest.approx(p["fmax_mhz"], abs=0.01)
+    luts = sorted((p["ii_cycles"], p["pnr_luts"]) for p in pts.values())
+    assert luts[0][1] > luts[1][1]  # the faster point (more lanes) takes more LUTs

@@ -3,7 +3,7 @@
 import pytest
 
 from hwgen.errors import HwgenError
-from hwgen.flow.yosys import count_cells, synthesize
+from hwgen.flow.yosys import count_cells, synthesize, synthesize_stages
 
 # A registered 6-input parity (one LUT6 on xc7), a registered 8-bit adder (8 propagate LUTs and a
 # carry chain) and a 1024 x 16 synchronous RAM (exactly one 18 Kbit block RAM on both families).
@@ -81,3 +81,46 @@ def test_ecp5_counts_two_files(tmp_path):
     assert r.ffs == 1 + 9
     # parity of 6 bits needs two or three LUT4; each CCU2C counts two LUT sites
     assert 2 * r.carry + 2 <= r.luts <= 2 * r.carry + 4
+
+
+# Stages as an accelerator names them (module ``<top>.core.s<k>_<kind>`` and its submodules): stage 0 is
+# ``small`` itself; stage 1 instantiates ``small`` twice through a submodule, so it costs twice as much.
+STAGES = (
+    DESIGN.replace("module small(", "module \\top.core.s0_small (")
+    + DESIGN.replace("module small(", "module \\top.core.s1_pair.u (")
+    + """
+module \\top.core.s1_pair (input clk, input [5:0] p, input [7:0] a, input [7:0] b, input we,
+    input [9:0] addr, input [15:0] wd, output [1:0] par, output [17:0] sum, output [31:0] rd);
+  \\top.core.s1_pair.u  x(.clk(clk), .p(p), .a(a), .b(b), .we(we), .addr(addr), .wd(wd),
+    .par(par[0]), .sum(sum[8:0]), .rd(rd[15:0]));
+  \\top.core.s1_pair.u  y(.clk(clk), .p(p), .a(a), .b(b), .we(we), .addr(addr), .wd(wd),
+    .par(par[1]), .sum(sum[17:9]), .rd(rd[31:16]));
+endmodule
+module top(input clk, input [5:0] p, input [7:0] a, input [7:0] b, input we, input [9:0] addr,
+    input [15:0] wd, output [2:0] par, output [26:0] sum, output [47:0] rd);
+  \\top.core.s0_small  s0(.clk(clk), .p(p), .a(a), .b(b), .we(we), .addr(addr), .wd(wd),
+    .par(par[0]), .sum(sum[8:0]), .rd(rd[15:0]));
+  \\top.core.s1_pair  s1(.clk(clk), .p(p), .a(a), .b(b), .we(we), .addr(addr), .wd(wd),
+    .par(par[2:1]), .sum(sum[26:9]), .rd(rd[47:16]));
+endmodule
+"""
+)
+
+
+@pytest.mark.parametrize("family", ["xc7", "ecp5"])
+def test_stage_counts_keep_the_hierarchy(tmp_path, family):
+    """Each stage gets its module and everything below it, a submodule counted once per instance:
+    stage 0 costs what ``small`` alone costs, stage 1 twice that."""
+    v = tmp_path / "stages.v"
+    v.write_text(STAGES)
+    alone = synthesize(_write(tmp_path / "alone", DESIGN), tmp_path / "alone", family=family, top="small")
+    got = synthesize_stages(v, tmp_path / "h", family, top="top")
+    want = {k: getattr(alone, k) for k in ("luts", "ffs", "carry", "brams", "lutram", "dsps")}
+    assert got == {"s0_small": want, "s1_pair": {k: 2 * n for k, n in want.items()}}
+    assert want["brams"] == 1 and want["ffs"] >= 10  # the RAM (rd in its output register), par + sum
+
+
+def _write(d, text):
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "small.v").write_text(text)
+    return d / "small.v"
