@@ -18,7 +18,6 @@ import fcntl
 import hashlib
 import json
 import os
-import re
 import shlex
 import shutil
 import subprocess
@@ -31,6 +30,7 @@ from pathlib import Path
 from string import Template
 
 import numpy as np
+from hwgen.sim.fifo_monitor import FIFO_VLT, fifo_members, monitors
 
 from hwgen.toolchain import find_verilator, verilator_env
 
@@ -39,13 +39,6 @@ __all__ = ["HarnessModel", "HarnessRun", "ShardResult", "build_harness", "fill_t
 TEMPLATE = "axis_harness.cpp"
 _VERILATOR_ARGS = ("-Wno-fatal", "-Wno-lint", "-Wno-style")
 _PLACEHOLDERS = ("top", "in_bits", "out_bits", "monitor_decl", "monitor_step", "monitor_report")
-#: Stream FIFOs are the accelerator's submodules ``s<k>_fifo``: their four handshake signals are made
-#: readable from C++ (Verilator configuration), and the harness counts the beats each one holds.
-FIFO_MODULES = "*_fifo"
-_HANDSHAKE = ("i__valid", "i__ready", "o__valid", "o__ready")
-_FIFO_VLT = "`verilator_config\n" + "".join(
-    f'public_flat_rd -module "{FIFO_MODULES}" -var "{v}"\n' for v in _HANDSHAKE
-)
 
 
 def template_text() -> str:
@@ -56,7 +49,7 @@ def fill_template(top: str, in_bits: int, out_bits: int, fifos: dict[str, str] |
     """The harness source for a design; every placeholder must be filled (``Template.substitute``).
 
     ``fifos``: instance name -> the Verilated member prefix of its handshake signals
-    (:func:`fifo_members`); the harness then prints the peak occupancy of each."""
+    (:func:`hwgen.sim.fifo_monitor.fifo_members`); the harness then prints the peak occupancy of each."""
     if not top.isidentifier():
         raise ValueError(f"top module name {top!r} is not a C++ identifier")
     for name, bits in (("in_bits", in_bits), ("out_bits", out_bits)):
@@ -67,43 +60,8 @@ def fill_template(top: str, in_bits: int, out_bits: int, fifos: dict[str, str] |
     if found != set(_PLACEHOLDERS):
         raise ValueError(f"{TEMPLATE}: placeholders {sorted(found)}, expected {sorted(_PLACEHOLDERS)}")
     return Template(text).substitute(
-        top=top, in_bits=in_bits, out_bits=out_bits, **_monitors(top, fifos or {})
+        top=top, in_bits=in_bits, out_bits=out_bits, **monitors(top, fifos or {})
     )
-
-
-def _monitors(top: str, fifos: dict[str, str]) -> dict[str, str]:
-    """C++ of the FIFO monitors: occupancy += beats in − beats out, every cycle before the clock edge."""
-    if not fifos:
-        return {"monitor_decl": "", "monitor_step": "", "monitor_report": ""}
-    n = len(fifos)
-    names = ", ".join(f'"{name}"' for name in fifos)
-    decl = (
-        f'#include "V{top}___024root.h"\n'
-        f"static const char* const kFifoNames[{n}] = {{{names}}};\n"
-        f"static int64_t fifo_level[{n}], fifo_peak[{n}];"
-    )
-    step = ["{", "auto* r = top->rootp;"]
-    for k, pre in enumerate(fifos.values()):
-        iv, ir, ov, orr = (f"r->{pre}__DOT__{v.replace('__', '___05F')}" for v in _HANDSHAKE)
-        step.append(f"fifo_level[{k}] += int64_t({iv} & {ir}) - int64_t({ov} & {orr});")
-        step.append(f"if (fifo_level[{k}] > fifo_peak[{k}]) fifo_peak[{k}] = fifo_level[{k}];")
-    step.append("}")
-    report = (
-        f"for (int k = 0; k < {n}; ++k) "
-        'std::printf("fifo_peak.%s %lld\\n", kFifoNames[k], static_cast<long long>(fifo_peak[k]));'
-    )
-    return {"monitor_decl": decl, "monitor_step": "\n        ".join(step), "monitor_report": report}
-
-
-def fifo_members(root_header: str) -> dict[str, str]:
-    """Instance name -> member prefix of every FIFO whose four handshake signals the Verilated root
-    class (``V<top>___024root.h``) exposes, in stage order."""
-    found: dict[str, set[str]] = {}
-    pattern = re.compile(r"\b(\w+__DOT__(s(\d+)_fifo))__DOT__(i|o)___05F(valid|ready)\b")
-    for mt in pattern.finditer(root_header):
-        found.setdefault((int(mt.group(3)), mt.group(2), mt.group(1)), set()).add(mt.group(4) + mt.group(5))
-    full = [key for key, sigs in sorted(found.items()) if len(sigs) == 4]
-    return {name: prefix for _, name, prefix in full}
 
 
 @dataclass(frozen=True)
@@ -209,7 +167,7 @@ def build_harness(sources, toplevel: str, in_bits: int, out_bits: int, cache_dir
     main_text = fill_template(toplevel, in_bits, out_bits)
     env = _env(opt)
     parts = [toplevel.encode(), main_text.encode(), repr(_VERILATOR_ARGS).encode(), opt.encode()]
-    parts.append(_FIFO_VLT.encode())
+    parts.append(FIFO_VLT.encode())
     parts += [find_verilator().version.encode(), env["CXXFLAGS"].encode()]
     parts += [s.name.encode() + b"\0" + s.read_bytes() for s in sources]
     key = _key(parts)
@@ -227,7 +185,7 @@ def build_harness(sources, toplevel: str, in_bits: int, out_bits: int, cache_dir
         t0 = time.monotonic()
         log = build_dir / "build.log"
         (build_dir / "harness_main.cpp").write_text(main_text)
-        (build_dir / "fifos.vlt").write_text(_FIFO_VLT)
+        (build_dir / "fifos.vlt").write_text(FIFO_VLT)
         obj = build_dir / "obj"
         prefix = f"V{toplevel}"
         verilate = [
