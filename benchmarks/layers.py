@@ -57,6 +57,19 @@ def _mvtu_padded(h, w, c, k, mh, pe, simd, weights="rom", seed=0):
     )  # fmt: skip
 
 
+def _depthwise(h, w, c, k, stride, pad, pe, idt=None, wdt=None, n_thr=15, seed=0, ones=False):
+    """A depthwise k x k convolution (MobileNet-style), or average pooling with weights 1."""
+    from hwgen.layers.depthwise import Depthwise
+
+    idt, wdt = idt or UINT(4), wdt or INT(4)
+    rng = np.random.default_rng(seed)
+    wt = np.ones((c, k * k), int) if ones else rng.choice(wdt.values(), size=(c, k * k))
+    lo = int(np.minimum(wt * idt.min, wt * idt.max).sum(axis=1).min())
+    hi = int(np.maximum(wt * idt.min, wt * idt.max).sum(axis=1).max())
+    thr = np.sort(rng.integers(lo // 4, hi // 4 + 1, size=(c, n_thr)), axis=1) if n_thr else None
+    return Depthwise(h, w, c, k=k, w=wt, idt=idt, wdt=wdt, stride=stride, pad=pad, pe=pe, thresholds=thr)
+
+
 def _thresholding(channels, pe, idt, n_thr, storage):
     from hwgen.layers.thresholding import Thresholding
 
@@ -122,6 +135,26 @@ CONFIGS = {
         "MVTU",
         _mvtu_padded,
         dict(h=12, w=12, c=4, k=3, mh=32, pe=4, simd=12),
+    ),
+    "depthwise_16x16x32_k3_pe4_w4a4": (
+        "DepthwiseConv",
+        _depthwise,
+        dict(h=16, w=16, c=32, k=3, stride=1, pad=1, pe=4),
+    ),
+    "depthwise_16x16x64_k3s2_pe16_w4a4": (
+        "DepthwiseConv",
+        _depthwise,
+        dict(h=16, w=16, c=64, k=3, stride=2, pad=1, pe=16),
+    ),
+    "depthwise_10x10x32_k3_pe8_bnn": (  # held out of the fit
+        "DepthwiseConv",
+        _depthwise,
+        dict(h=10, w=10, c=32, k=3, stride=1, pad=0, pe=8, idt=BIPOLAR, wdt=BIPOLAR, n_thr=1),
+    ),
+    "avgpool_8x8x64_k8_pe8_a4": (
+        "DepthwiseConv",
+        _depthwise,
+        dict(h=8, w=8, c=64, k=8, stride=1, pad=0, pe=8, wdt=UINT(1), n_thr=15, ones=True),
     ),
     "mvtu_sfc_256x256_pe16_simd64_rom": ("MVTU", _mvtu, dict(mh=256, mw=256, pe=16, simd=64, weights="rom")),
     "mvtu_w2a2_64x64_pe8_simd8_rom": (

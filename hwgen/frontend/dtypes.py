@@ -29,6 +29,7 @@ _FLOAT, _INT8, _UINT8, _INT32, _INT64 = "FLOAT", "INT8", "UINT8", "INT32", "INT6
 #: Element types a constant may have where an op reads it as (op, input index); float32 everywhere else.
 _INT_INPUTS = {
     ("Reshape", 1): {_INT64},
+    ("ReduceMean", 1): {_INT64},
     ("QuantizeLinear", 2): {_INT8, _UINT8},
     ("DequantizeLinear", 0): {_INT8, _UINT8, _INT32},
     ("DequantizeLinear", 2): {_INT8, _UINT8, _INT32},

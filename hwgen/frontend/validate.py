@@ -76,6 +76,11 @@ def _custom_schemas():
         ),
         ("BipolarQuant", ("x", "scale"), ()),
         (
+            "Trunc",  # version 2 (qonnx trunc_v2, what Brevitas 0.13 exports): an output scale input
+            ("x", "scale", "zeropt", "input_bit_width", "output_scale", "output_bit_width"),
+            (("rounding_mode", "STRING", True), ("signed", "INT", False), ("narrow", "INT", False)),
+        ),
+        (
             "MultiThreshold",
             ("x", "thresholds"),
             (

@@ -282,6 +282,13 @@ def _sliding_window(ins, a):
     return win.transpose(0, 1, 2, 4, 5, 3).reshape(n, oh, ow, kh * kw * c)
 
 
+def _depthwise(ins, a):
+    acc = ops.depthwise(
+        ins[0], a["weights"], a["k"], a.get("stride", 1), a.get("pad", 0), a.get("pad_value", 0)
+    )
+    return _post(a)(acc)
+
+
 def _maxpool_hw(ins, a):
     x = np.asarray(ins[0])
     k, s = a["k"], a["stride"]
@@ -318,6 +325,18 @@ def _activation_raw(act: dict, x) -> np.ndarray:
             x, c[0], c[1], c[2], at.get("signed", 1), at.get("narrow", 0), at.get("rounding_mode", "ROUND")
         )
         y = y - F32(c[1])
+    elif op == "Trunc":  # consts: scale, zeropt, output scale, output bits
+        y = float_ops.trunc_integer(
+            x,
+            c[0],
+            c[1],
+            c[2],
+            c[3],
+            at.get("signed", 1),
+            at.get("narrow", 0),
+            at.get("rounding_mode", "FLOOR"),
+        )
+        y = y - F32(c[1]) / float_ops.trunc_factor(c[0], c[2])
     elif op == "BipolarQuant":
         y = _bipolar(np.asarray(x, F32) >= 0)
     elif op == "MultiThreshold":
@@ -374,6 +393,7 @@ HW_EXEC = {
     "Thresholding": _thresholding,
     "SlidingWindow": _sliding_window,
     "StreamingMaxPool": _maxpool_hw,
+    "DepthwiseConv": _depthwise,
     "LabelSelect": _label_select,
     "ToCodes": to_codes,
     "FromCodes": from_codes,

@@ -80,6 +80,69 @@ def _quant(ins, a):
     return (y - _f(zeropt)) * _f(scale)
 
 
+def trunc_integer(x, scale, zeropt, out_scale, out_bits, signed, narrow, rounding_mode):
+    """The integer of a QONNX ``Trunc`` (version 2) before ``(y - zeropt / T) * out_scale``, as float32:
+    ``rounding(clip(round(x / scale + zeropt) / T))`` with ``T = 2**round(log2(out_scale / scale))``."""
+    y = np.round(_f(x) / _f(scale) + _f(zeropt))
+    t = trunc_factor(scale, out_scale)
+    lo, hi = quant_limits(out_bits, signed, narrow)
+    y = np.clip(y / t, F32(lo), F32(hi))
+    return _ROUNDING[str(rounding_mode).upper()](y).astype(F32)
+
+
+def trunc_factor(scale, out_scale) -> np.float32:
+    """``T`` of a ``Trunc``: the power of two nearest ``out_scale / scale`` (float32, as qonnx)."""
+    return F32(2) ** np.round(np.log2(_f(out_scale) / _f(scale))).astype(F32)
+
+
+def _trunc(ins, a):
+    if len(ins) != 6:
+        raise ValueError("Trunc: only version 2 (six inputs, with an output scale) is supported")
+    x, scale, zeropt, _, out_scale, out_bits = ins
+    bits = float(np.asarray(out_bits).reshape(-1)[0])
+    y = trunc_integer(x, scale, zeropt, out_scale, bits, a.get("signed", 1), a.get("narrow", 0),
+                      a.get("rounding_mode", "FLOOR"))  # fmt: skip
+    return (y - _f(zeropt) / trunc_factor(scale, out_scale)) * _f(out_scale)
+
+
+def _avgpool(ins, a):
+    """ONNX ``AveragePool`` without padding: the window sums, then divided by the window size (float32)."""
+    x = _f(ins[0])
+    kh, kw = a["kernel_shape"]
+    sh, sw = a.get("strides", [1, 1])
+    if any(a.get("pads", [0])) or a.get("ceil_mode", 0) or any(d != 1 for d in a.get("dilations", [1])):
+        raise ValueError("AveragePool: padding, ceil_mode and dilations are not supported")
+    win = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
+    return win.astype(np.float64).sum(axis=(-2, -1)).astype(F32) / F32(kh * kw)
+
+
+def reduce_axes(ins, a, ndim: int) -> tuple[int, ...] | None:
+    """The axes of a ``ReduceMean`` (attribute before opset 18, else the second input), non-negative;
+    None for all axes."""
+    axes = a.get("axes")
+    if axes is None and len(ins) > 1 and ins[1] is not None and np.size(ins[1]):
+        axes = np.asarray(ins[1]).reshape(-1).tolist()
+    if axes is None or len(axes) == 0:
+        return None if not a.get("noop_with_empty_axes", 0) else ()
+    return tuple(sorted(int(x) % ndim for x in axes))
+
+
+def _reduce_mean(ins, a):
+    x = _f(ins[0])
+    axes = reduce_axes(ins, a, x.ndim)
+    if axes == ():
+        return x
+    axes = tuple(range(x.ndim)) if axes is None else axes
+    count = int(np.prod([x.shape[k] for k in axes]))
+    total = x.astype(np.float64).sum(axis=axes, keepdims=bool(a.get("keepdims", 1))).astype(F32)
+    return total / F32(count)
+
+
+def _global_avgpool(ins, a):
+    x = _f(ins[0])
+    return x.astype(np.float64).sum(axis=(2, 3), keepdims=True).astype(F32) / F32(x.shape[2] * x.shape[3])
+
+
 def _bipolar_quant(ins, a):
     x, scale = ins
     x = _f(x)
@@ -140,13 +203,19 @@ def im2col_nchw(x, kh: int, kw: int, stride: tuple, pads: tuple, pad_value=0.0):
 
 def _conv(ins, a):
     x, w = np.asarray(ins[0], np.float64), np.asarray(ins[1], np.float64)
-    if a.get("group", 1) != 1 or any(d != 1 for d in a.get("dilations", [1, 1])):
-        raise ValueError("Conv: only group=1 and dilation 1 are supported")
+    g = a.get("group", 1)
+    if any(d != 1 for d in a.get("dilations", [1, 1])):
+        raise ValueError("Conv: only dilation 1 is supported")
     m, c, kh, kw = w.shape
+    if m % g or x.shape[1] != c * g:
+        raise ValueError(f"Conv: group {g} does not divide {x.shape[1]} input and {m} output channels")
     pads = tuple(a.get("pads", [0, 0, 0, 0]))
     pads = (pads[0], pads[1], pads[2], pads[3])
-    cols = im2col_nchw(x, kh, kw, tuple(a.get("strides", [1, 1])), pads)
-    y = (cols @ w.reshape(m, -1).T).astype(F32)
+    cols = im2col_nchw(x, kh, kw, tuple(a.get("strides", [1, 1])), pads)  # (N, OH, OW, C*kh*kw)
+    n, oh, ow, _ = cols.shape
+    cols = cols.reshape(n, oh, ow, g, c * kh * kw)
+    wg = w.reshape(g, m // g, c * kh * kw)
+    y = np.concatenate([cols[..., j, :] @ wg[j].T for j in range(g)], axis=-1).astype(F32)
     if len(ins) > 2 and ins[2] is not None:
         y = y + _f(ins[2])
     return y.transpose(0, 3, 1, 2)
@@ -247,6 +316,10 @@ FLOAT_OPS = {
     "Conv": _conv,
     "BatchNormalization": _batchnorm,
     "MaxPool": _maxpool,
+    "AveragePool": _avgpool,
+    "GlobalAveragePool": _global_avgpool,
+    "ReduceMean": _reduce_mean,
+    "Trunc": _trunc,
     "MaxPoolNHWC": _maxpool_nhwc,
     "Im2Col": _im2col,
     "XnorPopcountMatMul": _xnor_popcount,

@@ -126,3 +126,14 @@ def label_select(x, k: int) -> np.ndarray:
         raise ValueError(f"label_select: k={k} must be in 1..{x.shape[-1]}")
     order = np.argsort(-x, axis=-1, kind="stable")
     return order[..., :k].astype(np.int64)
+
+
+def depthwise(x, w, k, stride=1, pad=0, pad_value=0, thresholds=None, out_offset: int = 0) -> np.ndarray:
+    """Depthwise convolution of an NHWC image: out[n, y, x, c] = Σ_t w[c, t] · window[n, y, x, t, c] (the
+    (ky, kx) taps of :func:`sliding_window`), thresholded when ``thresholds`` is given."""
+    x = np.asarray(x, np.int64)
+    win = sliding_window(x, k, stride, pad, pad_value)
+    n, oh, ow, kc = win.shape
+    c = x.shape[-1]
+    acc = np.einsum("nyxtc,ct->nyxc", win.reshape(n, oh, ow, kc // c, c), np.asarray(w, np.int64))
+    return acc if thresholds is None else multithreshold(acc, thresholds, out_offset)

@@ -27,6 +27,12 @@ Ops and attributes (``*`` = optional, with its default):
 ``SlidingWindow`` — im2col: output vector order (ky, kx, c)
     ``k``, ``stride*`` (1), ``pad*`` (0), ``pad_value*`` (0), ``ifm_dim`` (H, W), ``ofm_dim``, ``channels``,
     ``dtype``, shapes.
+``DepthwiseConv`` — per channel ``c``, ``threshold(Σ_t weights[c, t] · window[t, c])`` over its own k×k window
+    (ONNX ``Conv`` with ``group`` = channels; average pooling with every weight 1): ``weights`` (C, kh·kw)
+    int64 values of ``w_dtype``, tap order (ky, kx); ``thresholds``, ``out_offset``, ``acc_min``/``acc_max``,
+    ``negated*``, ``thresholds_repaired*`` as for ``MVTU``; ``k``, ``stride*``, ``pad*``, ``pad_value*``,
+    ``ifm_dim``, ``ofm_dim``, ``channels``; ``in_dtype``, ``w_dtype``, ``out_dtype``; shapes (the image in,
+    the output image out).
 ``StreamingMaxPool`` — k×k max-pool, floor mode, no padding (1-bit: an OR)
     ``k``, ``stride``, ``ifm_dim``, ``ofm_dim``, ``channels``, ``dtype``, shapes.
 ``LabelSelect`` — indices of the ``k`` largest values, ties to the lower index (only with top-k)
@@ -69,21 +75,36 @@ _DT = Attr((DataType,))
 _SHAPE = Attr((tuple,))
 _SHAPES = {"in_shape": _SHAPE, "out_shape": _SHAPE}
 
+#: Attributes of the layers with weights and (optional) thresholds.
+_WEIGHTED = {
+    "weights": _ARR,
+    "thresholds": Attr((np.ndarray, type(None))),
+    "out_offset": Attr((int, np.integer), 0),
+    "in_dtype": _DT,
+    "w_dtype": _DT,
+    "out_dtype": _DT,
+    "acc_min": _ARR,
+    "acc_max": _ARR,
+    "negated": Attr((np.ndarray,), None),
+    "thresholds_repaired": Attr((int, np.integer), 0),
+}
+#: Attributes of a k x k window over an image.
+_WINDOW = {
+    "k": _INT,
+    "stride": Attr((int, np.integer), 1),
+    "pad": Attr((int, np.integer), 0),
+    "pad_value": Attr((int, np.integer), 0),
+    "ifm_dim": _SHAPE,
+    "ofm_dim": _SHAPE,
+    "channels": _INT,
+}
+
 #: op -> {attribute: Attr}
 SCHEMA: dict[str, dict[str, Attr]] = {
     "MVTU": {
-        "weights": _ARR,
-        "thresholds": Attr((np.ndarray, type(None))),
-        "out_offset": Attr((int, np.integer), 0),
-        "in_dtype": _DT,
-        "w_dtype": _DT,
-        "out_dtype": _DT,
-        "acc_min": _ARR,
-        "acc_max": _ARR,
+        **_WEIGHTED,
         "mh": _INT,
         "mw": _INT,
-        "negated": Attr((np.ndarray,), None),
-        "thresholds_repaired": Attr((int, np.integer), 0),
         "pad_rows": Attr((np.ndarray,), None),
         "pad_cols": Attr((np.ndarray,), None),
         **_SHAPES,
@@ -96,17 +117,8 @@ SCHEMA: dict[str, dict[str, Attr]] = {
         "thresholds_repaired": Attr((int, np.integer), 0),
         **_SHAPES,
     },
-    "SlidingWindow": {
-        "k": _INT,
-        "stride": Attr((int, np.integer), 1),
-        "pad": Attr((int, np.integer), 0),
-        "pad_value": Attr((int, np.integer), 0),
-        "ifm_dim": _SHAPE,
-        "ofm_dim": _SHAPE,
-        "channels": _INT,
-        "dtype": _DT,
-        **_SHAPES,
-    },
+    "SlidingWindow": {**_WINDOW, "dtype": _DT, **_SHAPES},
+    "DepthwiseConv": {**_WEIGHTED, **_WINDOW, **_SHAPES},
     "StreamingMaxPool": {
         "k": _INT,
         "stride": _INT,

@@ -8,6 +8,7 @@ the least significant bits, each element encoded as :mod:`hwgen.ir.datatypes` en
 ops to specs.
 """
 
+from hwgen.layers.depthwise import Depthwise, DepthwiseSpec
 from hwgen.layers.fifo import FIFO, FIFOSpec
 from hwgen.layers.label_select import LabelSelect, LabelSelectSpec
 from hwgen.layers.maxpool import StreamingMaxPool, StreamingMaxPoolSpec
@@ -18,6 +19,8 @@ from hwgen.layers.thresholding import Thresholding, ThresholdingSpec
 from hwgen.layers.width_converter import WidthConverter, WidthConverterSpec
 
 __all__ = [
+    "Depthwise",
+    "DepthwiseSpec",
     "FIFO",
     "FIFOSpec",
     "LabelSelect",

@@ -51,7 +51,8 @@ def words(thr: np.ndarray, pe: int, shape) -> list[int]:
 
 
 def table(m, name: str, data: list[int], width: int, addr, storage: str, registered: bool = False):
-    """``data[addr]`` one cycle after ``addr``: a Memory ROM or a constant table; a constant if one word.
+    """``data[addr]`` one cycle after ``addr``: a Memory ROM or a constant table; a constant if all words
+    are equal.
     ``registered``: two cycles after ``addr``, through a plain output register (no reset, no enable: on ECP5
     the block RAM's own output register, :mod:`hwgen.flow.ecp5_pack`), so no logic follows the table read.
 
@@ -61,7 +62,7 @@ def table(m, name: str, data: list[int], width: int, addr, storage: str, registe
     address counter's next-state logic into every output bit (measured 5994 -> 3421 LUT6 on a
     256 x 256, PE 16, SIMD 64 XNOR MVTU on xc7, all in logic).
     """
-    if len(data) == 1:
+    if len(set(data)) == 1:  # one word, or every word the same (average pooling's weights)
         return Const(data[0], width)
     if registered:
         return c.delay(m, table(m, name, data, width, addr, storage), f"{name}_q", reset_less=True)
@@ -91,3 +92,19 @@ def count(m, value, p: int, word, n_thr: int, shape, name: str):
         raw = word[(p * n_thr + t) * tb : (p * n_thr + t + 1) * tb]
         ge.append(value >= (raw.as_signed() if shape.signed else raw))
     return c.popcount(m, Cat(*ge), f"{name}{p}")
+
+
+def raw_dtype(requested, lo: int, hi: int):
+    """Output type of a layer that sends its dot products ``lo..hi`` out raw: ``requested`` if it holds
+    them (ValueError otherwise), else the narrowest INTn, n >= 2."""
+    if requested is None:
+        return INT(max(2, c.range_shape(min(lo, -1), hi).width))
+    if requested.kind == "bipolar" or not (requested.min <= lo and hi <= requested.max):
+        raise ValueError(f"'odt' {requested} cannot hold the accumulators {lo}..{hi}")
+    return requested
+
+
+def popcount_thresholds(thr: np.ndarray, n: int) -> np.ndarray:
+    """Thresholds on a dot product of ``n`` ±1 terms as thresholds on its matches P:
+    2P − n >= t  <=>  P >= ceil((t + n) / 2)."""
+    return -((-(thr + n)) // 2)

@@ -39,7 +39,7 @@ from amaranth.hdl import Cat, Module, Mux, Signal, unsigned
 from amaranth.lib import data, stream
 from amaranth.lib.wiring import In, Out
 
-from hwgen.ir.datatypes import BIPOLAR, INT, DataType
+from hwgen.ir.datatypes import BIPOLAR, DataType
 from hwgen.layers import _common as c
 from hwgen.layers import _thresholds as th
 from hwgen.layers import mac, pad_mask, resource_model
@@ -202,12 +202,7 @@ class MVTUSpec(LayerSpec):
     def odt(self) -> DataType:
         """Output datatype: the thresholds' output range, or the raw accumulator type."""
         if self.thresholds is None:
-            odt = self.out_dtype
-            if odt is None:
-                return INT(max(2, c.range_shape(min(self.acc_lo, -1), self.acc_hi).width))  # INTn: n >= 2
-            if odt == BIPOLAR or not (odt.min <= self.acc_lo and self.acc_hi <= odt.max):
-                raise ValueError(f"'odt' {odt} cannot hold the accumulators {self.acc_lo}..{self.acc_hi}")
-            return odt
+            return th.raw_dtype(self.out_dtype, self.acc_lo, self.acc_hi)
         return th.out_dtype(self.out_offset, self.n_thresholds, self.out_dtype)
 
     @property
@@ -223,8 +218,8 @@ class MVTUSpec(LayerSpec):
         thr = self.thresholds
         if self.xnor and self.padded:  # acc >= t  <=>  a - MW >= t
             thr = thr + self.mw
-        elif self.xnor:  # acc >= t  <=>  2a - MW >= t  <=>  a >= ceil((t + MW) / 2)
-            thr = -((-(thr + self.mw)) // 2)
+        elif self.xnor:
+            thr = th.popcount_thresholds(thr, self.mw)
         lo, hi = self.acc_domain
         return np.clip(thr, lo, hi + 1)
 

@@ -6,6 +6,7 @@ new layer kind is one file in :mod:`hwgen.layers` plus one line below.
 
 from __future__ import annotations
 
+from hwgen.layers.depthwise import DepthwiseSpec
 from hwgen.layers.label_select import LabelSelectSpec
 from hwgen.layers.maxpool import StreamingMaxPoolSpec
 from hwgen.layers.mvtu import MVTUSpec
@@ -17,7 +18,14 @@ __all__ = ["SPECS", "spec_of"]
 
 SPECS: dict[str, type[LayerSpec]] = {
     spec.kind: spec
-    for spec in (MVTUSpec, ThresholdingSpec, SlidingWindowSpec, StreamingMaxPoolSpec, LabelSelectSpec)
+    for spec in (
+        MVTUSpec,
+        ThresholdingSpec,
+        SlidingWindowSpec,
+        StreamingMaxPoolSpec,
+        DepthwiseSpec,
+        LabelSelectSpec,
+    )
 }
 
 

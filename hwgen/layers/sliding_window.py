@@ -1,7 +1,9 @@
 """Sliding-window (im2col) generator for k×k convolutions, with stride and optional zero/constant padding.
 
 Produces :func:`hwgen.golden.ops.sliding_window` as a stream: for every output pixel (oy, ox), row
-by row, the window vector in (ky, kx, c) order, c fastest, folded by SIMD. Input pixels go into a
+by row, the window vector in (ky, kx, c) order, c fastest, folded by SIMD. With ``depthwise`` the same
+window comes channel fold by channel fold, each fold's taps (ky, kx) in a row (order (cf, ky, kx), SIMD
+channels per beat): what a depthwise layer consumes (:mod:`hwgen.layers.depthwise`). Input pixels go into a
 circular buffer (a ``Memory``, LUTRAM or BRAM by size) written as they arrive; a reader walks the
 windows and reads each beat once it has been written, emitting ``pad_value`` beats for positions
 outside the image without reading. The writer may overwrite a slot only when no remaining window
@@ -18,7 +20,8 @@ Parameters
 ----------
 height, width, channels : int, the input image.
 k : int or (kh, kw); stride : int; pad : int (< kh and < kw), on every border;
-pad_value : int, a value of ``dtype`` (used when pad > 0); simd : int, divisor of channels; dtype : DataType.
+pad_value : int, a value of ``dtype`` (used when pad > 0); simd : int, divisor of channels; dtype : DataType;
+depthwise : bool, the output order above.
 
 Cycle model
 -----------
@@ -66,17 +69,30 @@ class SlidingWindowSpec(ImageSpec, LayerSpec):
     pad_value: int = 0
     simd: int = 1
     dtype: DataType
+    depthwise: bool = False
 
     @classmethod
     def create(
-        cls, height, width, channels, *, k, stride=1, pad=0, pad_value=0, simd=1, dtype, name=""
+        cls,
+        height,
+        width,
+        channels,
+        *,
+        k,
+        stride=1,
+        pad=0,
+        pad_value=0,
+        simd=1,
+        dtype,
+        depthwise=False,
+        name="",
     ) -> SlidingWindowSpec:
         kh, kw = tuple(k) if isinstance(k, tuple | list) and len(k) == 2 else (k, k)
         spec = cls(
             height=c.check_int("height", height), width=c.check_int("width", width),
             channels=c.check_int("channels", channels), kh=c.check_int("k", kh), kw=c.check_int("k", kw),
             stride=c.check_int("stride", stride), pad=c.check_int("pad", pad, minimum=0), pad_value=pad_value,
-            simd=simd, dtype=c.check_dtype("dtype", dtype), name=name,
+            simd=simd, dtype=c.check_dtype("dtype", dtype), depthwise=bool(depthwise), name=name,
         )  # fmt: skip
         if spec.pad >= min(spec.kh, spec.kw):
             raise ValueError(f"'pad'={pad} must be smaller than the window {spec.kh}x{spec.kw}")
@@ -134,12 +150,16 @@ class SlidingWindowSpec(ImageSpec, LayerSpec):
         h, w, cf, s, pad = self.height, self.width, self.cf, self.stride, self.pad
         for oy in range(self.oh):
             for ox in range(self.ow):
-                for ky in range(self.kh):
-                    for kx in range(self.kw):
-                        iy, ix = oy * s - pad + ky, ox * s - pad + kx
-                        inside = 0 <= iy < h and 0 <= ix < w
-                        for f in range(cf):
-                            yield (iy * w + ix) * cf + f if inside else None
+                taps = [(ky, kx) for ky in range(self.kh) for kx in range(self.kw)]
+                order = (
+                    [(t, f) for f in range(cf) for t in taps]
+                    if self.depthwise
+                    else [(t, f) for t in taps for f in range(cf)]
+                )
+                for (ky, kx), f in order:
+                    iy, ix = oy * s - pad + ky, ox * s - pad + kx
+                    inside = 0 <= iy < h and 0 <= ix < w
+                    yield (iy * w + ix) * cf + f if inside else None
 
     def output_times(self, arrivals: list[int]) -> list[int]:
         """A beat is read once written (padding: once the frame has begun), then the output queue."""
@@ -247,12 +267,17 @@ class SlidingWindow(c.LayerComponent):
         oy, ox, ky, kx, cf, ty, tx, rbase = regs
         sp = self.spec
         s, pad = sp.stride, sp.pad
-        m.d.sync += cf.eq(c.incr_wrap(cf, sp.cf))
-        with m.If(cf == sp.cf - 1):
-            m.d.sync += kx.eq(c.incr_wrap(kx, sp.kw))
-            with m.If(kx == sp.kw - 1):
-                m.d.sync += ky.eq(c.incr_wrap(ky, sp.kh))
-                with m.If(ky == sp.kh - 1):
+        # the window's counters, innermost first: (cf, kx, ky), or (kx, ky, cf) in depthwise order
+        inner = [(cf, sp.cf), (kx, sp.kw), (ky, sp.kh)]
+        if sp.depthwise:
+            inner = inner[1:] + inner[:1]
+        (a, na), (b, nb), (d, nd) = inner
+        m.d.sync += a.eq(c.incr_wrap(a, na))
+        with m.If(a == na - 1):
+            m.d.sync += b.eq(c.incr_wrap(b, nb))
+            with m.If(b == nb - 1):
+                m.d.sync += d.eq(c.incr_wrap(d, nd))
+                with m.If(d == nd - 1):
                     with m.If(ox == sp.ow - 1):
                         m.d.sync += [ox.eq(0), tx.eq(-pad)]
                         with m.If(oy == sp.oh - 1):

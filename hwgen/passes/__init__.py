@@ -34,6 +34,7 @@ from .convert_xnor_popcount import convert_xnor_popcount
 from .driver import run_to_fixed_point
 from .fold_constants import fold_constants
 from .lower_activation import lower_activation
+from .lower_avgpool import lower_avgpool
 from .lower_conv import lower_conv
 from .lower_matmul import lower_matmul
 from .lower_maxpool import lower_maxpool
@@ -61,6 +62,7 @@ LOWERING = (
     lower_matmul,
     lower_conv,
     lower_maxpool,
+    lower_avgpool,
     lower_activation,
 )
 _LAYOUT_ON_CODES = ("Flatten",)
@@ -97,7 +99,7 @@ def _annotate(graph: Graph) -> None:
         a["in_shape"], a["out_shape"] = graph.shapes[n.inputs[0]][1:], graph.shapes[n.outputs[0]][1:]
         if n.op == "MVTU":
             a["mh"], a["mw"] = a["weights"].shape
-        if n.op in ("SlidingWindow", "StreamingMaxPool"):
+        if n.op in ("SlidingWindow", "StreamingMaxPool", "DepthwiseConv"):
             a["ifm_dim"], a["ofm_dim"] = a["in_shape"][:2], a["out_shape"][:2]
             a["channels"] = a["in_shape"][2]
         check_hw_node(n)

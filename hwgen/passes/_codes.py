@@ -6,11 +6,11 @@ import numpy as np
 
 from ..errors import HwgenError
 from ..golden.fast import from_codes
-from ..golden.float_ops import quant_limits
+from ..golden.float_ops import quant_limits, trunc_factor
 from ..ir.datatypes import BIPOLAR, DataType, smallest_type_for
 from ..ir.graph import Graph, Node
 
-ACTIVATIONS = ("Quant", "BipolarQuant", "MultiThreshold")
+ACTIVATIONS = ("Quant", "BipolarQuant", "MultiThreshold", "Trunc")
 MAX_ACT_BITS = 16
 
 
@@ -70,6 +70,33 @@ def activation_spec(graph: Graph, node: Node) -> dict:
             "a_add": 0,
             "dtype": dt,
             "mul": np.float32(s),
+            "add": np.float32(0),
+            "vmin": lo,
+            "vmax": hi,
+        }
+    if node.op == "Trunc":
+        if len(node.inputs) != 6:
+            raise HwgenError(f"node {node.name!r} (Trunc): only version 2 (six inputs) is supported")
+        s = scalar(graph, node.inputs[1], "scale", node)
+        zp = scalar(graph, node.inputs[2], "zero point", node)
+        os_ = scalar(graph, node.inputs[4], "output scale", node)
+        bits = scalar(graph, node.inputs[5], "output bit width", node)
+        t = float(trunc_factor(s, os_))
+        if bits != int(bits) or not 1 <= bits <= MAX_ACT_BITS or zp / t != int(zp / t) or s <= 0 or os_ <= 0:
+            raise HwgenError(
+                f"node {node.name!r} (Trunc): output bit width {bits:g}, zero point {zp:g}, scales {s:g} / "
+                f"{os_:g} cannot be mapped to hardware (need integer bits 1..{MAX_ACT_BITS}, an integer zero "
+                "point after truncation, positive scales)"
+            )
+        lo, hi = quant_limits(bits, a.get("signed", 1), a.get("narrow", 0))
+        lo, hi = lo - int(zp / t), hi - int(zp / t)
+        consts = [np.float32(s), np.float32(zp), np.float32(os_), np.float32(bits)]
+        return {
+            "act": {"op": "Trunc", "consts": consts, "attrs": a},
+            "a_mul": 1,
+            "a_add": 0,
+            "dtype": smallest_type_for(lo, hi),
+            "mul": np.float32(os_),
             "add": np.float32(0),
             "vmin": lo,
             "vmax": hi,

@@ -50,6 +50,8 @@ def level_boundaries(
     levels = 1 if spec["dtype"].name == "BIPOLAR" else spec["vmax"] - spec["vmin"]
     if act.op == "BipolarQuant":
         return [(np.zeros(c), np.ones(c, bool))]
+    if act.op == "Trunc":  # no closed form here: the thresholds come from the exhaustive evaluation
+        return None
     if act.op == "MultiThreshold":
         thr = np.asarray(graph.consts[act.inputs[1]], np.float64)
         thr = np.broadcast_to(thr, (c, thr.shape[1])) if thr.shape[0] == 1 else thr

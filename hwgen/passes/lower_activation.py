@@ -8,7 +8,8 @@ min/max from the weights and the input type). Where real arithmetic and float32 
 boundary, the float32 result is the truth: that threshold is re-derived from the evaluation (counted in
 ``thresholds_repaired``) and checked again; a failing check raises. When the integers come from a matrix
 layer without thresholds, the thresholds go into that layer (antitone channels, e.g. negative batch-norm
-gamma, negate their weight row; the weight type is widened if needed); otherwise a standalone
+gamma, negate their weight row; the weight type is widened if needed; a depthwise layer likewise);
+otherwise a standalone
 ``Thresholding`` layer is created.
 
 After a matrix layer with a float (non-power-of-two) scale (its ``FromCodes`` carries ``exact_mul``) the
@@ -151,7 +152,7 @@ def lower_activation(graph: Graph) -> bool:
         c = graph.shapes[codes][-1]
         absorb = (
             p is not None
-            and p.op == "MVTU"
+            and p.op in ("MVTU", "DepthwiseConv")
             and p.attrs.get("thresholds") is None
             and graph.single_consumer(codes) is f
             and graph.single_consumer(f.outputs[0]) is not None

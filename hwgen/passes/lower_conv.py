@@ -10,11 +10,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import HwgenError
-from ..ir.datatypes import BIPOLAR
+from ..ir.datatypes import BIPOLAR, smallest_type_for
 from ..ir.graph import Graph, Node
 from ._codes import dequantize, from_codes_node
-from ._weights import column_scale, weight_codes
-from .lower_matmul import _input_codes, make_mvtu
+from ._weights import acc_range, check_exact_sum, column_scale, weight_codes
+from .lower_matmul import _input_codes, dequantize_acc, make_mvtu
 
 __all__ = ["lower_conv"]
 
@@ -62,19 +62,23 @@ def _lower_conv(graph: Graph, node: Node, f: Node) -> list[Node]:
     vals, scale, w_dt = weight_codes(graph, node.inputs[1], node)
     m, c, kh, kw = vals.shape
     strides, pads = a.get("strides", [1, 1]), a.get("pads", [0, 0, 0, 0])
+    group = a.get("group", 1)
+    depthwise = group != 1 and group == m and c == 1 and graph.shapes[node.inputs[0]][1] == m
     if (
         kh != kw
         or strides[0] != strides[1]
         or len(set(pads)) != 1
-        or a.get("group", 1) != 1
+        or (group != 1 and not depthwise)
         or any(d != 1 for d in a.get("dilations", [1, 1]))
         or a.get("auto_pad", "NOTSET") not in ("NOTSET", "")
     ):
         raise HwgenError(
             f"node {node.name!r} (Conv): only square kernels, equal strides, equal padding on all "
-            "sides, group 1 and dilation 1 are supported"
+            "sides, group 1 or group = channels (depthwise) and dilation 1 are supported"
         )
     codes, in_mul = _input_codes(graph, f, node)
+    if depthwise:
+        return _depthwise(graph, node, f, codes, in_mul, vals, scale, w_dt, strides[0], pads[0])
     masked = bool(pads[0]) and graph.dtypes[codes] == BIPOLAR
     pad_value = 1 if masked else _pad_value(graph, f, 0.0, node) if pads[0] else 0
     swg, win = _sliding_window(graph, node, codes, kh, strides[0], pads[0], pad_value)
@@ -92,6 +96,47 @@ def _lower_conv(graph: Graph, node: Node, f: Node) -> list[Node]:
         n, h, w, _ = graph.shapes[codes]
         new[1].attrs["pad_rows"] = _pad_lanes(h, kh, strides[0], pads[0])
         new[1].attrs["pad_cols"] = _pad_lanes(w, kw, strides[0], pads[0])
+    if bias:
+        b = np.asarray(graph.consts[node.inputs[2]], np.float32).reshape(1, -1, 1, 1)
+        new.append(
+            Node("Add", [out, graph.add_const(node.name + "_b", b)], [node.outputs[0]], {}, node.name + "_b")
+        )
+    return new
+
+
+def _depthwise(
+    graph: Graph, node: Node, f: Node, codes, in_mul, vals, scale, w_dt, stride, pad
+) -> list[Node]:
+    """Conv with group = channels -> DepthwiseConv (window and vector-vector unit in one layer)."""
+    m, _, kh, kw = vals.shape
+    in_dt = graph.dtypes[codes]
+    if pad and in_dt == BIPOLAR:
+        raise HwgenError(
+            f"node {node.name!r} (Conv): zero padding of a depthwise convolution on bipolar values is not "
+            "supported (no bipolar value is 0)"
+        )
+    pad_value = _pad_value(graph, f, 0.0, node) if pad else 0
+    w_hw = np.ascontiguousarray(vals.reshape(m, kh * kw), dtype=np.int64)
+    lo, hi = acc_range(w_hw, in_dt)
+    check_exact_sum(lo, hi, node)
+    acc = graph.fresh(node.name + "_acc")
+    acc_dt = smallest_type_for(int(lo.min()), int(hi.max()))
+    n, h, w, _ = graph.shapes[codes]
+    graph.dtypes[acc] = acc_dt
+    graph.shapes[acc] = (n, (h + 2 * pad - kh) // stride + 1, (w + 2 * pad - kw) // stride + 1, m)
+    attrs = {
+        "weights": w_hw, "thresholds": None, "out_offset": 0, "in_dtype": in_dt, "w_dtype": w_dt,
+        "out_dtype": acc_dt, "acc_min": lo, "acc_max": hi, "k": kh, "stride": stride, "pad": pad,
+        "pad_value": pad_value,
+    }  # fmt: skip
+    dw = Node("DepthwiseConv", [codes], [acc], attrs, node.name)
+    out = node.outputs[0]
+    new = [dw]
+    bias = len(node.inputs) > 2 and node.inputs[2]
+    if bias:
+        out = graph.fresh(node.name + "_nobias")
+        graph.shapes[out] = graph.shapes[node.outputs[0]]
+    new.append(dequantize_acc(graph, node, acc, out, in_mul, column_scale(scale, 0, node), m, perm=_NCHW))
     if bias:
         b = np.asarray(graph.consts[node.inputs[2]], np.float32).reshape(1, -1, 1, 1)
         new.append(

@@ -42,15 +42,20 @@ def make_mvtu(
     mv = Node("MVTU", [codes], [acc], attrs, node.name)
     graph.dtypes[acc] = acc_dt
     graph.shapes[acc] = (*graph.shapes[codes][:-1], w_hw.shape[0])
+    return [mv, dequantize_acc(graph, node, acc, out, in_mul, w_scale, w_hw.shape[0], perm)]
+
+
+def dequantize_acc(graph: Graph, node: Node, acc: str, out: str, in_mul, w_scale, channels: int, perm=None):
+    """FromCodes(acc * in_mul * w_scale) of a layer's integer dot products (``exact_mul`` and the
+    layer listed in ``graph.meta["exact_layers"]`` when a scale is not a power of two)."""
     mul = (np.float32(in_mul) * np.asarray(w_scale, np.float32)).astype(np.float32)
     if np.all(mul == mul.reshape(-1)[0]):
         mul = np.float32(mul.reshape(-1)[0])
     exact = None
     if uses_exact(in_mul, w_scale):
-        exact = np.float64(in_mul) * np.broadcast_to(np.asarray(w_scale, np.float64), (w_hw.shape[0],))
+        exact = np.float64(in_mul) * np.broadcast_to(np.asarray(w_scale, np.float64), (channels,))
         graph.meta["exact_layers"] = [*graph.meta.get("exact_layers", []), node.name]
-    fc = from_codes_node(graph, acc, out, mul, 0.0, node.name + "_dequant", perm=perm, exact_mul=exact)
-    return [mv, fc]
+    return from_codes_node(graph, acc, out, mul, 0.0, node.name + "_dequant", perm=perm, exact_mul=exact)
 
 
 def _input_codes(graph: Graph, f: Node, node: Node):

@@ -16,6 +16,7 @@ from ._codes import dequantize, dtype_values
 __all__ = ["normalize_codes"]
 
 F32 = np.float32
+_THRESHOLDED = ("MVTU", "DepthwiseConv", "Thresholding")  # layers whose output is a threshold count
 
 
 def _shift(p, k: int, bipolar: bool) -> bool:
@@ -27,7 +28,7 @@ def _shift(p, k: int, bipolar: bool) -> bool:
         else:
             a["a_add"] = a.get("a_add", 0) + k
         return True
-    if p.op in ("MVTU", "Thresholding") and a.get("thresholds") is not None and a["out_dtype"] != BIPOLAR:
+    if p.op in _THRESHOLDED and a.get("thresholds") is not None and a["out_dtype"] != BIPOLAR:
         if bipolar:
             if a.get("out_offset", 0) != 0 or a["thresholds"].shape[1] != 1:
                 return False
@@ -82,7 +83,7 @@ def normalize_codes(graph: Graph) -> bool:
         if not _shift(p, k or 0, new_dt == BIPOLAR):
             p.attrs = snapshot
             continue
-        if p.op in ("MVTU", "Thresholding"):
+        if p.op in _THRESHOLDED:
             p.attrs["out_dtype"] = new_dt
         else:
             p.attrs["dtype"] = new_dt

@@ -50,6 +50,11 @@ def _reference(node, x):
         return ops.sliding_window(x, a["k"], a["stride"], a["pad"], a["pad_value"])
     if node.op == "StreamingMaxPool":
         return ops.maxpool_nhwc(x, a["k"], a["stride"])
+    if node.op == "DepthwiseConv":
+        thr = a.get("thresholds")
+        return ops.depthwise(
+            x, a["weights"], a["k"], a["stride"], a["pad"], a["pad_value"], thr, a["out_offset"]
+        )
     return x.reshape(x.shape[0], -1)  # Flatten
 
 

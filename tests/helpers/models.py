@@ -167,6 +167,30 @@ def tiny_relu(seed=0) -> Graph:
     return b.done(b.op("MatMul", [t, b.quant(b.c(rng.normal(size=(5, 3))), 2)]))
 
 
+def tiny_depthwise(seed=0, pool="trunc") -> Graph:
+    """Depthwise convolutions (group = channels, one stride 2) between 4-bit ReLU-style quantizers, then
+    average pooling: 2x2 ``AveragePool`` + ``Trunc`` (``pool="trunc"``) or ``GlobalAveragePool`` +
+    ``Quant``."""
+    rng = np.random.default_rng(seed)
+    b = _B((1, 4, 6, 6))
+    t = b.quant(b.op("Sub", ["x", b.c(0.5)]), 4, signed=1, narrow=0, scale=2.0**-3)
+    w = b.quant(b.c(rng.normal(size=(4, 1, 3, 3))), 4, scale=0.25)
+    t = b.op("Conv", [t, w], kernel_shape=[3, 3], pads=[1] * 4, strides=[1, 1], group=4)
+    t = b.quant(b.op("Relu", [b.bn(t, [1.0, -0.6, 0.8, 0.3], rng)]), 4, signed=0, narrow=0, scale=2.0**-2)
+    w = b.quant(b.c(rng.normal(size=(4, 1, 3, 3))), 3, scale=0.5)
+    t = b.op("Conv", [t, w], kernel_shape=[3, 3], pads=[1] * 4, strides=[2, 2], group=4)
+    t = b.quant(b.op("Relu", [b.bn(t, [0.9, 1.2, -0.4, 0.7], rng)]), 4, signed=0, narrow=0, scale=2.0**-2)
+    if pool == "trunc":  # a 3x3 map: 2x2 windows, stride 1, the 4-bit input's sum truncated back to 4 bits
+        t = b.op("AveragePool", [t], kernel_shape=[2, 2], strides=[1, 1])
+        consts = [b.c(2.0**-4), b.c(0.0), b.c(6.0), b.c(2.0**-2), b.c(4.0)]
+        t = b.op("Trunc", [t, *consts], rounding_mode="ROUND", signed=0, narrow=0)
+    else:
+        t = b.quant(b.op("GlobalAveragePool", [t]), 3, signed=0, narrow=0, scale=2.0**-3)
+    t = b.op("Reshape", [t, b.c(np.array([1, -1], np.int64))])
+    n = 16 if pool == "trunc" else 4
+    return b.done(b.op("MatMul", [t, b.quant(b.c(rng.normal(size=(n, 3))), 3)]))
+
+
 def inputs_for(graph: Graph, n=64, seed=1, grid=None):
     """Random float inputs in [0, 1), with exact ties (0.5, 0.25, 0.75) mixed in."""
     rng = np.random.default_rng(seed)
@@ -186,6 +210,8 @@ MODELS = {
     "relu": tiny_relu,
     "bipolar_pad": tiny_bipolar_pad,
     "bipolar_pad_stride2": lambda: tiny_bipolar_pad(stride=2),
+    "depthwise_trunc": tiny_depthwise,
+    "depthwise_global": lambda: tiny_depthwise(pool="global"),
 }
 
 

@@ -22,6 +22,7 @@ from hwgen.ir.datatypes import BIPOLAR, INT, UINT
 from hwgen.layers import (
     FIFO,
     MVTU,
+    Depthwise,
     LabelSelect,
     SlidingWindow,
     StreamingMaxPool,
@@ -83,6 +84,16 @@ def _mvtu_padded(rng, h, w, c, k, mh, pe, simd):
     return Case(comp, x, y, BIPOLAR, simd, comp.odt, pe)
 
 
+def _depthwise(rng, h, w, c, k, stride, pad, pe, idt, wdt, t=None):
+    img = _rand(rng, idt, (FRAMES, h, w, c))
+    wt = _rand(rng, wdt, (c, k * k))
+    acc = ops.depthwise(img, wt, k, stride, pad)
+    thr = None if t is None else _thresholds(rng, c, t, int(acc.min()) - 1, int(acc.max()) + 1)
+    comp = Depthwise(h, w, c, k=k, w=wt, idt=idt, wdt=wdt, stride=stride, pad=pad, pe=pe, thresholds=thr)
+    y = ops.depthwise(img, wt, k, stride, pad, thresholds=thr)
+    return Case(comp, img.reshape(FRAMES, -1), y.reshape(FRAMES, -1), idt, pe, comp.odt, pe)
+
+
 def _thresholding(rng):
     c, pe, idt = 8, 2, INT(6)
     x = _rand(rng, idt, (FRAMES, c))
@@ -141,6 +152,10 @@ CASES = {
     "mvtu_tfc_first": lambda r: _mvtu(r, 64, 784, 16, 49, BIPOLAR, BIPOLAR, t=1, odt=BIPOLAR),
     # after a padded window on bipolar values: padding lanes masked, raw dot products out
     "mvtu_xnor_padded": lambda r: _mvtu_padded(r, 4, 3, 2, 3, 4, 2, 6),
+    # depthwise 3x3, stride 2, pad 1, 4-bit, two channels per beat, 2-bit activations
+    "depthwise_w4a4": lambda r: _depthwise(r, 6, 6, 4, 3, 2, 1, 2, UINT(4), INT(4), t=3),
+    # global 4x4 sum of 4 channels (average pooling: weights 1), raw sums out
+    "depthwise_global_sum": lambda r: _depthwise(r, 4, 4, 4, 4, 1, 0, 4, UINT(4), UINT(1)),
     "thresholding": _thresholding,
     "swg_pad": lambda r: _swg(r, 5, 5, 4, 3, 1, 1, 2, UINT(2)),
     "swg_stride2_bipolar": lambda r: _swg(r, 7, 7, 2, 3, 2, 0, 1, BIPOLAR),

@@ -14,6 +14,13 @@ from hwgen.layers import resource_model as rm
 _MVTU_KEYS = "mh mw pe simd ibits wbits mac acc_bits n_thresholds thr_bits obits storage queue_depth".split()
 
 
+def _dw(mh, mw, pe, ibits, wbits, mac, acc_bits, n_thr, thr_bits, obits, queue_depth, ones, window):
+    unit = dict(mh=mh, mw=mw, pe=pe, simd=1, ibits=ibits, wbits=wbits, mac=mac, acc_bits=acc_bits)
+    unit |= dict(n_thresholds=n_thr, thr_bits=thr_bits, obits=obits, storage="rom", queue_depth=queue_depth)
+    w = dict(zip(("width", "depth", "counters_bits"), window, strict=True))
+    return "DepthwiseConv", unit | {"ones": ones, "window": w}
+
+
 def _mvtu(*values, padded=""):
     return "MVTU", dict(zip(_MVTU_KEYS, values, strict=True), padded=padded)
 
@@ -59,6 +66,19 @@ LAYERS = {
     "maxpool_28x28x64_k2_simd16": ("StreamingMaxPool", dict(width=16, depth=56, lanes=16, bits=1)),
     "maxpool_16x16x32_k2_simd4_int4": ("StreamingMaxPool", dict(width=16, depth=64, lanes=4, bits=4)),
     "swg_14x14x128_k3_simd16": ("SlidingWindow", dict(width=16, depth=512, counters_bits=46)),
+    # depthwise layers (window generator + vector-vector unit; average pooling: every weight 1)
+    "depthwise_16x16x32_k3_pe4_w4a4": _dw(
+        32, 9, 4, 4, 4, "table", 11, 15, 11, 4, 2, ones=False, window=(16, 1024, 53)
+    ),
+    "depthwise_16x16x64_k3s2_pe16_w4a4": _dw(
+        64, 9, 16, 4, 4, "table", 11, 15, 11, 4, 2, ones=False, window=(64, 512, 50)
+    ),
+    "depthwise_10x10x32_k3_pe8_bnn": _dw(
+        32, 9, 8, 1, 1, "xnor", 4, 1, 4, 1, 2, ones=False, window=(8, 256, 43)
+    ),
+    "avgpool_8x8x64_k8_pe8_a4": _dw(
+        64, 64, 8, 4, 1, "table", 10, 15, 10, 4, 2, ones=True, window=(32, 1024, 49)
+    ),
     "label_select_10_k1_int16": ("LabelSelect", dict(k=1, vbits=16, ibits=4, pe=1)),
     "label_select_64_k3_pe4_int12": ("LabelSelect", dict(k=3, vbits=12, ibits=6, pe=4)),
 }  # fmt: skip
@@ -125,6 +145,15 @@ CALIBRATION = [
     ("maxpool_16x16x32_k2_simd4_int4", "ecp5", 245, 0),
     ("swg_14x14x128_k3_simd16", "xc7", 166, 1),
     ("swg_14x14x128_k3_simd16", "ecp5", 259, 1),
+    # depthwise layers measured 2026-12-01 (same tools)
+    ("depthwise_16x16x32_k3_pe4_w4a4", "xc7", 891, 1),
+    ("depthwise_16x16x32_k3_pe4_w4a4", "ecp5", 1766, 1),
+    ("depthwise_16x16x64_k3s2_pe16_w4a4", "xc7", 2790, 2),
+    ("depthwise_16x16x64_k3s2_pe16_w4a4", "ecp5", 5412, 2),
+    ("depthwise_10x10x32_k3_pe8_bnn", "xc7", 300, 0),
+    ("depthwise_10x10x32_k3_pe8_bnn", "ecp5", 401, 1),
+    ("avgpool_8x8x64_k8_pe8_a4", "xc7", 1098, 2),
+    ("avgpool_8x8x64_k8_pe8_a4", "ecp5", 2171, 2),
     ("label_select_10_k1_int16", "xc7", 47, 0),
     ("label_select_10_k1_int16", "ecp5", 73, 0),
     ("label_select_64_k3_pe4_int12", "xc7", 441, 0),

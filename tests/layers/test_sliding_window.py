@@ -105,3 +105,25 @@ def test_converts_to_verilog():
 @pytest.mark.slow
 def test_cnv_first_layer_size():
     check(32, 32, 3, 3, 1, 0, 3, UINT(8), images=1, stall=0.2, gap=0.2)
+
+
+@pytest.mark.parametrize(
+    "h,w,ch,k,s,pad,simd",
+    [(5, 5, 4, 3, 1, 1, 2), (6, 6, 6, 3, 2, 1, 3), (4, 4, 4, 4, 1, 0, 1), (5, 4, 2, (3, 2), 1, 1, 2)],
+)
+def test_depthwise_order(h, w, ch, k, s, pad, simd):
+    """Depthwise order: per window, channel fold by channel fold, the fold's taps in (ky, kx) order: the
+    (ky, kx, c) window of ops.sliding_window regrouped, checked under gaps and stalls and on the model."""
+    rng = np.random.default_rng(h + ch)
+    dt = INT(3)
+    x = rng.choice(dt.values(), size=(2, h, w, ch))
+    y = ops.sliding_window(x, k, s, pad, -1)
+    n, oh, ow, kc = y.shape
+    taps = kc // ch
+    y = y.reshape(n, oh, ow, taps, ch // simd, simd).transpose(0, 1, 2, 4, 3, 5)
+    dut = SlidingWindow(h, w, ch, k=k, stride=s, pad=pad, pad_value=-1, simd=simd, dtype=dt, depthwise=True)
+    ins, exp = pack(x, dt, simd), pack(y, dt, simd)
+    run_stream_test(dut, ins, exp, stall_prob=0.3, gap_prob=0.3, seed=s)
+    res = run_stream_test(dut, ins, exp, stall_prob=0, gap_prob=0, seed=0)
+    assert res.frame_intervals(len(exp) // 2) == [dut.ii_cycles]
+    assert res.latency == dut.latency_cycles

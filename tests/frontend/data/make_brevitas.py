@@ -11,6 +11,10 @@ integer hardware equals the executors with ``==``:
 - ``bnn_pad.qonnx.onnx``: binary activations and weights with a zero-padded 3x3 convolution (Brevitas
   cannot export binary quantizers as QCDQ).
 
+- ``mobilenet_trunc.{qonnx,qcdq}.onnx`` / ``mobilenet_global.{qonnx,qcdq}.onnx``: a MobileNet-style W4A4
+  network (depthwise 3x3 convolutions, one of stride 2, pointwise 1x1 convolutions, 4-bit ReLUs) ending in
+  average pooling over the whole map: Brevitas' ``TruncAvgPool2d`` (``AveragePool`` + ``Trunc``) or
+  ``AdaptiveAvgPool2d(1)`` + a 4-bit quantizer (``GlobalAveragePool``), in both export forms.
 - ``mlp_float.qonnx.onnx`` / ``cnn_float.qonnx.onnx``: Brevitas' default float-scale quantizers (learned
   non-power-of-two scales), trained a few epochs on scikit-learn's 8x8 digits: MLP with an 8-bit
   ``QuantIdentity`` input (``Int8ActPerTensorFloat``), ``Int8WeightPerTensorFloat`` weights, batch-norm,
@@ -117,6 +121,56 @@ class CNNFloat(nn.Module):
         return self.fc(torch.flatten(x.value if hasattr(x, "value") else x, 1))
 
 
+class MobileNet(nn.Module):
+    """MobileNet-style W4A4: 3x3 conv, depthwise 3x3 stride 2, pointwise 1x1, depthwise 3x3, pointwise,
+    then average pooling over the whole 4x4 map and a linear layer. ``pool="trunc"``: Brevitas'
+    ``TruncAvgPool2d`` (AveragePool + Trunc); ``pool="global"``: ``AdaptiveAvgPool2d(1)`` and a 4-bit
+    ``QuantIdentity`` (GlobalAveragePool + Quant)."""
+
+    def __init__(self, pool="trunc"):
+        super().__init__()
+
+        def conv(cin, cout, k, stride=1, groups=1):
+            return qnn.QuantConv2d(
+                cin, cout, k, stride=stride, padding=k // 2, groups=groups, bias=False,
+                weight_quant=Int8WeightPerTensorFixedPoint, weight_bit_width=4,
+            )  # fmt: skip
+
+        def relu(cls=qnn.QuantReLU):
+            return cls(act_quant=Uint8ActPerTensorFixedPoint, bit_width=4, return_quant_tensor=True)
+
+        self.inp = qnn.QuantIdentity(act_quant=Int8ActPerTensorFixedPoint, return_quant_tensor=True)
+        chans = [(1, 8, 3, 1, 1), (8, 8, 3, 2, 8), (8, 16, 1, 1, 1), (16, 16, 3, 1, 16), (16, 16, 1, 1, 1)]
+        self.convs = nn.ModuleList(conv(ci, co, k, s, g) for ci, co, k, s, g in chans)
+        self.bns = nn.ModuleList(nn.BatchNorm2d(co) for _, co, *_ in chans)
+        self.relus = nn.ModuleList(relu() for _ in chans)
+        if pool == "trunc":
+            self.pool = qnn.TruncAvgPool2d(kernel_size=4, bit_width=4, return_quant_tensor=True)
+        else:
+            self.pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), relu(qnn.QuantIdentity))
+        self.fc = qnn.QuantLinear(16, 10, bias=False, weight_quant=Int8WeightPerTensorFixedPoint)
+
+    def forward(self, x):
+        x = self.inp(x)
+        for c, b, r in zip(self.convs, self.bns, self.relus, strict=True):
+            x = r(b(c(x)))
+        x = self.pool(x)
+        return self.fc(torch.flatten(x.value if hasattr(x, "value") else x, 1))
+
+
+def _mobilenets():
+    for pool in ("trunc", "global"):
+        torch.manual_seed(21)
+        net = MobileNet(pool)
+        for bn in net.bns:
+            _randomize_bn(bn)
+        net.eval()
+        x = torch.rand(1, 1, 8, 8)
+        net(x)
+        export_qonnx(net, x, export_path=str(HERE / f"mobilenet_{pool}.qonnx.onnx"))
+        export_onnx_qcdq(net, x, export_path=str(HERE / f"mobilenet_{pool}.qcdq.onnx"))
+
+
 def _digits():
     from sklearn.datasets import load_digits
 
@@ -170,6 +224,7 @@ def main():
     bnn(x)
     export_qonnx(bnn, x, export_path=str(HERE / "bnn_pad.qonnx.onnx"))
     _float_models()
+    _mobilenets()
     for f in HERE.glob("*.onnx.data"):  # dynamo may write an empty external-data file
         f.unlink()
 
