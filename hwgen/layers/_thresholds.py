@@ -50,11 +50,30 @@ def words(thr: np.ndarray, pe: int, shape) -> list[int]:
     return dt.pack(thr, pe * thr.shape[1])
 
 
+def bank_depth(width: int) -> int:
+    """Words of one block RAM at ``width`` bits in its narrowest configuration that holds them (ECP5
+    DP16KD and xc7 RAMB18 alike: 512 x 36, 1K x 18, 2K x 9, 4K x 4, 8K x 2, 16K x 1)."""
+    for bits, depth in ((1, 16384), (2, 8192), (4, 4096), (9, 2048), (18, 1024)):
+        if width <= bits:
+            return depth
+    return 512
+
+
+def rom_banks(width: int, depth: int, storage: str = "rom") -> int:
+    """Block RAMs deep a ROM is when read through :func:`table` with ``registered``: a deeper one is split
+    into banks here, so that no multiplexer of block-RAM outputs sits before the first register."""
+    if storage != "rom" or not rom_in_block_ram(width, depth):
+        return 1
+    return -(-depth // bank_depth(width))
+
+
 def table(m, name: str, data: list[int], width: int, addr, storage: str, registered: bool = False):
     """``data[addr]`` one cycle after ``addr``: a Memory ROM or a constant table; a constant if all words
     are equal.
     ``registered``: two cycles after ``addr``, through a plain output register (no reset, no enable: on ECP5
-    the block RAM's own output register, :mod:`hwgen.flow.ecp5_pack`), so no logic follows the table read.
+    the block RAM's own output register, :mod:`hwgen.flow.ecp5_pack`), so no logic follows the table read;
+    three cycles for a ROM deeper than one block RAM (:func:`rom_banks`), read as banks of one block RAM
+    each, every bank through its output register, then a registered multiplexer.
 
     A deep ROM (:func:`rom_in_block_ram`) is a synchronous read port in block RAM. Any other table
     is read combinationally from a registered copy of the address (the latency of a synchronous
@@ -64,6 +83,8 @@ def table(m, name: str, data: list[int], width: int, addr, storage: str, registe
     """
     if len(set(data)) == 1:  # one word, or every word the same (average pooling's weights)
         return Const(data[0], width)
+    if registered and rom_banks(width, len(data), storage) > 1:
+        return _banked(m, name, data, width, addr)
     if registered:
         return c.delay(m, table(m, name, data, width, addr, storage), f"{name}_q", reset_less=True)
     if storage == "rom" and rom_in_block_ram(width, len(data)):
@@ -108,3 +129,22 @@ def popcount_thresholds(thr: np.ndarray, n: int) -> np.ndarray:
     """Thresholds on a dot product of ``n`` ±1 terms as thresholds on its matches P:
     2P − n >= t  <=>  P >= ceil((t + n) / 2)."""
     return -((-(thr + n)) // 2)
+
+
+def _banked(m, name: str, data: list[int], width: int, addr):
+    """``data[addr]`` three cycles after ``addr`` from banks of one block RAM: bank reads, their output
+    registers, a registered bank multiplexer."""
+    depth = bank_depth(width)
+    low = depth.bit_length() - 1
+    words = []
+    for b in range(0, len(data), depth):
+        part = data[b : b + depth]
+        mem = Memory(shape=unsigned(width), depth=len(part), init=part, attrs={"rom_style": "block"})
+        m.submodules[f"{name}_bank{b // depth}"] = mem
+        port = mem.read_port()
+        m.d.comb += port.addr.eq(addr[:low])
+        words.append(c.delay(m, port.data, f"{name}_bank{b // depth}_q", reset_less=True))
+    sel = c.delay(m, c.delay(m, addr[low:], f"{name}_sel1"), f"{name}_sel2")
+    word = Signal(width, name=f"{name}_data", reset_less=True)
+    m.d.sync += word.eq(Array(words)[sel])
+    return word

@@ -250,9 +250,16 @@ class MVTUSpec(LayerSpec):
         return self.ii_vector * self.vectors
 
     @property
+    def banked(self) -> bool:
+        """The weight ROM is deeper than one block RAM and read through registered banks (pipeline >= 1):
+        one more cycle (:func:`hwgen.layers._thresholds.rom_banks`)."""
+        width, depth = self.pe * self.simd * self.wdt.bits, self.nf * self.sf
+        return self.pipeline >= 1 and th.rom_banks(width, depth, self.storage) > 1
+
+    @property
     def after_issue(self) -> int:
         """Cycles from issuing the last beat of an output fold to its output beat in the queue."""
-        return LATENCY_AFTER_LAST_BEAT + self.pipeline
+        return LATENCY_AFTER_LAST_BEAT + self.pipeline + self.banked
 
     @property
     def latency(self) -> int:
@@ -346,9 +353,9 @@ class MVTU(c.LayerComponent):
         staged = s.pipeline >= 1  # operand registers between the ROM / input buffer and the lane sums
         w1 = th.table(m, "wrom", s.weight_words(), pe * simd * wb, addr, s.storage, registered=staged)
         ctrl1 = (valid1, first1, last1, nf1)
-        if staged:
-            x1, ctrl1 = c.delay(m, x1, "x1p", reset_less=True), c.delay_all(m, ctrl1, "p")
-            mask1 = None if mask1 is None else c.delay(m, mask1, "mask1p", reset_less=True)
+        for k in range(staged + s.banked):  # as many stages as the weight word takes after the ROM read
+            x1, ctrl1 = c.delay(m, x1, f"x1p{k}", reset_less=True), c.delay_all(m, ctrl1, f"p{k}")
+            mask1 = None if mask1 is None else c.delay(m, mask1, f"mask1p{k}", reset_less=True)
         cut = s.pipeline >= 2
         if cut:  # the lane sums arrive one cycle later: so does their control
             ctrl1 = c.delay_all(m, ctrl1, "cut")

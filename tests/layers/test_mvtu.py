@@ -328,3 +328,21 @@ def test_input_vector_buffer_kinds_exact_at_deepest_pipeline(monkeypatch, shift_
     dut, res = check(w, BIPOLAR, BIPOLAR, pe, simd, thr, frames=4, stall=0, gap=0, pipeline=deep)
     assert res.frame_intervals(mh // pe) == [dut.ii_cycles] * 3
     assert res.latency == dut.latency_cycles
+
+
+@pytest.mark.parametrize("pipeline", [1, 2])
+def test_weight_rom_deeper_than_a_block_ram_is_read_in_banks(pipeline):
+    """A 576 x 32-bit weight ROM spans two 512-deep block RAMs: read as two banks, each through its output
+    register, then a registered multiplexer (one cycle more than one bank): exact under stalls, and at full
+    speed the measured II and latency equal the model's."""
+    rng = np.random.default_rng(pipeline)
+    w = _rand(rng, BIPOLAR, (32, 576))
+    thr = _thresholds(rng, -576, 576, 32, 1)
+    assert th.bank_depth(4 * 8) == 512 and th.rom_banks(4 * 8, 8 * 72) == 2
+    check(w, BIPOLAR, BIPOLAR, 4, 8, thr, frames=2, stall=0.3, gap=0.3, weights="rom", pipeline=pipeline)
+    dut, res = check(
+        w, BIPOLAR, BIPOLAR, 4, 8, thr, frames=3, stall=0, gap=0, weights="rom", pipeline=pipeline
+    )
+    assert dut.spec.banked and dut.spec.after_issue == 4 + pipeline + 1
+    assert res.frame_intervals(32 // 4) == [dut.ii_cycles] * 2
+    assert res.latency == dut.latency_cycles
