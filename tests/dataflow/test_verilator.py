@@ -130,3 +130,27 @@ def test_real_cnv_in_the_bulk_harness(tmp_path, vl_cache):
     assert m["ii_cycles"] == 115_200
     assert full.bulk.cycles_per_frame == m["ii_cycles"]
     assert full.bulk.first_out_latency == m["latency_cycles"]
+
+
+@pytest.mark.slow
+def test_mobilenet_example_in_the_bulk_harness(tmp_path, vl_cache):
+    """The trained MobileNet-style example (depthwise-separable blocks, global average pooling) built from
+    the command line: every saved input with 30 % pauses, then at full speed; outputs == the executor's
+    accumulators, measured cycles per frame == ``ii_cycles``, first output at ``latency_cycles``."""
+    from hwgen.cli import main
+    from hwgen.flow.cmd_verify import verify
+
+    d = MODELS / "mobilenet_w4a4"
+    out = tmp_path / "mobilenet"
+    assert main(["build", str(d / "mobilenet_w4a4.qonnx.onnx"), "-o", str(out)]) == 0
+    ref = np.load(d / "acc_ref.npy")
+    paused = verify(out, d / "inputs.npy", 0.3, cocotb_frames=0, jobs=2, cache_dir=vl_cache)
+    assert paused.passed and np.array_equal(paused.hardware, ref)
+    frames = tmp_path / "x.npy"
+    np.save(frames, np.load(d / "inputs.npy")[:32])
+    full = verify(out, frames, 0.0, cocotb_frames=0, jobs=1, cache_dir=vl_cache)
+    assert full.passed and np.array_equal(full.hardware, ref[:32])
+    assert full.bulk.cycles_per_frame == full.manifest["ii_cycles"]
+    assert full.bulk.first_out_latency == full.manifest["latency_cycles"]
+    kinds = [ly["kind"] for ly in full.manifest["layers"]]
+    assert kinds.count("DepthwiseConv") == 4  # three depthwise convolutions and the pooling

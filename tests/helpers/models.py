@@ -220,7 +220,7 @@ MODELS = {
 ROOT = Path(__file__).resolve().parents[2]
 ORACLE = ROOT.parent / "shared" / "oracle"
 EXAMPLES = ROOT / "examples" / "models"
-FORMS = ("qonnx", "qonnx_dynamo", "qonnx_clean", "finn", "finn_stream")
+FORMS = ("qonnx", "qonnx_dynamo", "qonnx_clean", "qcdq", "finn", "finn_stream")
 
 
 def discover(base: Path) -> list[tuple[Path, str, Path]]:

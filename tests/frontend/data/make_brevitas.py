@@ -25,6 +25,7 @@ integer hardware equals the executors with ``==``:
 Only the models are kept; reference outputs are computed by the tests with onnxruntime / qonnx.
 """
 
+import sys
 from pathlib import Path
 
 import brevitas.nn as qnn
@@ -43,6 +44,9 @@ from brevitas.quant import (
 from torch import nn
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[2] / "examples"))
+
+from mobilenet import conv4, relu4  # noqa: E402
 
 
 class PerChannelFixedPoint(Int8WeightPerTensorFixedPoint):
@@ -130,14 +134,7 @@ class MobileNet(nn.Module):
     def __init__(self, pool="trunc"):
         super().__init__()
 
-        def conv(cin, cout, k, stride=1, groups=1):
-            return qnn.QuantConv2d(
-                cin, cout, k, stride=stride, padding=k // 2, groups=groups, bias=False,
-                weight_quant=Int8WeightPerTensorFixedPoint, weight_bit_width=4,
-            )  # fmt: skip
-
-        def relu(cls=qnn.QuantReLU):
-            return cls(act_quant=Uint8ActPerTensorFixedPoint, bit_width=4, return_quant_tensor=True)
+        conv, relu = conv4, relu4  # examples/mobilenet.py
 
         self.inp = qnn.QuantIdentity(act_quant=Int8ActPerTensorFixedPoint, return_quant_tensor=True)
         chans = [(1, 8, 3, 1, 1), (8, 8, 3, 2, 8), (8, 16, 1, 1, 1), (16, 16, 3, 1, 16), (16, 16, 1, 1, 1)]
