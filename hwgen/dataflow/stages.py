@@ -2,9 +2,9 @@
 
 A layer's ``pipeline`` setting bounds the logic between two of its registers (MVTU: 0 = weight ROM, lane
 sums and accumulator in few cycles; 1 = registered ROM/BRAM outputs, operands and threshold words;
-2 = also the compressor trees cut in the middle). The streams between layers are the same at every setting
-(registered ``valid``, ``ready`` and payload: shift queues, register FIFOs, registered width-converter
-flags), so the setting alone decides the longest register-to-register path.
+2 = also the compressor trees cut in the middle; 3 = cut in three). The streams between layers are the same
+at every setting (registered ``valid``, ``ready`` and payload: shift queues, register FIFOs, registered
+width-converter flags), so the setting alone decides the longest register-to-register path.
 
 :data:`LUT_LEVELS` is that path's depth in LUTs per setting (read off nextpnr's critical paths of the
 example accelerators, ``benchmarks/fmax.py``), :data:`NS_PER_LEVEL` and :data:`FIXED_NS` what one level
@@ -25,16 +25,16 @@ __all__ = ["FAMILIES", "FIXED_NS", "LUT_LEVELS", "NS_PER_LEVEL", "choose_pipelin
 FAMILIES = ("ice40", "ecp5", "xc7")
 #: LUTs on the longest register-to-register path per setting and family (a block-RAM read counts as one).
 LUT_LEVELS = {
-    "ice40": {0: 7, 1: 6, 2: 5},
-    "ecp5": {0: 7, 1: 6, 2: 3},  # 1: SFC-W1A1 on the ULX3S board flow, 98.1 MHz (a 16-bit popcount)
-    "xc7": {0: 6, 1: 4, 2: 3},
+    "ice40": {0: 7, 1: 6, 2: 5, 3: 4},
+    "ecp5": {0: 7, 1: 6, 2: 3, 3: 3},  # 1: SFC-W1A1 on the ULX3S board flow, 98.1 MHz (a 16-bit popcount)
+    "xc7": {0: 6, 1: 4, 2: 3, 3: 3},
 }
 #: One level: a LUT and the routing to the next (nanoseconds).
 NS_PER_LEVEL = {"ice40": 2.9, "ecp5": 1.62, "xc7": 0.75}
 #: Clock to out plus setup of the registers at both ends, and the skew (nanoseconds).
 FIXED_NS = {"ice40": 2.2, "ecp5": 0.6, "xc7": 1.0}
 #: Settings from the shallowest to the deepest.
-SETTINGS = (0, 1, 2)
+SETTINGS = (0, 1, 2, 3)
 
 
 def stage_fmax_mhz(family: str, pipeline: int) -> float:

@@ -65,8 +65,8 @@ def _check_options(options: BuildOptions) -> None:
         raise HwgenError("--input-dtype and --input-scale go together")
     if not (math.isfinite(options.clock_mhz) and 0 < options.clock_mhz <= MAX_CLOCK_MHZ):
         raise HwgenError(f"--clock-mhz must be a number in (0, {MAX_CLOCK_MHZ:g}], not {options.clock_mhz:g}")
-    if options.pipeline not in ("auto", 0, 1, 2):
-        raise HwgenError(f"--pipeline must be auto, 0, 1 or 2, not {options.pipeline}")
+    if options.pipeline not in ("auto", 0, 1, 2, 3):
+        raise HwgenError(f"--pipeline must be auto, 0, 1, 2 or 3, not {options.pipeline}")
     if options.family not in (None, *FAMILIES):
         raise HwgenError(f"--family must be one of {', '.join(FAMILIES)}, not {options.family}")
     if options.topk is not None and options.topk < 1:
@@ -196,8 +196,8 @@ def register(sub) -> None:
         "--pipeline",
         type=_pipeline_arg,
         default="auto",
-        help="extra register stages per matrix layer: 1 operands, 2 also the lane-sum trees; "
-        "auto (default): the fewest that meet --clock-mhz on the family",
+        help="extra register stages per matrix layer: 1 operands, 2 also the lane-sum trees cut in two, "
+        "3 cut in three; auto (default): the fewest that meet --clock-mhz on the family",
     )
     p.add_argument("--family", default=None, help="timing family ice40|ecp5|xc7 (default: the board's)")
     p.add_argument("--input-dtype", default=None, help="raw integer input type on chip, e.g. uint8")

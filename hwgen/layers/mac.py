@@ -16,7 +16,7 @@ records it and the resource model prices exactly that choice, so both always agr
 from __future__ import annotations
 
 import numpy as np
-from amaranth.hdl import Cat, Mux, Signal, signed
+from amaranth.hdl import Cat, Mux, Signal, Value, signed
 from amaranth.lib import data
 
 from hwgen.ir.datatypes import BIPOLAR, DataType
@@ -69,14 +69,15 @@ def beat_sum(
     values summed by one compressor tree, or for one mask bit ``Mux(mask, SIMD, 2·P)``. For the sign
     kinds (bipolar ``x``) the masked integer operand is 0, so its term is 0.
 
-    ``cut``: the sum arrives one cycle later, with a register stage in the middle of the compressor tree
-    (after the adder chain for ``"sign_chain"`` and ``"mul"``, which have no tree)."""
+    ``cut``: the number of register stages inside the compressor tree (:func:`popcount.compress_columns`),
+    the sum arriving that many cycles later (after the adder chain for ``"sign_chain"`` and ``"mul"``,
+    which have no tree)."""
     if kind == "xnor":
         if mask is None:
             return popcount.popcount(m, ~(x ^ w), name, cut=cut)
         if len(mask) == 1:  # the whole beat is padding or none of it: 2·P, or SIMD
             pc = popcount.popcount(m, ~(x ^ w), name, cut=cut)
-            return Mux(_registered(m, mask, f"{name}_mask") if cut else mask, simd, pc << 1)
+            return Mux(_registered(m, mask, f"{name}_mask", cut), simd, pc << 1)
         match = ~(x ^ w) & ~mask
         return popcount.sum_values(m, [Cat(mask[j], match[j]) for j in range(simd)], name, cut=cut)
     if mask is not None:
@@ -92,7 +93,7 @@ def beat_sum(
         terms3 = [(xe, we, wdt) if bip_x else (we, xe, idt) for xe, we in pairs]
         if kind == "sign_chain":
             terms = [Mux(s[0], _value(v, dt), -_value(v, dt)) for s, v, dt in terms3]
-            return _registered(m, sum(terms[1:], terms[0]), name) if cut else sum(terms[1:], terms[0])
+            return _registered(m, sum(terms[1:], terms[0]), name, cut)
         terms = []
         for j, (s, v, dt) in enumerate(terms3):
             neg = Signal(name=f"{name}_neg{j}")
@@ -110,10 +111,13 @@ def beat_sum(
         ]
         return popcount.sum_values(m, terms, name, cut=cut)
     terms = [_value(xe, idt) * _value(we, wdt) for xe, we in pairs]
-    return _registered(m, sum(terms[1:], terms[0]), name) if cut else sum(terms[1:], terms[0])
+    return _registered(m, sum(terms[1:], terms[0]), name, cut)
 
 
-def _registered(m, value, name: str):
-    reg = Signal(value.shape(), name=f"{name}_q")
-    m.d.sync += reg.eq(value)
-    return reg
+def _registered(m, value, name: str, stages=1):
+    """``value`` through ``stages`` registers (``cut`` as a count; none for 0 / False)."""
+    for k in range(int(stages)):
+        reg = Signal(Value.cast(value).shape(), name=f"{name}_q{k}")
+        m.d.sync += reg.eq(value)
+        value = reg
+    return value

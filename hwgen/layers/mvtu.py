@@ -52,8 +52,9 @@ __all__ = ["MVTU", "MVTUSpec"]
 LATENCY_AFTER_LAST_BEAT = 4
 #: ``pipeline`` settings: 0; 1 registers the operands (input and weight ROM word, through the ROM's own
 #: output register where the family has one) before the lane sums, and reads each threshold word a cycle
-#: early into a register; 2 also cuts the lane-sum compressor trees in the middle with a register stage.
-PIPELINE_STAGES = (0, 1, 2)
+#: early into a register; 2 also cuts the lane-sum compressor trees in the middle with a register stage;
+#: 3 cuts them in three (for LUT4 families, where a tree level costs most).
+PIPELINE_STAGES = (0, 1, 2, 3)
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
@@ -356,9 +357,9 @@ class MVTU(c.LayerComponent):
         for k in range(staged + s.banked):  # as many stages as the weight word takes after the ROM read
             x1, ctrl1 = c.delay(m, x1, f"x1p{k}", reset_less=True), c.delay_all(m, ctrl1, f"p{k}")
             mask1 = None if mask1 is None else c.delay(m, mask1, f"mask1p{k}", reset_less=True)
-        cut = s.pipeline >= 2
-        if cut:  # the lane sums arrive one cycle later: so does their control
-            ctrl1 = c.delay_all(m, ctrl1, "cut")
+        cut = max(0, s.pipeline - 1)  # register stages inside the lane-sum trees
+        for k in range(cut):  # the lane sums arrive that much later: so does their control
+            ctrl1 = c.delay_all(m, ctrl1, f"cut{k}")
 
         # S2: per-lane beat sums, registered. A fully parallel XNOR layer with constant thresholds
         # counts the thresholds reached right here, the comparisons folded into the popcount trees.

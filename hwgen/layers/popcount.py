@@ -94,9 +94,10 @@ def compress_columns(
         Largest counter used. 3 (full adders only) measured best: on ECP5 (LUT4) 1.45 LUT4 per input
         bit against 2.6 with 6:3 counters, and on xc7 (LUT6) within 2 % of 6:3 counters, because the
         mapper merges adjacent full adders into LUT6 cones itself (``benchmarks/layers.py``).
-    cut : bool
-        Register every column bit once, after half of the reduction rounds (after the last round if there
-        are fewer than two): the rows then arrive one clock cycle later, and the tree's depth is halved.
+    cut : bool or int
+        Register stages inside the tree: ``n`` of them split the reduction rounds into ``n + 1`` equal parts
+        (every column bit through a flip-flop at each split; splits beyond the last round come after it):
+        the rows arrive ``n`` clock cycles later, each stage about ``1 / (n + 1)`` of the tree deep.
 
     Returns
     -------
@@ -104,11 +105,13 @@ def compress_columns(
         Two rows ``a`` and ``b`` with ``a + b == sum(2**k * sum(columns[k]))``.
     """
     cols = [[_bit(v) for v in col if not _is_zero(v)] for col in columns]
-    cut_at = _rounds([len(c) for c in cols], max_counter) // 2 if cut else None
+    rounds, cuts = _rounds([len(c) for c in cols], max_counter), int(cut)
+    pending = [rounds * (i + 1) // (cuts + 1) for i in range(cuts)]  # steps before which to register
     step = 0
     while any(len(col) > 2 for col in cols):
-        if step == cut_at:
-            cols, cut_at = _register_columns(m, cols, f"{name}_cut"), None
+        while pending and pending[0] == step:
+            cols = _register_columns(m, cols, f"{name}_cut{cuts - len(pending)}")
+            pending.pop(0)
         new: list[list[Value]] = [[] for _ in range(len(cols) + 3)]
         for k, col in enumerate(cols):
             i = 0
@@ -125,8 +128,8 @@ def compress_columns(
             new.pop()
         cols = new
         step += 1
-    if cut_at is not None:
-        cols = _register_columns(m, cols, f"{name}_cut")
+    for _ in pending:
+        cols = _register_columns(m, cols, f"{name}_cut{cuts - len(pending)}")
     row_a = Cat(*[col[0] if len(col) > 0 else Const(0, 1) for col in cols])
     row_b = Cat(*[col[1] if len(col) > 1 else Const(0, 1) for col in cols])
     return row_a, row_b

@@ -284,7 +284,7 @@ PIPELINE_CASES = [  # (idt, wdt, thresholds, mh, mw, pe, simd, weights): every l
 ]
 
 
-@pytest.mark.parametrize("pipeline", [1, 2])
+@pytest.mark.parametrize("pipeline", [1, 2, 3])
 @pytest.mark.parametrize("case", PIPELINE_CASES, ids=[f"case{i}" for i in range(len(PIPELINE_CASES))])
 def test_pipelined_lanes_exact_under_stalls_and_on_model(case, pipeline):
     """Extra register stages (operands; the compressor trees cut in the middle): outputs exact under
@@ -305,8 +305,8 @@ def test_pipelined_lanes_exact_under_stalls_and_on_model(case, pipeline):
 
 
 def test_pipeline_setting_is_checked():
-    with pytest.raises(ValueError, match=r"'pipeline' must be one of \(0, 1, 2\), not 3"):
-        MVTU(np.ones((2, 2), int), idt=BIPOLAR, wdt=BIPOLAR, pe=1, simd=1, pipeline=3)
+    with pytest.raises(ValueError, match=r"'pipeline' must be one of \(0, 1, 2, 3\), not 4"):
+        MVTU(np.ones((2, 2), int), idt=BIPOLAR, wdt=BIPOLAR, pe=1, simd=1, pipeline=4)
 
 
 @pytest.mark.parametrize("shift_bits", [0, 1 << 20], ids=["memory", "shift-register"])
