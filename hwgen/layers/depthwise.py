@@ -219,14 +219,12 @@ class DepthwiseSpec(LayerSpec):
 
     def resources(self, family: str = "xc7") -> dict:
         thr_bits = self.thr_shape.width if self.thresholds is not None else 0
-        win = self.window
-        counters = 4 * max(win.height, win.width).bit_length() + 3 * win.buffer_depth.bit_length()
         return resource_model.estimate(
             self.kind, family, mh=self.channels, mw=self.taps, pe=self.pe, simd=1, ibits=self.idt.bits,
             wbits=self.wdt.bits, mac=self.mac, acc_bits=c.range_shape(*self.acc_domain).width,
             n_thresholds=self.n_thresholds, thr_bits=thr_bits, obits=self.odt.bits, storage="rom",
             queue_depth=self.queue_depth, ones=bool(np.all(self.weights == 1)),
-            window={"width": self.pe * self.idt.bits, "depth": win.buffer_depth, "counters_bits": counters},
+            window=self.window.resource_params(),
         )  # fmt: skip
 
     def component(self) -> Depthwise:

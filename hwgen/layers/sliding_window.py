@@ -169,15 +169,13 @@ class SlidingWindowSpec(ImageSpec, LayerSpec):
             out.append(t + LATENCY - 1)
         return out
 
-    def resources(self, family: str = "xc7") -> dict:
+    def resource_params(self) -> dict:
+        """What the resource model prices: the line buffer's word width and depth, the counters' bits."""
         counters = 4 * max(self.height, self.width).bit_length() + 3 * self.buffer_depth.bit_length()
-        return resource_model.estimate(
-            self.kind,
-            family,
-            width=self.simd * self.dtype.bits,
-            depth=self.buffer_depth,
-            counters_bits=counters,
-        )
+        return {"width": self.simd * self.dtype.bits, "depth": self.buffer_depth, "counters_bits": counters}
+
+    def resources(self, family: str = "xc7") -> dict:
+        return resource_model.estimate(self.kind, family, **self.resource_params())
 
     def component(self) -> SlidingWindow:
         return SlidingWindow(spec=self)
