@@ -3,8 +3,8 @@
 ``FromCodes -> AveragePool | GlobalAveragePool | ReduceMean`` (over H and W, as ``AdaptiveAvgPool2d(1)``
 exports) becomes ``DepthwiseConv(weights 1) -> FromCodes -> Div``:
 the hardware sums each channel's window exactly; the sum times the input scale is the model's float32 sum
-(exact, :func:`~._weights.check_exact_sum`), and dividing by the window size in float32 is what the model's
-``AveragePool`` computes. The quantizer after it (``Trunc`` as Brevitas' ``TruncAvgPool2d`` exports it, or a
+(exact: a power-of-two input scale is required, and :func:`~._weights.check_exact_sum`), and dividing by the
+window size in float32 is what the model's ``AveragePool`` computes. The quantizer after it (``Trunc`` as Brevitas' ``TruncAvgPool2d`` exports it, or a
 ``Quant``) then folds into thresholds on the sum (:mod:`.lower_activation`), checked on every reachable sum.
 """
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import HwgenError
+from ..golden.exact import is_pow2
 from ..golden.float_ops import reduce_axes
 from ..ir.datatypes import smallest_type_for
 from ..ir.graph import Graph, Node
@@ -70,6 +71,11 @@ def lower_avgpool(graph: Graph) -> bool:
         if f is None or f.op != "FromCodes" or f.attrs.get("shape") or (f.attrs.get("perm") or None) != _NCHW:
             continue
         codes, in_mul = _input_codes(graph, f, node)
+        if not is_pow2(in_mul):  # then the model's float32 sum of rounded values depends on its order
+            raise HwgenError(
+                f"node {node.name!r} ({node.op}): average pooling needs a power-of-two input scale, not "
+                f"{float(in_mul):g} (the float32 sum of the scaled values is not exact otherwise)"
+            )
         n, h, w, c = graph.shapes[codes]
         k, stride = _window(node, h, w)
         in_dt = graph.dtypes[codes]

@@ -159,3 +159,17 @@ def test_relu_is_absorbed_or_joins_the_threshold_chain():
     assert conv.attrs["out_dtype"] == INT(3) and conv.attrs["thresholds"].shape[1] == 7
     codes = execute_all(hw, x)[conv.outputs[0]]
     assert codes.min() == 0 and codes.max() > 0  # the signed quantizer after Relu never goes negative
+
+
+def test_average_pooling_refuses_a_scale_that_makes_the_float_sum_inexact():
+    """With input values k * 0.3 the model's float32 sum of the rounded values depends on the summation
+    order, so no integer sum equals it in every case: one clear error, not a result that may differ."""
+    from helpers.models import _B
+
+    b = _B((1, 3, 4, 4))
+    t = b.quant(b.op("Sub", ["x", b.c(0.5)]), 4, signed=1, narrow=0, scale=0.3)
+    g = b.done(b.quant(b.op("GlobalAveragePool", [t]), 4, signed=1, narrow=0, scale=0.05))
+    with pytest.raises(
+        HwgenError, match=r"\(GlobalAveragePool\): average pooling needs a power-of-two input scale"
+    ):
+        streamline(g)
