@@ -4,8 +4,9 @@
 exports) becomes ``DepthwiseConv(weights 1) -> FromCodes -> Div``:
 the hardware sums each channel's window exactly; the sum times the input scale is the model's float32 sum
 (exact: a power-of-two input scale is required, and :func:`~._weights.check_exact_sum`), and dividing by the
-window size in float32 is what the model's ``AveragePool`` computes. The quantizer after it (``Trunc`` as Brevitas' ``TruncAvgPool2d`` exports it, or a
-``Quant``) then folds into thresholds on the sum (:mod:`.lower_activation`), checked on every reachable sum.
+window size in float32 is what the model's ``AveragePool`` computes. The quantizer after it (``Trunc`` as
+Brevitas' ``TruncAvgPool2d`` exports it, or a ``Quant``) then folds into thresholds on the sum
+(:mod:`.lower_activation`), checked on every reachable sum.
 """
 
 from __future__ import annotations
