@@ -1,7 +1,9 @@
 """The whole accelerator: the hardware layers of a streamlined graph, stitched into one stream component.
 
 One layer per hardware node (its spec from :mod:`hwgen.layers.registry`), folded as a
-:class:`~hwgen.dataflow.folding.Folding` says, in stream order. Between two layers:
+:class:`~hwgen.dataflow.folding.Folding` says, in topological order; the layers form a chain or, with
+residual adds and concatenations, a DAG (:mod:`hwgen.dataflow.stitch`: forks, and FIFOs in front of the
+joins sized so that the early branch never stalls the fork). Between two layers:
 
 - a :class:`~hwgen.layers.WidthConverter` when the producer's output lanes differ from the consumer's input
   lanes (elements keep their order);
@@ -20,7 +22,7 @@ output lanes. :mod:`hwgen.dataflow.io` packs and unpacks them.
 
 Cycle model: ``ii_cycles`` = max over all stages of their cycles per frame (= the folding's II, since a
 FIFO or converter is never slower than its neighbours); ``latency_cycles`` =
-:func:`hwgen.dataflow.timing.first_output_cycle` (first input beat to first output beat of an empty
+:func:`hwgen.dataflow.stitch.dag_times` (first input beat to first output beat of an empty
 accelerator fed at full speed). Everything here is read from the stages' specs; the components are built
 only when the accelerator is elaborated.
 """
@@ -32,49 +34,12 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from hwgen.errors import HwgenError
-from hwgen.layers import FIFOSpec, MVTUSpec, WidthConverterSpec
 from hwgen.layers.spec import BufferSpec, LayerSpec
 
 from .folding import Folding, default_folding, folding_from_dict
-from .timing import first_output_cycle
+from .stitch import FIFO_SLACK, PORT, Edge, dag_times, stitch
 
 __all__ = ["Accelerator", "FIFO_SLACK"]
-
-#: Beats a FIFO in front of an MVTU holds beyond one input vector.
-FIFO_SLACK = 4
-
-
-def _buffers(prev: LayerSpec, nxt: LayerSpec) -> list[LayerSpec]:
-    """Width converter and FIFO between two layers, as the module docstring says."""
-    out: list[LayerSpec] = []
-    dt, elems = prev.odt, prev.out_elems
-    if prev.out_lanes != nxt.in_lanes:
-        out.append(
-            WidthConverterSpec.create(
-                dt, prev.out_lanes, nxt.in_lanes, frame_elems=elems, name=f"{nxt.name}/width"
-            )
-        )
-    if isinstance(nxt, MVTUSpec) and nxt.nf > 1:
-        out.append(
-            FIFOSpec(
-                dtype=dt,
-                lanes=nxt.simd,
-                depth=nxt.sf + FIFO_SLACK,
-                frame_elems=elems,
-                name=f"{nxt.name}/fifo",
-            )
-        )
-    return out
-
-
-def _slice(spec: LayerSpec, side: str) -> FIFOSpec:
-    """A two-beat register slice on the accelerator's input (``side`` "in") or output stream."""
-    dt, lanes, elems = (
-        (spec.idt, spec.in_lanes, spec.in_elems)
-        if side == "in"
-        else (spec.odt, spec.out_lanes, spec.out_elems)
-    )
-    return FIFOSpec(dtype=dt, lanes=lanes, depth=2, frame_elems=elems, name=f"{side}put/slice")
 
 
 class Accelerator(wiring.Component):
@@ -112,18 +77,8 @@ class Accelerator(wiring.Component):
         self._folding = folding
         self._latency = None
         self._layers = [folding[n.name].spec for n in nodes]
-        self._stages: list[LayerSpec] = []
-        for k, spec in enumerate(self._layers):
-            if k:
-                prev = self._layers[k - 1]
-                if spec.idt != prev.odt:
-                    raise HwgenError(
-                        f"layer {spec.name!r} reads {spec.idt} but the previous layer gives {prev.odt}"
-                    )
-                self._stages += _buffers(prev, spec)
-            self._stages.append(spec)
-        if folding.io_registers:
-            self._stages = [_slice(self._stages[0], "in"), *self._stages, _slice(self._stages[-1], "out")]
+        views = {n.outputs[0]: n.inputs[0] for n in graph.nodes if n.op == "Flatten"}
+        self._stages, self._edges = stitch(nodes, self._layers, folding.io_registers, views)
         first, last = self._stages[0], self._stages[-1]
         self.in_dtype, self.out_dtype = first.idt, last.odt
         super().__init__(
@@ -142,6 +97,11 @@ class Accelerator(wiring.Component):
     def stages(self) -> list[LayerSpec]:
         """Every stage's spec in stream order: the layers and the FIFOs and width converters between them."""
         return list(self._stages)
+
+    @property
+    def edges(self) -> list[Edge]:
+        """The streams between the stages (stage ``-1``: the accelerator's own ports)."""
+        return list(self._edges)
 
     @property
     def in_lanes(self) -> int:
@@ -168,7 +128,9 @@ class Accelerator(wiring.Component):
     def latency_cycles(self) -> int:
         """Cycles from the first input beat to the first output beat of an empty accelerator at full speed."""
         if self._latency is None:
-            self._latency = first_output_cycle(self._stages)
+            out, _ = dag_times(self._stages, self._edges)
+            last = next(e for e in self._edges if e.dst == PORT)
+            self._latency = out[(last.src, last.src_port)][0]
         return self._latency
 
     @property
@@ -211,8 +173,8 @@ class Accelerator(wiring.Component):
         comps = [st.component() for st in self._stages]
         for st, comp in zip(self._stages, comps, strict=True):
             m.submodules[self.instance(st)] = comp
-        wiring.connect(m, wiring.flipped(self.i), comps[0].i)
-        for a, b in zip(comps, comps[1:], strict=False):
-            wiring.connect(m, a.o, b.i)
-        wiring.connect(m, comps[-1].o, wiring.flipped(self.o))
+        for e in self._edges:
+            src = wiring.flipped(self.i) if e.src == PORT else getattr(comps[e.src], e.src_port)
+            dst = wiring.flipped(self.o) if e.dst == PORT else getattr(comps[e.dst], e.dst_port)
+            wiring.connect(m, src, dst)
         return m

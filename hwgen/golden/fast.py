@@ -388,7 +388,17 @@ def from_codes(ins, a):
     return y
 
 
+def _add_streams(ins, a):
+    return ops.add_streams(ins, a["muls"])
+
+
+def _concat(ins, a):
+    return ops.concat_channels(ins, a["muls"])
+
+
 HW_EXEC = {
+    "AddStreams": _add_streams,
+    "ConcatStreams": _concat,
     "MVTU": _mvtu,
     "Thresholding": _thresholding,
     "SlidingWindow": _sliding_window,

@@ -329,6 +329,7 @@ FLOAT_OPS = {
     "Identity": lambda ins, a: ins[0],
     "Mul": lambda ins, a: _f(ins[0]) * _f(ins[1]),
     "Add": lambda ins, a: _f(ins[0]) + _f(ins[1]),
+    "Concat": lambda ins, a: np.concatenate([np.asarray(x) for x in ins], axis=int(a["axis"])),
     "Sub": lambda ins, a: _f(ins[0]) - _f(ins[1]),
     "Div": lambda ins, a: _f(ins[0]) / _f(ins[1]),
     "Pow": _pow,

@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
+    "add_streams",
+    "concat_channels",
     "label_select",
     "matvec",
     "maxpool_nhwc",
@@ -137,3 +139,13 @@ def depthwise(x, w, k, stride=1, pad=0, pad_value=0, thresholds=None, out_offset
     c = x.shape[-1]
     acc = np.einsum("nyxtc,ct->nyxc", win.reshape(n, oh, ow, kc // c, c), np.asarray(w, np.int64))
     return acc if thresholds is None else multithreshold(acc, thresholds, out_offset)
+
+
+def add_streams(xs, muls) -> np.ndarray:
+    """Element-wise ``Σ_i muls[i] · xs[i]`` of tensors of one shape (a residual add on integer values)."""
+    return sum(int(m) * np.asarray(x, np.int64) for x, m in zip(xs, muls, strict=True))
+
+
+def concat_channels(xs, muls) -> np.ndarray:
+    """The channels (last axis) of ``muls[i] · xs[i]`` side by side."""
+    return np.concatenate([int(m) * np.asarray(x, np.int64) for x, m in zip(xs, muls, strict=True)], axis=-1)

@@ -37,6 +37,15 @@ Ops and attributes (``*`` = optional, with its default):
     ``k``, ``stride``, ``ifm_dim``, ``ofm_dim``, ``channels``, ``dtype``, shapes.
 ``LabelSelect`` — indices of the ``k`` largest values, ties to the lower index (only with top-k)
     ``k``, ``in_dtype``, ``out_dtype``, shapes.
+``AddStreams`` — element-wise ``Σ_i muls[i] · x_i`` of two or more streams of one shape (a residual add)
+    ``in_dtypes`` (one per input), ``muls`` (positive integers: the inputs' scales over the output's),
+    ``out_dtype``, ``channels``, shapes (``in_shape`` of every input).
+``ConcatStreams`` — the channels of two or more images side by side, input ``i`` scaled by ``muls[i]``
+    ``in_dtypes``, ``muls``, ``in_channels`` (channels of each input), ``out_dtype``, shapes (``in_shape``
+    of input 0; the other inputs differ in the channel count only).
+
+A tensor read by several hardware nodes is one stream sent to each of them (the stitcher forks it), so the
+hardware nodes form a DAG with one input and one output.
 
 ``Flatten`` between layers is a no-op on the stream (NHWC order kept; the next layer's weights are
 permuted to match), kept in the graph so that shapes chain.
@@ -129,6 +138,14 @@ SCHEMA: dict[str, dict[str, Attr]] = {
         **_SHAPES,
     },
     "LabelSelect": {"k": _INT, "in_dtype": _DT, "out_dtype": _DT, **_SHAPES},
+    "AddStreams": {"in_dtypes": _SHAPE, "muls": _SHAPE, "out_dtype": _DT, "channels": _INT, **_SHAPES},
+    "ConcatStreams": {
+        "in_dtypes": _SHAPE,
+        "muls": _SHAPE,
+        "in_channels": _SHAPE,
+        "out_dtype": _DT,
+        **_SHAPES,
+    },
 }
 
 #: Ops of the hardware IR.

@@ -7,6 +7,7 @@ new layer kind is one file in :mod:`hwgen.layers` plus one line below.
 from __future__ import annotations
 
 from hwgen.layers.depthwise import DepthwiseSpec
+from hwgen.layers.join import AddStreamsSpec, ConcatStreamsSpec
 from hwgen.layers.label_select import LabelSelectSpec
 from hwgen.layers.maxpool import StreamingMaxPoolSpec
 from hwgen.layers.mvtu import MVTUSpec
@@ -25,6 +26,8 @@ SPECS: dict[str, type[LayerSpec]] = {
         StreamingMaxPoolSpec,
         DepthwiseSpec,
         LabelSelectSpec,
+        AddStreamsSpec,
+        ConcatStreamsSpec,
     )
 }
 

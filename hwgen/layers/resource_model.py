@@ -81,6 +81,9 @@ COEF = {
         },
         "StreamingMaxPool": {"lane_bits": 2.541, "fixed": 23.321},
         "LabelSelect": {"cmp_bits": 1.561, "value_bits": 0.747, "fixed": 7.137},
+        "AddStreams": {"adder_bits": 1.0, "fixed": 4.0},
+        "ConcatStreams": {"mux_bits": 0.5, "counter_bits": 2.0, "fixed": 4.0},
+        "Fork": {"ports": 2.0, "fixed": 1.0},
     },
     "ecp5": {
         "MVTU": {
@@ -99,6 +102,9 @@ COEF = {
         },
         "StreamingMaxPool": {"lane_bits": 9.755, "fixed": 51.844},
         "LabelSelect": {"cmp_bits": 2.615, "value_bits": 1.002, "fixed": 11.236},
+        "AddStreams": {"adder_bits": 2.0, "fixed": 8.0},
+        "ConcatStreams": {"mux_bits": 1.0, "counter_bits": 3.0, "fixed": 8.0},
+        "Fork": {"ports": 3.0, "fixed": 2.0},
     },
 }  # fmt: skip
 
@@ -257,6 +263,22 @@ def _label_select_terms(family, *, k, vbits, ibits, pe=1):
     return u, 2 * k * (vbits + ibits) + 8, 0, 0
 
 
+def _add_streams_terms(family, *, lanes, ibits, obits):
+    # per lane: the inputs' values (times their multipliers) summed into the output width
+    u = {"fixed": 1.0, "adder_bits": lanes * obits * (len(ibits) - 1)}
+    return u, lanes * (sum(ibits) + 3 * obits) + 4, 0, 0
+
+
+def _concat_terms(family, *, lanes, ibits, obits, beats):
+    # per lane a multiplexer over the inputs; a beat counter and the one-hot input select
+    u = {"fixed": 1.0, "mux_bits": lanes * obits * len(ibits), "counter_bits": max(1, beats - 1).bit_length()}
+    return u, lanes * (sum(ibits) + 3 * obits) + len(ibits) * 2 + 4, 0, 0
+
+
+def _fork_terms(family, *, outputs):
+    return {"fixed": 1.0, "ports": outputs}, outputs, 0, 0
+
+
 def _depthwise_terms(family, *, window, ones=False, **unit):
     """A depthwise layer: its window generator (``window``: the sliding-window parameters) and its
     vector-vector unit (priced as matrix lanes of SIMD 1 without an input vector buffer; no products
@@ -282,6 +304,9 @@ _TERMS = {
     "SlidingWindow": _sliding_window_terms,
     "StreamingMaxPool": _maxpool_terms,
     "LabelSelect": _label_select_terms,
+    "AddStreams": _add_streams_terms,
+    "ConcatStreams": _concat_terms,
+    "Fork": _fork_terms,
 }
 
 

@@ -36,6 +36,7 @@ from .fold_constants import fold_constants
 from .lower_activation import lower_activation
 from .lower_avgpool import lower_avgpool
 from .lower_conv import lower_conv
+from .lower_join import lower_join
 from .lower_matmul import lower_matmul
 from .lower_maxpool import lower_maxpool
 from .normalize_codes import normalize_codes
@@ -63,6 +64,7 @@ LOWERING = (
     lower_conv,
     lower_maxpool,
     lower_avgpool,
+    lower_join,
     lower_activation,
 )
 _LAYOUT_ON_CODES = ("Flatten",)
@@ -97,6 +99,8 @@ def _annotate(graph: Graph) -> None:
     for n in graph.hw_nodes():
         a = n.attrs
         a["in_shape"], a["out_shape"] = graph.shapes[n.inputs[0]][1:], graph.shapes[n.outputs[0]][1:]
+        if n.op == "AddStreams":
+            a["channels"] = a["in_shape"][-1]
         if n.op == "MVTU":
             a["mh"], a["mw"] = a["weights"].shape
         if n.op in ("SlidingWindow", "StreamingMaxPool", "DepthwiseConv"):

@@ -9,7 +9,7 @@ import random
 
 import numpy as np
 import pytest
-from helpers.models import inputs_for, tiny_cnn, tiny_mlp
+from helpers.models import MODELS, inputs_for, tiny_cnn, tiny_mlp
 
 from hwgen.dataflow import Accelerator, default_folding
 from hwgen.dataflow.io import input_beats, output_values
@@ -38,6 +38,13 @@ NETS = {
         streamline(tiny_cnn(seed=1, pad=1)),
         inputs_for(tiny_cnn(seed=1, pad=1), n=6, seed=4),
     ),
+    # DAGs: a residual add behind a fork (4-bit and binary), a channel concatenation of two branches
+    "residual": lambda: (streamline(MODELS["residual"]()), inputs_for(MODELS["residual"](), n=6, seed=4)),
+    "residual_bipolar": lambda: (
+        streamline(MODELS["residual_bipolar"]()),
+        inputs_for(MODELS["residual_bipolar"](), n=6, seed=4),
+    ),
+    "concat": lambda: (streamline(MODELS["concat"]()), inputs_for(MODELS["concat"](), n=6, seed=4)),
     # the same without padding, class indices out (top-2)
     "cnn_topk": lambda: (streamline(tiny_cnn(seed=3), topk=2), inputs_for(tiny_cnn(seed=3), n=6, seed=4)),
 }

@@ -191,6 +191,57 @@ def tiny_depthwise(seed=0, pool="trunc") -> Graph:
     return b.done(b.op("MatMul", [t, b.quant(b.c(rng.normal(size=(n, 3))), 3)]))
 
 
+def tiny_residual(seed=0, bipolar=False) -> Graph:
+    """A residual block: a padded 3x3 conv's quantized output ``r`` is read by a second padded conv and by
+    the ``Add`` after it (the fork), then a quantizer, max-pool and FC. 4-bit unsigned activations with the
+    two operands' scales differing by 2 (``bipolar``: binary activations and weights, scale 1)."""
+    rng = np.random.default_rng(seed)
+    b = _B((1, 2, 6, 6))
+
+    def act(t, gamma, scale):
+        t = b.bn(t, gamma, rng)
+        if bipolar:
+            return b.op("BipolarQuant", [t, b.c(1.0)])
+        return b.quant(b.op("Relu", [t]), 4, signed=0, narrow=0, scale=scale)
+
+    def weights(shape):
+        if bipolar:
+            return b.op("BipolarQuant", [b.c(rng.normal(size=shape)), b.c(1.0)])
+        return b.quant(b.c(rng.normal(size=shape)), 3, scale=0.5)
+
+    t = b.quant(b.op("Sub", ["x", b.c(0.5)]), 4, signed=1, narrow=0, scale=2.0**-3)
+    conv = {"kernel_shape": [3, 3], "pads": [1] * 4, "strides": [1, 1]}
+    r = act(b.op("Conv", [t, weights((4, 2, 3, 3))], **conv), [1.0, -0.6, 0.8, 0.3], 2.0**-2)
+    y = act(b.op("Conv", [r, weights((4, 4, 3, 3))], **conv), [0.9, 1.2, 0.4, 0.7], 2.0**-1)
+    t = act(b.op("Add", [r, y]), [1.1, 0.5, 0.9, 0.6], 2.0**-1)
+    t = b.op("MaxPool", [t], kernel_shape=[2, 2], strides=[2, 2])
+    t = b.op("Reshape", [t, b.c(np.array([1, -1], np.int64))])
+    return b.done(b.op("MatMul", [t, weights((36, 3))]))
+
+
+def tiny_concat(seed=0) -> Graph:
+    """Two branches (a 1x1 and a padded 3x3 conv, 3-bit unsigned outputs of scales 2^-2 and 2^-1) of one
+    tensor, concatenated along the channels, then a 3x3 conv and an FC."""
+    rng = np.random.default_rng(seed)
+    b = _B((1, 2, 5, 5))
+    t = b.quant(b.op("Sub", ["x", b.c(0.5)]), 4, signed=1, narrow=0, scale=2.0**-3)
+    w = b.quant(b.c(rng.normal(size=(4, 2, 3, 3))), 3, scale=0.5)
+    t = b.op("Conv", [t, w], kernel_shape=[3, 3], pads=[1] * 4, strides=[1, 1])
+    t = b.quant(b.op("Relu", [b.bn(t, [1.0, -0.6, 0.8, 0.3], rng)]), 3, signed=0, narrow=0, scale=2.0**-2)
+    w = b.quant(b.c(rng.normal(size=(2, 4, 1, 1))), 3, scale=0.5)
+    a = b.op("Conv", [t, w], kernel_shape=[1, 1], pads=[0] * 4, strides=[1, 1])
+    a = b.quant(b.op("Relu", [b.bn(a, [0.7, 1.3], rng)]), 3, signed=0, narrow=0, scale=2.0**-2)
+    w = b.quant(b.c(rng.normal(size=(4, 4, 3, 3))), 3, scale=0.5)
+    c = b.op("Conv", [t, w], kernel_shape=[3, 3], pads=[1] * 4, strides=[1, 1])
+    c = b.quant(b.op("Relu", [b.bn(c, [0.5, 0.9, 1.1, -0.4], rng)]), 3, signed=0, narrow=0, scale=2.0**-1)
+    t = b.op("Concat", [a, c], axis=1)
+    w = b.quant(b.c(rng.normal(size=(3, 6, 3, 3))), 3, scale=0.5)
+    t = b.op("Conv", [t, w], kernel_shape=[3, 3], pads=[0] * 4, strides=[1, 1])
+    t = b.quant(b.op("Relu", [b.bn(t, [1.0, 0.8, 0.6], rng)]), 4, signed=0, narrow=0, scale=2.0**-2)
+    t = b.op("Reshape", [t, b.c(np.array([1, -1], np.int64))])
+    return b.done(b.op("MatMul", [t, b.quant(b.c(rng.normal(size=(27, 3))), 3)]))
+
+
 def inputs_for(graph: Graph, n=64, seed=1, grid=None):
     """Random float inputs in [0, 1), with exact ties (0.5, 0.25, 0.75) mixed in."""
     rng = np.random.default_rng(seed)
@@ -212,6 +263,9 @@ MODELS = {
     "bipolar_pad_stride2": lambda: tiny_bipolar_pad(stride=2),
     "depthwise_trunc": tiny_depthwise,
     "depthwise_global": lambda: tiny_depthwise(pool="global"),
+    "residual": tiny_residual,
+    "residual_bipolar": lambda: tiny_residual(seed=7, bipolar=True),
+    "concat": tiny_concat,
 }
 
 
