@@ -2,11 +2,13 @@
 
 One stage per hardware layer (its folded spec), in the graph's topological order, plus the buffers the
 streams between them need (the module docstring of :mod:`hwgen.dataflow.accelerator` says which). A tensor
-read by several layers comes out of a :class:`~hwgen.layers.ForkSpec` stage; a layer with several inputs (a
-:class:`~hwgen.layers.join.JoinSpec`: residual add, concatenation) gets a FIFO in front of each input, sized
-from the beat-level timing of the first frame (:func:`join_fifo_depth`) so that the branch that arrives
-early never makes the fork wait (which would stall, or with a window generator on the other branch
-deadlock, the accelerator).
+read by several layers comes out of a :class:`~hwgen.layers.ForkSpec` stage with a FIFO behind each output;
+a layer with several inputs (a :class:`~hwgen.layers.join.JoinSpec`: residual add, concatenation) gets a
+FIFO in front of each input. Both are sized from the beat-level timing of the first frame
+(:func:`join_fifo_depth`) so that the fork never waits: not for the branch that arrives early at the join
+(which would stall, or with a window generator on the other branch deadlock, the accelerator), and not
+for a narrowing width converter on one branch (which would hold up the other branch, and with it the
+slowest layer upstream: measured II and latency would exceed the model).
 
 Stage ``-1`` stands for the accelerator's own input (port ``i``) and output (port ``o``).
 """
@@ -80,8 +82,11 @@ def _buffers(prev: LayerSpec, nxt: LayerSpec, port: int, after_fork: bool) -> li
                 dtype=dt, lanes=nxt.simd, depth=nxt.sf + FIFO_SLACK, frame_elems=elems, name=f"{where}/fifo"
             )
         )
-    elif after_fork and not out:  # the fork's ready must come from a register
-        out.append(FIFOSpec(dtype=dt, lanes=lanes, depth=2, frame_elems=elems, name=f"{where}/slice"))
+    if after_fork:  # a FIFO right behind the fork: its ready is a register, and it absorbs the bursts a
+        # narrowing width converter takes slower than they come (sized by _size_fork_fifos)
+        out.insert(
+            0, FIFOSpec(dtype=dt, lanes=prev.out_lanes, depth=2, frame_elems=elems, name=f"{where}/fork_fifo")
+        )
     return out
 
 
@@ -167,7 +172,7 @@ def stitch(
     if io_registers:
         src = (add(_slice(specs[-1], "out"), src, "i"), "o")
     edges.append(Edge(src[0], src[1], PORT, "o"))
-    _size_join_fifos(stages, edges)
+    _size_fifos(stages, edges)
     return stages, edges
 
 
@@ -199,16 +204,39 @@ def join_fifo_depth(arrived: list[int], taken: list[int]) -> int:
     return max(2, math.ceil(1.25 * peak) + JOIN_SLACK)
 
 
-def _size_join_fifos(stages: list[LayerSpec], edges: list[Edge]) -> None:
+def _drain_times(arrived: list[int], step: int) -> list[int]:
+    """When a consumer taking at most one beat every ``step`` cycles takes beats valid at ``arrived``."""
+    out, t = [], -step
+    for a in arrived:
+        t = max(a, t + step)
+        out.append(t)
+    return out
+
+
+def _size_fifos(stages: list[LayerSpec], edges: list[Edge]) -> None:
+    """Depths of the FIFOs in front of the joins and behind the forks, from the first frame's timing."""
     feeds = {(e.dst, e.dst_port): e for e in edges}
+    reads = {(e.src, e.src_port): e for e in edges}
     for _ in range(2):  # a deeper FIFO may move to memory and add two cycles of latency: settle once more
         out, taken = dag_times(stages, edges)
+
+        def arrivals(f: int, out=out) -> list[int]:
+            e = feeds[(f, "i")]
+            return list(range(stages[f].in_beats)) if e.src == PORT else out[(e.src, e.src_port)]
+
         for k, st in enumerate(stages):
-            if not isinstance(st, JoinSpec):
-                continue
-            for j, p in enumerate(in_ports(st)):
-                f = feeds[(k, p)].src
-                e = feeds[(f, "i")]
-                arrived = list(range(stages[f].in_beats)) if e.src == PORT else out[(e.src, e.src_port)]
-                depth = max(stages[f].depth, join_fifo_depth(arrived, taken[k][j]))
-                stages[f] = dataclasses.replace(stages[f], depth=depth)
+            if isinstance(st, JoinSpec):
+                for j, p in enumerate(in_ports(st)):
+                    f = feeds[(k, p)].src
+                    depth = max(stages[f].depth, join_fifo_depth(arrivals(f), taken[k][j]))
+                    stages[f] = dataclasses.replace(stages[f], depth=depth)
+            if isinstance(st, ForkSpec):
+                for p in out_ports(st):
+                    f = reads[(k, p)].dst
+                    nxt = reads[(f, "o")].dst
+                    wc = stages[nxt] if nxt != PORT and isinstance(stages[nxt], WidthConverterSpec) else None
+                    step = -(-wc.out_beats // wc.in_beats) if wc else 1  # a narrowing converter's pace
+                    if step > 1:
+                        got = arrivals(f)
+                        depth = max(stages[f].depth, join_fifo_depth(got, _drain_times(got, step)))
+                        stages[f] = dataclasses.replace(stages[f], depth=depth)

@@ -8,8 +8,9 @@ o0, o1, ... : Out(stream.Signature(unsigned(width)))
 Each output offers the input beat until it has taken it; the input beat is consumed when every output has
 (a registered ``done`` flag per output, so a consumer that is ready early takes the beat and waits for the
 others). ``o_k.valid`` = ``i.valid`` and not ``done_k``; ``o_k.payload`` = ``i.payload``; ``i.ready`` = every
-output ready or done, combinationally: the stitcher puts a FIFO or a width converter (registered ``ready``)
-behind every output, a FIFO sized so that the fork never waits in front of a join. No register on the data
+output ready or done, combinationally: the stitcher puts a FIFO (registered ``ready``) behind every output,
+deep enough for the bursts a narrowing width converter behind it takes slower than they come, and a FIFO in
+front of the join the branches meet again, sized so that the early branch never makes the fork wait. No register on the data
 path: ``latency_cycles = 0``, one beat per cycle.
 """
 

@@ -132,17 +132,29 @@ def test_real_cnv_in_the_bulk_harness(tmp_path, vl_cache):
     assert full.bulk.first_out_latency == m["latency_cycles"]
 
 
+#: Example: (kinds of the layers it must have, with their counts).
+BRANCHED = {
+    "mobilenet_w4a4": {"DepthwiseConv": 4},  # three depthwise convolutions and the pooling
+    "resnet_w1a1": {"AddStreams": 1},  # a binarized residual block
+    "branchnet_w4a4": {
+        "AddStreams": 1,
+        "ConcatStreams": 1,
+    },  # a 4-bit residual block, two branches concatenated
+}
+
+
 @pytest.mark.slow
-def test_mobilenet_example_in_the_bulk_harness(tmp_path, vl_cache):
-    """The trained MobileNet-style example (depthwise-separable blocks, global average pooling) built from
+@pytest.mark.parametrize("name", sorted(BRANCHED))
+def test_trained_example_in_the_bulk_harness(name, tmp_path, vl_cache):
+    """A trained example beyond the BNN-PYNQ chain (depthwise-separable, residual, concatenation) built from
     the command line: every saved input with 30 % pauses, then at full speed; outputs == the executor's
     accumulators, measured cycles per frame == ``ii_cycles``, first output at ``latency_cycles``."""
     from hwgen.cli import main
     from hwgen.flow.cmd_verify import verify
 
-    d = MODELS / "mobilenet_w4a4"
-    out = tmp_path / "mobilenet"
-    assert main(["build", str(d / "mobilenet_w4a4.qonnx.onnx"), "-o", str(out)]) == 0
+    d = MODELS / name
+    out = tmp_path / name
+    assert main(["build", str(d / f"{name}.qonnx.onnx"), "-o", str(out)]) == 0
     ref = np.load(d / "acc_ref.npy")
     paused = verify(out, d / "inputs.npy", 0.3, cocotb_frames=0, jobs=2, cache_dir=vl_cache)
     assert paused.passed and np.array_equal(paused.hardware, ref)
@@ -153,4 +165,4 @@ def test_mobilenet_example_in_the_bulk_harness(tmp_path, vl_cache):
     assert full.bulk.cycles_per_frame == full.manifest["ii_cycles"]
     assert full.bulk.first_out_latency == full.manifest["latency_cycles"]
     kinds = [ly["kind"] for ly in full.manifest["layers"]]
-    assert kinds.count("DepthwiseConv") == 4  # three depthwise convolutions and the pooling
+    assert {k: kinds.count(k) for k in BRANCHED[name]} == BRANCHED[name]
