@@ -10,8 +10,8 @@ Each output offers the input beat until it has taken it; the input beat is consu
 others). ``o_k.valid`` = ``i.valid`` and not ``done_k``; ``o_k.payload`` = ``i.payload``; ``i.ready`` = every
 output ready or done, combinationally: the stitcher puts a FIFO (registered ``ready``) behind every output,
 deep enough for the bursts a narrowing width converter behind it takes slower than they come, and a FIFO in
-front of the join the branches meet again, sized so that the early branch never makes the fork wait. No register on the data
-path: ``latency_cycles = 0``, one beat per cycle.
+front of the join the branches meet again, sized so that the early branch never makes the fork wait. No
+register on the data path: ``latency_cycles = 0``, one beat per cycle.
 """
 
 from __future__ import annotations
