@@ -303,11 +303,6 @@ def _maxpool_hw(ins, a):
     return win.max(axis=(-2, -1))
 
 
-def _label_select(ins, a):
-    x = np.asarray(ins[0], dtype=np.int64)
-    return np.argsort(-x, axis=-1, kind="stable")[..., : a["k"]].astype(np.int64)
-
-
 def activation_raw(act: dict, x) -> np.ndarray:
     """Integer output of an activation (Quant / BipolarQuant / MultiThreshold / Grid) on float input ``x``.
 
@@ -388,23 +383,15 @@ def from_codes(ins, a):
     return y
 
 
-def _add_streams(ins, a):
-    return ops.add_streams(ins, a["muls"])
-
-
-def _concat(ins, a):
-    return ops.concat_channels(ins, a["muls"])
-
-
 HW_EXEC = {
-    "AddStreams": _add_streams,
-    "ConcatStreams": _concat,
+    "AddStreams": lambda ins, a: ops.add_streams(ins, a["muls"]),
+    "ConcatStreams": lambda ins, a: ops.concat_channels(ins, a["muls"]),
     "MVTU": _mvtu,
     "Thresholding": _thresholding,
     "SlidingWindow": _sliding_window,
     "StreamingMaxPool": _maxpool_hw,
     "DepthwiseConv": _depthwise,
-    "LabelSelect": _label_select,
+    "LabelSelect": lambda ins, a: ops.label_select(ins[0], a["k"]),
     "ToCodes": to_codes,
     "FromCodes": from_codes,
 }
