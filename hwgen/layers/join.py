@@ -156,6 +156,10 @@ class AddStreamsSpec(JoinSpec):
         channels = c.check_int("channels", channels)
         c.check_fold("simd", simd, channels, "channels")
         in_dtypes, muls, odt, pixels, simd = cls._check(in_dtypes, muls, out_dtype, pixels, simd)
+        lo = sum(k * dt.min for dt, k in zip(in_dtypes, muls, strict=True))
+        hi = sum(k * dt.max for dt, k in zip(in_dtypes, muls, strict=True))
+        if not (odt.allowed(lo) and odt.allowed(hi)):
+            raise ValueError(f"'out_dtype' {odt} cannot hold the sums {lo}..{hi}")
         return cls(
             channels=channels,
             in_dtypes=in_dtypes,

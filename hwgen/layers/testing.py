@@ -100,8 +100,9 @@ def run_stream_test(
     ----------
     dut : wiring.Component
         Component with stream ports ``i`` and ``o``.
-    input_beats : sequence of int
-        Payloads to send, in order.
+    input_beats : sequence of int, or dict of them
+        Payloads to send, in order; for a component with several input ports (a join: ``i0``, ``i1``, ...)
+        a dict port name -> payloads, each port with its own random gaps.
     expected_beats : sequence of int, optional
         Payloads the output must carry, in order; compared with ``==`` (AssertionError otherwise).
     n_out : int, optional
@@ -122,7 +123,10 @@ def run_stream_test(
     vcd : str, optional
         Write a waveform to this path.
     """
-    inputs = [int(b) for b in input_beats]
+    if not isinstance(input_beats, dict):
+        input_beats = {"i": input_beats}
+    inputs = {name: [int(b) for b in beats] for name, beats in input_beats.items()}
+    ports = {name: getattr(dut, name) for name in inputs}
     if n_out is None:
         if expected_beats is None:
             raise ValueError("give expected_beats or n_out")
@@ -133,41 +137,48 @@ def run_stream_test(
     stalls = itertools.cycle(stall_pattern) if stall_pattern is not None else None
     gaps = itertools.cycle(gap_pattern) if gap_pattern is not None else None
     res = StreamResult()
+    first = next(iter(inputs))
 
     async def bench(ctx):
-        nxt = 0
-        presenting = False
+        nxt = dict.fromkeys(inputs, 0)
+        presenting = dict.fromkeys(inputs, False)
         held = None  # payload of an output beat that was valid but not taken
         cycle = last_move = 0
         idle_left = idle_cycles
-        while len(res.outputs) < n_out or nxt < len(inputs) or idle_left > 0:
-            done = len(res.outputs) >= n_out and nxt >= len(inputs)
+
+        def sent() -> bool:
+            return all(nxt[n] >= len(inputs[n]) for n in inputs)
+
+        while len(res.outputs) < n_out or not sent() or idle_left > 0:
+            done = len(res.outputs) >= n_out and sent()
             if done:
                 idle_left -= 1
             if cycle - last_move > stuck_limit and not done:
+                got = ", ".join(f"{nxt[n]}/{len(inputs[n])}" for n in inputs)
                 raise AssertionError(
-                    f"no beat moved for {cycle - last_move} cycles: {nxt}/{len(inputs)} in, "
-                    f"{len(res.outputs)}/{n_out} out"
+                    f"no beat moved for {cycle - last_move} cycles: {got} in, {len(res.outputs)}/{n_out} out"
                 )
             if max_cycles is not None and cycle >= max_cycles:
+                got = ", ".join(f"{nxt[n]}/{len(inputs[n])}" for n in inputs)
                 raise AssertionError(
-                    f"timeout after {cycle} cycles: {nxt}/{len(inputs)} in, {len(res.outputs)}/{n_out} out"
+                    f"timeout after {cycle} cycles: {got} in, {len(res.outputs)}/{n_out} out"
                 )
-            if not presenting and nxt < len(inputs):
-                presenting = not next(gaps) if gaps else rng.random() >= gap_prob
-            ctx.set(dut.i.valid, int(presenting))
-            if presenting:
-                ctx.set(dut.i.payload, inputs[nxt])
+            for n, port in ports.items():
+                if not presenting[n] and nxt[n] < len(inputs[n]):
+                    presenting[n] = not next(gaps) if gaps else rng.random() >= gap_prob
+                ctx.set(port.valid, int(presenting[n]))
+                if presenting[n]:
+                    ctx.set(port.payload, inputs[n][nxt[n]])
             stalled = next(stalls) if stalls else rng.random() < stall_prob
             ready = not stalled or len(res.outputs) >= n_out
             ctx.set(dut.o.ready, 0)
-            r0 = (ctx.get(dut.i.ready), ctx.get(dut.o.valid), ctx.get(dut.o.payload))
+            r0 = ([ctx.get(p.ready) for p in ports.values()], ctx.get(dut.o.valid), ctx.get(dut.o.payload))
             ctx.set(dut.o.ready, 1)
-            r1 = (ctx.get(dut.i.ready), ctx.get(dut.o.valid), ctx.get(dut.o.payload))
+            r1 = ([ctx.get(p.ready) for p in ports.values()], ctx.get(dut.o.valid), ctx.get(dut.o.payload))
             assert r0[0] == r1[0], f"cycle {cycle}: i.ready depends combinationally on o.ready"
             assert r0[1:] == r1[1:], f"cycle {cycle}: o.valid/o.payload depend combinationally on o.ready"
             ctx.set(dut.o.ready, int(ready))
-            i_ready = ctx.get(dut.i.ready)
+            i_ready = {n: ctx.get(p.ready) for n, p in ports.items()}
             o_valid = ctx.get(dut.o.valid)
             o_payload = ctx.get(dut.o.payload)
             if held is not None:
@@ -176,11 +187,13 @@ def run_stream_test(
                 )
             if o_valid and res.first_valid < 0:
                 res.first_valid = cycle
-            if presenting and i_ready:
-                last_move = cycle
-                res.in_cycles.append(cycle)
-                nxt += 1
-                presenting = False
+            for n in inputs:
+                if presenting[n] and i_ready[n]:
+                    last_move = cycle
+                    if n == first:
+                        res.in_cycles.append(cycle)
+                    nxt[n] += 1
+                    presenting[n] = False
             held = None
             if o_valid:
                 if ready:
@@ -208,7 +221,9 @@ def run_stream_test(
             sim.run()
     else:
         sim.run()
-    assert len(res.in_cycles) == len(inputs), f"only {len(res.in_cycles)}/{len(inputs)} input beats taken"
+    assert len(res.in_cycles) == len(inputs[first]), (
+        f"only {len(res.in_cycles)}/{len(inputs[first])} input beats taken"
+    )
     if expected_beats is not None:
         exp = [int(b) for b in expected_beats]
         assert len(res.outputs) == len(exp), f"{len(res.outputs)} output beats, expected {len(exp)}"

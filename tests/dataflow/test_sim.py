@@ -103,12 +103,16 @@ def test_pipelined_accelerator_keeps_exact_outputs_and_cycle_model(name, pipelin
     ]
 
 
-@pytest.mark.parametrize("seed", range(6))
+DAGS = [MODELS["residual"], MODELS["concat"]]
+
+
+@pytest.mark.parametrize("seed", range(10))
 def test_random_foldings_keep_the_cycle_model(seed):
     """Any valid folding: exact outputs, cycles per frame == ii_cycles, first output at latency_cycles
-    (the FIFO sizing in front of the MVTUs is what makes the measured II equal the computed one)."""
+    (the FIFO sizing in front of the MVTUs, behind the forks and in front of the joins is what makes the
+    measured II equal the computed one)."""
     rng = random.Random(seed)
-    make = [tiny_mlp, lambda: tiny_cnn(seed=1, pad=1), lambda: tiny_cnn(seed=3)][seed % 3]
+    make = [tiny_mlp, lambda: tiny_cnn(seed=1, pad=1), lambda: tiny_cnn(seed=3), *DAGS][seed % 5]
     g0 = make()
     graph, x = streamline(g0), inputs_for(g0, n=5, seed=4)
     want = execute(graph, x)[1].reshape(len(x), -1)

@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from amaranth.hdl import Module, unsigned
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
 from hwgen.sim.runner import BenchRun, build_verilator, run_bench, session_cache_dir
 
 from hwgen.flow.verilog import export_stream_verilog
@@ -22,7 +26,10 @@ from hwgen.ir.datatypes import BIPOLAR, INT, UINT
 from hwgen.layers import (
     FIFO,
     MVTU,
+    AddStreams,
+    ConcatStreams,
     Depthwise,
+    Fork,
     LabelSelect,
     SlidingWindow,
     StreamingMaxPool,
@@ -135,7 +142,81 @@ def _width_converter(rng, bits, n_in, n_out):
     return Case(comp, x, x, UINT(bits), n_in, UINT(bits), n_out)
 
 
+class _Joined(wiring.Component):
+    """A join layer behind a fork: each input beat carries one beat of every join input side by side (input
+    ``k`` in the ``k``-th slice); the fork's outputs go through a FIFO each into the join's inputs, as the
+    stitcher connects them. Cycle model: the join's; latency fork 0 + FIFO 1 + join."""
+
+    def __init__(self, join, frame_beats):
+        self.join, s = join, join.spec
+        self.widths = [s.simd * dt.bits for dt in s.in_dtypes]
+        self.spec = SimpleNamespace(cycles=s.cycles)
+        self.latency_cycles = 1 + join.latency_cycles
+        self._beats = frame_beats
+        super().__init__(
+            {
+                "i": In(stream.Signature(unsigned(sum(self.widths)))),
+                "o": Out(stream.Signature(unsigned(s.simd * s.odt.bits))),
+            }
+        )
+
+    def elaborate(self, platform):
+        m = Module()
+        n = len(self.widths)
+        m.submodules.fork = fork = Fork(sum(self.widths), n, beats_per_frame=self._beats)
+        m.submodules.join = self.join
+        wiring.connect(m, wiring.flipped(self.i), fork.i)
+        lo = 0
+        for k, w in enumerate(self.widths):
+            fifo = FIFO(w, 2, beats_per_frame=self._beats)
+            m.submodules[f"fifo{k}"] = fifo
+            o, j = getattr(fork, f"o{k}"), getattr(self.join, f"i{k}")
+            m.d.comb += [
+                fifo.i.valid.eq(o.valid),
+                fifo.i.payload.eq(o.payload[lo : lo + w]),
+                o.ready.eq(fifo.i.ready),
+            ]
+            wiring.connect(m, fifo.o, j)
+            lo += w
+        wiring.connect(m, self.join.o, wiring.flipped(self.o))
+        return m
+
+
+def _join(rng, kind, dts, muls, odt, ch, simd, pixels=3):
+    """AddStreams, or ConcatStreams of inputs with equal channels (one fork beat feeds every input)."""
+    xs = [_rand(rng, dt, (FRAMES, pixels, ch)) for dt in dts]
+    scaled = [k * x for k, x in zip(muls, xs, strict=True)]
+    if kind == "add":
+        comp = AddStreams(ch, in_dtypes=dts, muls=muls, out_dtype=odt, pixels=pixels, simd=simd)
+        y = sum(scaled)
+    else:
+        comp = ConcatStreams(
+            (ch,) * len(dts), in_dtypes=dts, muls=muls, out_dtype=odt, pixels=pixels, simd=simd
+        )
+        y = np.concatenate(scaled, axis=-1)
+    beats = [np.array(pack(x.reshape(-1), dt, simd), dtype=np.int64) for x, dt in zip(xs, dts, strict=True)]
+    word, lo = np.zeros(len(beats[0]), dtype=np.int64), 0
+    for b, dt in zip(beats, dts, strict=True):
+        word, lo = word | (b << lo), lo + simd * dt.bits
+    wide = UINT(lo)
+    return Case(
+        _Joined(comp, pixels * ch // simd),
+        word.reshape(FRAMES, -1),
+        y.reshape(FRAMES, -1),
+        wide,
+        1,
+        odt,
+        simd,
+    )
+
+
 CASES = {
+    # a 4-bit residual add (operand scales 1:2), behind a fork; a binary one
+    "add_uint4": lambda r: _join(r, "add", (UINT(4), UINT(3)), (1, 2), UINT(5), 4, 2),
+    "add_bipolar": lambda r: _join(r, "add", (BIPOLAR, BIPOLAR), (1, 1), INT(3), 8, 8),
+    # channel concatenation: 3-bit and binary inputs side by side, a binary one
+    "concat_mixed": lambda r: _join(r, "concat", (UINT(3), BIPOLAR), (1, 2), INT(4), 4, 2),
+    "concat_bipolar": lambda r: _join(r, "concat", (BIPOLAR, BIPOLAR), (1, 1), BIPOLAR, 4, 4),
     # bipolar x bipolar (XNOR-popcount) with one threshold -> bipolar, folded (ROM weights)
     "mvtu_xnor_folded": lambda r: _mvtu(r, 16, 32, 2, 8, BIPOLAR, BIPOLAR, t=1, odt=BIPOLAR),
     # fully parallel: one beat in, one out, hard-wired weights, thresholds fused into the popcounts
