@@ -21,6 +21,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
+from amaranth.back import verilog
 
 from hwgen.flow.verilog import export_stream_verilog
 from hwgen.flow.yosys import synthesize
@@ -108,8 +109,58 @@ def _label_select(c, k, pe, idt):
     return LabelSelect(c, k=k, pe=pe, idt=idt)
 
 
+def _add_streams(c, simd, dts, muls, odt):
+    from hwgen.layers.join import AddStreams
+
+    return AddStreams(c, in_dtypes=dts, muls=muls, out_dtype=odt, pixels=16, simd=simd)
+
+
+def _concat_streams(chans, simd, dts, muls, odt):
+    from hwgen.layers.join import ConcatStreams
+
+    return ConcatStreams(chans, in_dtypes=dts, muls=muls, out_dtype=odt, pixels=16, simd=simd)
+
+
+def _fork(width, outputs):
+    from hwgen.layers.fork import Fork
+
+    return Fork(width, outputs)
+
+
 # name -> (kind, record fields, constructor, arguments)
 CONFIGS = {
+    "add_streams_64_simd16_uint4": (
+        "AddStreams",
+        _add_streams,
+        dict(c=64, simd=16, dts=(UINT(4), UINT(4)), muls=(1, 1), odt=UINT(5)),
+    ),
+    "add_streams_32_simd32_bipolar": (
+        "AddStreams",
+        _add_streams,
+        dict(c=32, simd=32, dts=(BIPOLAR, BIPOLAR), muls=(1, 1), odt=INT(3)),
+    ),
+    "add_streams_16_simd4_int8_x2": (
+        "AddStreams",
+        _add_streams,
+        dict(c=16, simd=4, dts=(INT(8), UINT(4)), muls=(2, 1), odt=INT(10)),
+    ),
+    "concat_32_32_simd8_uint4": (
+        "ConcatStreams",
+        _concat_streams,
+        dict(chans=(32, 32), simd=8, dts=(UINT(4), UINT(4)), muls=(1, 1), odt=UINT(4)),
+    ),
+    "concat_16_48_simd16_mixed": (
+        "ConcatStreams",
+        _concat_streams,
+        dict(chans=(16, 48), simd=16, dts=(UINT(3), UINT(4)), muls=(2, 1), odt=UINT(4)),
+    ),
+    "concat_64_64_simd32_bipolar": (
+        "ConcatStreams",
+        _concat_streams,
+        dict(chans=(64, 64), simd=32, dts=(BIPOLAR, BIPOLAR), muls=(1, 1), odt=BIPOLAR),
+    ),
+    "fork_64x2": ("Fork", _fork, dict(width=64, outputs=2)),
+    "fork_16x3": ("Fork", _fork, dict(width=16, outputs=3)),
     "mvtu_64x64_full": ("MVTU", _mvtu, dict(mh=64, mw=64, pe=64, simd=64, weights="hardwired")),
     "mvtu_32x32_full": ("MVTU", _mvtu, dict(mh=32, mw=32, pe=32, simd=32, weights="hardwired")),
     "mvtu_16x16_full": ("MVTU", _mvtu, dict(mh=16, mw=16, pe=16, simd=16, weights="hardwired")),
@@ -257,7 +308,10 @@ def export(name: str, out: Path) -> dict:
     kind, make, args = CONFIGS[name]
     component = make(**args)
     model_kind, params = model_params(component)
-    export_stream_verilog(component, out / f"{name}.v", name="top")
+    if hasattr(component, "i") and hasattr(component, "o"):
+        export_stream_verilog(component, out / f"{name}.v", name="top")
+    else:  # a join or a fork: its own ports are the top's
+        (out / f"{name}.v").write_text(verilog.convert(component, name="top", emit_src=False))
     pe, simd = params.get("pe", args.get("pe")), params.get("simd", args.get("simd"))
     return {
         "name": name,

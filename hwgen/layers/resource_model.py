@@ -81,9 +81,9 @@ COEF = {
         },
         "StreamingMaxPool": {"lane_bits": 2.541, "fixed": 23.321},
         "LabelSelect": {"cmp_bits": 1.561, "value_bits": 0.747, "fixed": 7.137},
-        "AddStreams": {"adder_bits": 1.0, "fixed": 4.0},
-        "ConcatStreams": {"mux_bits": 0.5, "counter_bits": 2.0, "fixed": 4.0},
-        "Fork": {"ports": 2.0, "fixed": 1.0},
+        "AddStreams": {"out_bits": 1.94, "bipolar_lanes": 0.0, "fixed": 0.0},
+        "ConcatStreams": {"out_bits": 4.66, "fixed": 24.0},
+        "Fork": {"ports": 5.0, "fixed": -5.0},
     },
     "ecp5": {
         "MVTU": {
@@ -102,9 +102,9 @@ COEF = {
         },
         "StreamingMaxPool": {"lane_bits": 9.755, "fixed": 51.844},
         "LabelSelect": {"cmp_bits": 2.615, "value_bits": 1.002, "fixed": 11.236},
-        "AddStreams": {"adder_bits": 2.0, "fixed": 8.0},
-        "ConcatStreams": {"mux_bits": 1.0, "counter_bits": 3.0, "fixed": 8.0},
-        "Fork": {"ports": 3.0, "fixed": 2.0},
+        "AddStreams": {"out_bits": 3.66, "bipolar_lanes": 3.3, "fixed": 0.0},
+        "ConcatStreams": {"out_bits": 21.0, "fixed": 170.0},
+        "Fork": {"ports": 5.0, "fixed": -2.0},
     },
 }  # fmt: skip
 
@@ -264,14 +264,15 @@ def _label_select_terms(family, *, k, vbits, ibits, pe=1):
 
 
 def _add_streams_terms(family, *, lanes, ibits, obits):
-    # per lane: the inputs' values (times their multipliers) summed into the output width
-    u = {"fixed": 1.0, "adder_bits": lanes * obits * (len(ibits) - 1)}
+    # per lane and input: its value added into the output width (a bipolar bit first made -1/+1), and the
+    # three-beat output queue; fitted on three records per family (benchmarks/layers.py)
+    u = {"fixed": 1.0, "out_bits": lanes * obits * len(ibits), "bipolar_lanes": lanes * ibits.count(1)}
     return u, lanes * (sum(ibits) + 3 * obits) + 4, 0, 0
 
 
 def _concat_terms(family, *, lanes, ibits, obits, beats):
-    # per lane a multiplexer over the inputs; a beat counter and the one-hot input select
-    u = {"fixed": 1.0, "mux_bits": lanes * obits * len(ibits), "counter_bits": max(1, beats - 1).bit_length()}
+    # per output bit the input select and the three-beat output queue, a beat counter and the one-hot select
+    u = {"fixed": 1.0, "out_bits": lanes * obits}
     return u, lanes * (sum(ibits) + 3 * obits) + len(ibits) * 2 + 4, 0, 0
 
 

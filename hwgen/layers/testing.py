@@ -1,7 +1,8 @@
 """Test helpers for stream components in ``amaranth.sim``: packing, put/get, and a stall/gap harness.
 
-The harness drives one ``i`` stream and drains one ``o`` stream of a component, with random input
-gaps (valid low before a beat) and random output stalls (ready low), and checks on every cycle:
+The harness drives the ``i`` stream (or each input of a join) and drains the ``o`` stream of a
+component, with random input gaps (valid low before a beat) and random output stalls (ready low), and
+checks on every cycle:
 
 - the AXI4-Stream rule on the component's output: once ``o.valid`` is high it stays high with the
   same payload until ``o.ready``;
@@ -19,10 +20,14 @@ import random
 from dataclasses import dataclass, field
 
 import numpy as np
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import Module, Signal, unsigned
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
 from amaranth.sim import Simulator
 
-__all__ = ["StreamResult", "pack", "run_stream_test", "stream_get", "stream_put", "unpack"]
+from hwgen.ir.datatypes import UINT
+
+__all__ = ["JoinBehindFork", "StreamResult", "pack", "run_stream_test", "stream_get", "stream_put", "unpack"]
 
 
 def pack(values, dtype, lanes: int) -> list[int]:
@@ -230,3 +235,56 @@ def run_stream_test(
         for k, (got, want) in enumerate(zip(res.outputs, exp, strict=True)):
             assert got == want, f"output beat {k}: got {got:#x}, expected {want:#x}"
     return res
+
+
+class JoinBehindFork(wiring.Component):
+    """A join layer (``i0``, ``i1``, ...) behind a fork, as one stream component for the single-input benches:
+    each beat of ``i`` carries one beat of every join input side by side (input ``k`` in the ``k``-th slice,
+    input 0 in the least significant bits); the fork's outputs reach the join through a two-beat FIFO each,
+    as the stitcher connects them. The join's inputs must have equal beats per frame. ``spec.cycles`` and
+    ``latency_cycles`` are the cycle model of the three stages (fork 0, FIFO 1, the join's latency)."""
+
+    def __init__(self, join):
+        from types import SimpleNamespace
+
+        from hwgen.layers.fifo import FIFOSpec
+        from hwgen.layers.fork import ForkSpec
+
+        s = join.spec
+        beats = {s.port_elems(k) // s.simd for k in range(s.in_ports)}
+        if len(beats) != 1:
+            raise ValueError("the join's inputs must have equal beats per frame")
+        self.join, self._beats = join, beats.pop()
+        self.widths = [s.simd * dt.bits for dt in s.in_dtypes]
+        self.fork = ForkSpec(
+            dtype=UINT(sum(self.widths)), lanes=1, outputs=s.in_ports, frame_elems=self._beats
+        )
+        self.fifos = [FIFOSpec(dtype=UINT(w), lanes=1, depth=2, frame_elems=self._beats) for w in self.widths]
+        self.stages = [self.fork, self.fifos[0], s]
+        self.spec = SimpleNamespace(cycles=s.cycles, in_beats=self._beats, out_beats=s.out_beats)
+        self.latency_cycles = self.fifos[0].latency + join.latency_cycles
+        super().__init__(
+            {
+                "i": In(stream.Signature(unsigned(sum(self.widths)))),
+                "o": Out(stream.Signature(unsigned(s.simd * s.odt.bits))),
+            }
+        )
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.fork = fork = self.fork.component()
+        m.submodules.join = self.join
+        wiring.connect(m, wiring.flipped(self.i), fork.i)
+        lo = 0
+        for k, (w, spec) in enumerate(zip(self.widths, self.fifos, strict=True)):
+            m.submodules[f"fifo{k}"] = fifo = spec.component()
+            o = getattr(fork, f"o{k}")
+            m.d.comb += [
+                fifo.i.valid.eq(o.valid),
+                fifo.i.payload.eq(o.payload[lo : lo + w]),
+                o.ready.eq(fifo.i.ready),
+            ]
+            wiring.connect(m, fifo.o, getattr(self.join, f"i{k}"))
+            lo += w
+        wiring.connect(m, self.join.o, wiring.flipped(self.o))
+        return m

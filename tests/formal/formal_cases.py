@@ -11,10 +11,12 @@ import numpy as np
 from hwgen.flow.formal import drain_cycles
 from hwgen.ir.datatypes import BIPOLAR, INT, UINT
 from hwgen.layers.fifo import FIFOSpec
+from hwgen.layers.join import AddStreamsSpec, ConcatStreamsSpec, JoinSpec
 from hwgen.layers.label_select import LabelSelectSpec
 from hwgen.layers.maxpool import StreamingMaxPoolSpec
 from hwgen.layers.mvtu import MVTUSpec
 from hwgen.layers.sliding_window import SlidingWindowSpec
+from hwgen.layers.testing import JoinBehindFork
 from hwgen.layers.thresholding import ThresholdingSpec
 from hwgen.layers.width_converter import WidthConverterSpec
 
@@ -46,12 +48,22 @@ LAYER_SPECS = {
     "fifo_memory": lambda: FIFOSpec(dtype=UINT(3), lanes=1, depth=3, frame_elems=2),
     "width_up": lambda: WidthConverterSpec.create(UINT(2), 1, 4, frame_elems=4),
     "width_odd": lambda: WidthConverterSpec.create(UINT(2), 3, 2, frame_elems=6),
+    # the joins behind a fork (hwgen.layers.testing.JoinBehindFork: fork, a FIFO per input, the join)
+    "add_streams": lambda: AddStreamsSpec.create(
+        2, in_dtypes=(UINT(2), BIPOLAR), muls=(1, 2), out_dtype=INT(4), pixels=2, simd=1
+    ),
+    "concat_streams": lambda: ConcatStreamsSpec.create(
+        (2, 2), in_dtypes=(UINT(2), UINT(1)), muls=(1, 2), out_dtype=UINT(2), pixels=1, simd=1
+    ),
 }
 
 
 def layer_case(name: str):
     """(component, in_beats, out_beats, drain) of layer case ``name``."""
     spec = LAYER_SPECS[name]()
+    if isinstance(spec, JoinSpec):
+        comp = JoinBehindFork(spec.component())
+        return comp, comp.spec.in_beats, comp.spec.out_beats, drain_cycles(comp.stages)
     return spec.component(), spec.in_beats, spec.out_beats, drain_cycles([spec])
 
 

@@ -11,13 +11,9 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from amaranth.hdl import Module, unsigned
-from amaranth.lib import stream, wiring
-from amaranth.lib.wiring import In, Out
 from hwgen.sim.runner import BenchRun, build_verilator, run_bench, session_cache_dir
 
 from hwgen.flow.verilog import export_stream_verilog
@@ -29,14 +25,13 @@ from hwgen.layers import (
     AddStreams,
     ConcatStreams,
     Depthwise,
-    Fork,
     LabelSelect,
     SlidingWindow,
     StreamingMaxPool,
     Thresholding,
     WidthConverter,
 )
-from hwgen.layers.testing import pack, unpack
+from hwgen.layers.testing import JoinBehindFork, pack, unpack
 
 pytestmark = pytest.mark.verilator
 
@@ -142,46 +137,6 @@ def _width_converter(rng, bits, n_in, n_out):
     return Case(comp, x, x, UINT(bits), n_in, UINT(bits), n_out)
 
 
-class _Joined(wiring.Component):
-    """A join layer behind a fork: each input beat carries one beat of every join input side by side (input
-    ``k`` in the ``k``-th slice); the fork's outputs go through a FIFO each into the join's inputs, as the
-    stitcher connects them. Cycle model: the join's; latency fork 0 + FIFO 1 + join."""
-
-    def __init__(self, join, frame_beats):
-        self.join, s = join, join.spec
-        self.widths = [s.simd * dt.bits for dt in s.in_dtypes]
-        self.spec = SimpleNamespace(cycles=s.cycles)
-        self.latency_cycles = 1 + join.latency_cycles
-        self._beats = frame_beats
-        super().__init__(
-            {
-                "i": In(stream.Signature(unsigned(sum(self.widths)))),
-                "o": Out(stream.Signature(unsigned(s.simd * s.odt.bits))),
-            }
-        )
-
-    def elaborate(self, platform):
-        m = Module()
-        n = len(self.widths)
-        m.submodules.fork = fork = Fork(sum(self.widths), n, beats_per_frame=self._beats)
-        m.submodules.join = self.join
-        wiring.connect(m, wiring.flipped(self.i), fork.i)
-        lo = 0
-        for k, w in enumerate(self.widths):
-            fifo = FIFO(w, 2, beats_per_frame=self._beats)
-            m.submodules[f"fifo{k}"] = fifo
-            o, j = getattr(fork, f"o{k}"), getattr(self.join, f"i{k}")
-            m.d.comb += [
-                fifo.i.valid.eq(o.valid),
-                fifo.i.payload.eq(o.payload[lo : lo + w]),
-                o.ready.eq(fifo.i.ready),
-            ]
-            wiring.connect(m, fifo.o, j)
-            lo += w
-        wiring.connect(m, self.join.o, wiring.flipped(self.o))
-        return m
-
-
 def _join(rng, kind, dts, muls, odt, ch, simd, pixels=3):
     """AddStreams, or ConcatStreams of inputs with equal channels (one fork beat feeds every input)."""
     xs = [_rand(rng, dt, (FRAMES, pixels, ch)) for dt in dts]
@@ -200,7 +155,7 @@ def _join(rng, kind, dts, muls, odt, ch, simd, pixels=3):
         word, lo = word | (b << lo), lo + simd * dt.bits
     wide = UINT(lo)
     return Case(
-        _Joined(comp, pixels * ch // simd),
+        JoinBehindFork(comp),
         word.reshape(FRAMES, -1),
         y.reshape(FRAMES, -1),
         wide,
