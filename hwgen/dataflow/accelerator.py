@@ -136,16 +136,19 @@ class Accelerator(wiring.Component):
     @property
     def layers(self) -> list[dict]:
         """One dict per hardware layer (for a manifest): name, kind, shapes, lanes, storage, cycles."""
-        return [spec.describe() | {"instance": self.instance(spec)} for spec in self._layers]
+        return [spec.describe() | self._place(spec) for spec in self._layers]
 
     @property
     def buffers(self) -> list[dict]:
         """The FIFOs and width converters between the layers: name, kind, lanes, depth, resources."""
-        return [
-            st.describe() | {"instance": self.instance(st)}
-            for st in self._stages
-            if isinstance(st, BufferSpec)
-        ]
+        return [st.describe() | self._place(st) for st in self._stages if isinstance(st, BufferSpec)]
+
+    def _place(self, stage) -> dict:
+        """The stage's instance name and the instances (or ``"input"``) its input streams come from."""
+        k = next(k for k, st in enumerate(self._stages) if st is stage)
+        feeds = sorted((e.dst_port, e.src) for e in self._edges if e.dst == k)
+        srcs = ["input" if src == PORT else self.instance(self._stages[src]) for _, src in feeds]
+        return {"instance": self.instance(stage), "inputs": srcs}
 
     def instance(self, stage) -> str:
         """The stage's submodule name in the Verilog (``s<k>_<kind>``, ``k`` its place in the chain)."""

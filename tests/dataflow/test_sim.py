@@ -177,3 +177,22 @@ def test_tfc_top3_labels():
     acc = Accelerator(graph, auto_folding(graph, 800))
     res = run_stream_test(acc, input_beats(graph, acc, x), n_out=3 * len(x), stall_prob=0.2, gap_prob=0.2)
     np.testing.assert_array_equal(output_values(acc, res.outputs, len(x)), ref)
+
+
+def test_dag_layers_name_the_streams_they_read():
+    """A residual net: the fork's stream reaches the add through a FIFO on each branch; the manifest's
+    ``inputs`` name the stages each layer and buffer reads."""
+    graph = streamline(MODELS["residual"]())
+    acc = Accelerator(graph, default_folding(graph, max_lanes=4))
+    stages = {d["instance"]: d for d in acc.layers + acc.buffers}
+    (add,) = [d for d in acc.layers if d["kind"] == "AddStreams"]
+    (fork,) = [d for d in acc.buffers if d["kind"] == "Fork"]
+    assert len(add["inputs"]) == 2 and all(stages[s]["kind"] == "FIFO" for s in add["inputs"])
+    readers = [d for d in stages.values() if fork["instance"] in d["inputs"]]
+    assert len(readers) == fork["outputs"] == 2 and all(d["kind"] == "FIFO" for d in readers)
+    assert acc.layers[0]["inputs"] == ["input"]
+
+    def reaches(src, dst):  # dst reads, through any stages, from src
+        return dst == src or any(reaches(src, s) for s in stages[dst]["inputs"] if s != "input")
+
+    assert all(reaches(fork["instance"], s) for s in add["inputs"])

@@ -50,10 +50,10 @@ LAYER_SPECS = {
     "width_odd": lambda: WidthConverterSpec.create(UINT(2), 3, 2, frame_elems=6),
     # the joins behind a fork (hwgen.layers.testing.JoinBehindFork: fork, a FIFO per input, the join)
     "add_streams": lambda: AddStreamsSpec.create(
-        2, in_dtypes=(UINT(2), BIPOLAR), muls=(1, 2), out_dtype=INT(4), pixels=2, simd=1
+        2, in_dtypes=(UINT(2), BIPOLAR), muls=(1, 2), out_dtype=INT(4), pixels=1, simd=2
     ),
     "concat_streams": lambda: ConcatStreamsSpec.create(
-        (2, 2), in_dtypes=(UINT(2), UINT(1)), muls=(1, 2), out_dtype=UINT(2), pixels=1, simd=1
+        (2, 2), in_dtypes=(UINT(2), UINT(1)), muls=(1, 2), out_dtype=UINT(2), pixels=1, simd=2
     ),
 }
 
