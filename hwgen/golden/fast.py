@@ -23,14 +23,8 @@ F32 = np.float32
 GEMM_MIN_ROWS = 64  # fewer rows: the XNOR-popcount / single product is as fast
 
 __all__ = [
-    "HW_EXEC",
-    "conv_xnor",
-    "from_codes",
-    "matvec_fast",
-    "mvtu_after_window",
-    "threshold_fast",
-    "to_codes",
-]
+    "HW_EXEC", "conv_xnor", "from_codes", "matvec_fast", "mvtu_after_window", "threshold_fast", "to_codes",
+]  # fmt: skip
 
 
 def pack_bipolar(x: np.ndarray) -> np.ndarray:
@@ -118,19 +112,24 @@ def conv_xnor(x, sw: dict, w, limit=None) -> np.ndarray:
     the per-pixel channel words, so the window is built from packed words (64 channels per word).
     """
     x = np.asarray(x)
-    k, s, p = sw["k"], sw["stride"], sw.get("pad", 0)
+    (kh, kw), s, p = _kernel(sw), sw["stride"], sw.get("pad", 0)
     if p:
         x = np.pad(x, ((0, 0), (p, p), (p, p), (0, 0)), constant_values=sw.get("pad_value", 0))
     c = x.shape[-1]
     xp = pack_bipolar(x)
-    win = np.lib.stride_tricks.sliding_window_view(xp, (k, k), axis=(1, 2))[:, ::s, ::s]
+    win = np.lib.stride_tricks.sliding_window_view(xp, (kh, kw), axis=(1, 2))[:, ::s, ::s]
     n, oh, ow, nw = win.shape[:4]
-    win = np.ascontiguousarray(win.transpose(0, 1, 2, 4, 5, 3)).reshape(n * oh * ow, k * k * nw)
+    win = np.ascontiguousarray(win.transpose(0, 1, 2, 4, 5, 3)).reshape(n * oh * ow, kh * kw * nw)
+    shape = (-1, kh, kw, c)
     wp = _prepared(
-        w, f"packed{k}", lambda w: pack_bipolar(np.asarray(w).reshape(-1, k, k, c)).reshape(-1, k * k * nw)
+        w, f"packed{kh}x{kw}", lambda w: pack_bipolar(np.reshape(w, shape)).reshape(-1, kh * kw * nw)
     )
     miss = popcount_mismatch(win, wp, limit)
-    return (miss if limit is not None else k * k * c - 2 * miss).reshape(n, oh, ow, -1)
+    return (miss if limit is not None else kh * kw * c - 2 * miss).reshape(n, oh, ow, -1)
+
+
+def _kernel(sw: dict) -> tuple[int, int]:  # (kh, kw) of a window's k (an int or a pair)
+    return (int(sw["k"]),) * 2 if np.isscalar(sw["k"]) else tuple(int(v) for v in sw["k"])
 
 
 def matvec_fast(x, w, xnor: bool = False, x_bound: int | None = None):
@@ -259,7 +258,8 @@ def mvtu_after_window(x, sw: dict, a: dict) -> np.ndarray:
         return conv_gemm(x, sw, a["weights"], _x_bound(a), _post(a), plan)
     if not is_xnor(a):
         return _mvtu([_sliding_window([x], sw)], a)
-    k = sw["k"] * sw["k"] * np.shape(x)[-1]
+    kh, kw = _kernel(sw)
+    k = kh * kw * np.shape(x)[-1]
     limit = _xnor_limit(a, k)
     acc = conv_xnor(x, sw, a["weights"], limit)
     if limit is not None or a.get("thresholds") is None:
@@ -273,8 +273,7 @@ def _thresholding(ins, a):
 
 def _sliding_window(ins, a):
     x = np.asarray(ins[0])
-    k, s, p = a["k"], a["stride"], a.get("pad", 0)
-    kh, kw = (k, k) if np.isscalar(k) else k
+    (kh, kw), s, p = _kernel(a), a["stride"], a.get("pad", 0)
     if p:
         x = np.pad(x, ((0, 0), (p, p), (p, p), (0, 0)), constant_values=a.get("pad_value", 0))
     win = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(1, 2))[:, ::s, ::s]

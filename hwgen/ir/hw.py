@@ -25,8 +25,8 @@ Ops and attributes (``*`` = optional, with its default):
     ``thresholds``, ``out_offset``, ``in_dtype``, ``out_dtype``, ``in_shape``, ``out_shape``,
     ``thresholds_repaired*``.
 ``SlidingWindow`` — im2col: output vector order (ky, kx, c)
-    ``k``, ``stride*`` (1), ``pad*`` (0), ``pad_value*`` (0), ``ifm_dim`` (H, W), ``ofm_dim``, ``channels``,
-    ``dtype``, shapes.
+    ``k`` (an int, or (kh, kw) for a non-square window), ``stride*`` (1), ``pad*`` (0), ``pad_value*`` (0),
+    ``ifm_dim`` (H, W), ``ofm_dim``, ``channels``, ``dtype``, shapes.
 ``DepthwiseConv`` — per channel ``c``, ``threshold(Σ_t weights[c, t] · window[t, c])`` over its own k×k window
     (ONNX ``Conv`` with ``group`` = channels; average pooling with every weight 1): ``weights`` (C, kh·kw)
     int64 values of ``w_dtype``, tap order (ky, kx); ``thresholds``, ``out_offset``, ``acc_min``/``acc_max``,
@@ -97,7 +97,7 @@ _WEIGHTED = {
     "negated": Attr((np.ndarray,), None),
     "thresholds_repaired": Attr((int, np.integer), 0),
 }
-#: Attributes of a k x k window over an image.
+#: Attributes of a k x k window over an image (``k`` an int, or (kh, kw) for a SlidingWindow).
 _WINDOW = {
     "k": _INT,
     "stride": Attr((int, np.integer), 1),
@@ -126,7 +126,7 @@ SCHEMA: dict[str, dict[str, Attr]] = {
         "thresholds_repaired": Attr((int, np.integer), 0),
         **_SHAPES,
     },
-    "SlidingWindow": {**_WINDOW, "dtype": _DT, **_SHAPES},
+    "SlidingWindow": {**_WINDOW, "k": Attr((int, np.integer, tuple)), "dtype": _DT, **_SHAPES},
     "DepthwiseConv": {**_WEIGHTED, **_WINDOW, **_SHAPES},
     "StreamingMaxPool": {
         "k": _INT,

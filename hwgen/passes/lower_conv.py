@@ -41,12 +41,15 @@ def _pad_lanes(size: int, k: int, stride: int, pad: int) -> np.ndarray:
     return ((pos < 0) | (pos >= size)).astype(np.int64)
 
 
-def _sliding_window(graph: Graph, node: Node, codes: str, k: int, stride: int, pad: int, pad_value: int):
+def _sliding_window(graph: Graph, node: Node, codes: str, k, stride: int, pad: int, pad_value: int):
+    """A window node; ``k`` an int or a (kh, kw) pair (kept an int when square)."""
+    kh, kw = (k, k) if isinstance(k, int) else k
+    k = kh if kh == kw else (kh, kw)
     win = graph.fresh(node.name + "_win")
     graph.dtypes[win] = graph.dtypes[codes]
     n, h, w, c = graph.shapes[codes]
-    oh, ow = (h + 2 * pad - k) // stride + 1, (w + 2 * pad - k) // stride + 1
-    graph.shapes[win] = (n, oh, ow, k * k * c)
+    oh, ow = (h + 2 * pad - kh) // stride + 1, (w + 2 * pad - kw) // stride + 1
+    graph.shapes[win] = (n, oh, ow, kh * kw * c)
     attrs = {"k": k, "stride": stride, "pad": pad, "pad_value": pad_value, "dtype": graph.dtypes[codes]}
     return Node("SlidingWindow", [codes], [win], attrs, node.name + "_swg"), win
 
@@ -65,7 +68,8 @@ def _lower_conv(graph: Graph, node: Node, f: Node) -> list[Node]:
     group = a.get("group", 1)
     depthwise = group != 1 and group == m and c == 1 and graph.shapes[node.inputs[0]][1] == m
     if (
-        kh != kw
+        (kh != kw and depthwise)
+        or pads[0] >= min(kh, kw)
         or strides[0] != strides[1]
         or len(set(pads)) != 1
         or (group != 1 and not depthwise)
@@ -73,15 +77,16 @@ def _lower_conv(graph: Graph, node: Node, f: Node) -> list[Node]:
         or a.get("auto_pad", "NOTSET") not in ("NOTSET", "")
     ):
         raise HwgenError(
-            f"node {node.name!r} (Conv): only square kernels, equal strides, equal padding on all "
-            "sides, group 1 or group = channels (depthwise) and dilation 1 are supported"
+            f"node {node.name!r} (Conv): only equal strides, equal padding on all sides (smaller than the "
+            "kernel), square depthwise kernels, group 1 or group = channels (depthwise) and dilation 1 are "
+            "supported"
         )
     codes, in_mul = _input_codes(graph, f, node)
     if depthwise:
         return _depthwise(graph, node, f, codes, in_mul, vals, scale, w_dt, strides[0], pads[0])
     masked = bool(pads[0]) and graph.dtypes[codes] == BIPOLAR
     pad_value = 1 if masked else _pad_value(graph, f, 0.0, node) if pads[0] else 0
-    swg, win = _sliding_window(graph, node, codes, kh, strides[0], pads[0], pad_value)
+    swg, win = _sliding_window(graph, node, codes, (kh, kw), strides[0], pads[0], pad_value)
     w_hw = vals.transpose(0, 2, 3, 1).reshape(m, -1)
     out = node.outputs[0]
     bias = len(node.inputs) > 2 and node.inputs[2]
