@@ -113,8 +113,7 @@ def conv_xnor(x, sw: dict, w, limit=None) -> np.ndarray:
     """
     x = np.asarray(x)
     (kh, kw), s, p = _kernel(sw), sw["stride"], sw.get("pad", 0)
-    if p:
-        x = np.pad(x, ((0, 0), (p, p), (p, p), (0, 0)), constant_values=sw.get("pad_value", 0))
+    x = ops.pad_image(x, p, sw.get("pad_value", 0))
     c = x.shape[-1]
     xp = pack_bipolar(x)
     win = np.lib.stride_tricks.sliding_window_view(xp, (kh, kw), axis=(1, 2))[:, ::s, ::s]
@@ -272,10 +271,8 @@ def _thresholding(ins, a):
 
 
 def _sliding_window(ins, a):
-    x = np.asarray(ins[0])
-    (kh, kw), s, p = _kernel(a), a["stride"], a.get("pad", 0)
-    if p:
-        x = np.pad(x, ((0, 0), (p, p), (p, p), (0, 0)), constant_values=a.get("pad_value", 0))
+    (kh, kw), s = _kernel(a), a["stride"]
+    x = ops.pad_image(np.asarray(ins[0]), a.get("pad", 0), a.get("pad_value", 0))
     win = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(1, 2))[:, ::s, ::s]
     n, oh, ow, c = win.shape[:4]
     return win.transpose(0, 1, 2, 4, 5, 3).reshape(n, oh, ow, kh * kw * c)

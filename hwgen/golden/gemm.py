@@ -22,6 +22,8 @@ import threading
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
+from .ops import pad_image
+
 __all__ = ["OneThreshold", "blas_one_thread", "conv_gemm", "gemm_plan", "rows_gemm"]
 
 EXACT_F32 = 1 << 24
@@ -220,8 +222,8 @@ def conv_gemm(x, sw: dict, w, x_bound: int, post, plan=None):
     k, s, p = sw["k"], sw["stride"], sw.get("pad", 0)
     kh, kw = (k, k) if np.isscalar(k) else k
     x = np.ascontiguousarray(x)  # e.g. a transposed (NCHW -> NHWC) input: windows then copy in runs
-    if p:
-        x = np.pad(x, ((0, 0), (p, p), (p, p), (0, 0)), constant_values=sw.get("pad_value", 0))
+    if np.any(p):
+        x = pad_image(x, p, sw.get("pad_value", 0))
         x_bound = max(int(x_bound), abs(int(sw.get("pad_value", 0))))
     plan = plan or gemm_plan(w, x_bound)
     if plan is None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
+    "pad_image",
     "add_streams",
     "concat_channels",
     "label_select",
@@ -84,17 +85,24 @@ def mvtu(x, w, thresholds=None, out_offset: int = 0, pad_rows=None, pad_cols=Non
     return multithreshold(acc, thresholds, out_offset)
 
 
+def pad_image(x, pad, pad_value=0) -> np.ndarray:
+    """An NHWC image padded with ``pad_value``: ``pad`` rows/columns on every border, or (top, left, bottom,
+    right) as ONNX orders a 2-D ``pads`` attribute."""
+    t, left, b, r = (pad,) * 4 if np.isscalar(pad) else pad
+    if not (t or left or b or r):
+        return np.asarray(x)
+    return np.pad(x, ((0, 0), (t, b), (left, r), (0, 0)), constant_values=pad_value)
+
+
 def sliding_window(x, k: int, stride: int = 1, pad: int = 0, pad_value: int = 0) -> np.ndarray:
     """im2col of an NHWC tensor: (N, H, W, C) -> (N, OH, OW, k*k*C), vector order (ky, kx, c).
 
-    ``k`` may be an int or a (kh, kw) pair; ``pad`` pads every border with ``pad_value``.
+    ``k`` may be an int or a (kh, kw) pair; ``pad`` pads every border with ``pad_value`` (or is a (top,
+    left, bottom, right) tuple).
     """
-    x = np.asarray(x, dtype=np.int64)
+    x = pad_image(np.asarray(x, dtype=np.int64), pad, pad_value)
     kh, kw = (k, k) if np.isscalar(k) else k
     n, h, w_, c = x.shape
-    if pad:
-        x = np.pad(x, ((0, 0), (pad, pad), (pad, pad), (0, 0)), constant_values=pad_value)
-        h, w_ = h + 2 * pad, w_ + 2 * pad
     oh, ow = (h - kh) // stride + 1, (w_ - kw) // stride + 1
     if oh < 1 or ow < 1:
         raise ValueError(f"sliding_window: {kh}x{kw} window does not fit a {h}x{w_} image")

@@ -25,7 +25,8 @@ Ops and attributes (``*`` = optional, with its default):
     ``thresholds``, ``out_offset``, ``in_dtype``, ``out_dtype``, ``in_shape``, ``out_shape``,
     ``thresholds_repaired*``.
 ``SlidingWindow`` — im2col: output vector order (ky, kx, c)
-    ``k`` (an int, or (kh, kw) for a non-square window), ``stride*`` (1), ``pad*`` (0), ``pad_value*`` (0),
+    ``k`` (an int, or (kh, kw) for a non-square window), ``stride*`` (1), ``pad*`` (0; or (top, left, bottom,
+    right) when the borders differ), ``pad_value*`` (0),
     ``ifm_dim`` (H, W), ``ofm_dim``, ``channels``, ``dtype``, shapes.
 ``DepthwiseConv`` — per channel ``c``, ``threshold(Σ_t weights[c, t] · window[t, c])`` over its own k×k window
     (ONNX ``Conv`` with ``group`` = channels; average pooling with every weight 1): ``weights`` (C, kh·kw)
@@ -126,7 +127,13 @@ SCHEMA: dict[str, dict[str, Attr]] = {
         "thresholds_repaired": Attr((int, np.integer), 0),
         **_SHAPES,
     },
-    "SlidingWindow": {**_WINDOW, "k": Attr((int, np.integer, tuple)), "dtype": _DT, **_SHAPES},
+    "SlidingWindow": {
+        **_WINDOW,
+        "k": Attr((int, np.integer, tuple)),
+        "pad": Attr((int, np.integer, tuple), 0),
+        "dtype": _DT,
+        **_SHAPES,
+    },
     "DepthwiseConv": {**_WEIGHTED, **_WINDOW, **_SHAPES},
     "StreamingMaxPool": {
         "k": _INT,

@@ -19,7 +19,8 @@ o : Out(stream.Signature(unsigned(SIMD * dtype.bits)))
 Parameters
 ----------
 height, width, channels : int, the input image.
-k : int or (kh, kw); stride : int; pad : int (< kh and < kw), on every border;
+k : int or (kh, kw); stride : int; pad : int (< kh and < kw), on every border, or (top, left, bottom, right)
+(top and bottom < kh, left and right < kw);
 pad_value : int, a value of ``dtype`` (used when pad > 0); simd : int, divisor of channels; dtype : DataType;
 depthwise : bool, the output order above.
 
@@ -66,6 +67,7 @@ class SlidingWindowSpec(ImageSpec, LayerSpec):
     kw: int
     stride: int = 1
     pad: int = 0
+    pads: tuple[int, int, int, int] | None = None  # (top, left, bottom, right) when the borders differ
     pad_value: int = 0
     simd: int = 1
     dtype: DataType
@@ -88,19 +90,24 @@ class SlidingWindowSpec(ImageSpec, LayerSpec):
         name="",
     ) -> SlidingWindowSpec:
         kh, kw = tuple(k) if isinstance(k, tuple | list) and len(k) == 2 else (k, k)
+        four = tuple(pad) if isinstance(pad, tuple | list) and len(pad) == 4 else (pad,) * 4
+        four = tuple(c.check_int("pad", v, minimum=0) for v in four)
+        even = len(set(four)) == 1
         spec = cls(
             height=c.check_int("height", height), width=c.check_int("width", width),
             channels=c.check_int("channels", channels), kh=c.check_int("k", kh), kw=c.check_int("k", kw),
-            stride=c.check_int("stride", stride), pad=c.check_int("pad", pad, minimum=0), pad_value=pad_value,
-            simd=simd, dtype=c.check_dtype("dtype", dtype), depthwise=bool(depthwise), name=name,
+            stride=c.check_int("stride", stride), pad=four[0] if even else 0, pads=None if even else four,
+            pad_value=pad_value, simd=simd, dtype=c.check_dtype("dtype", dtype), depthwise=bool(depthwise),
+            name=name,
         )  # fmt: skip
-        if spec.pad >= min(spec.kh, spec.kw):
+        t, left, b, r = spec.borders
+        if max(t, b) >= spec.kh or max(left, r) >= spec.kw:
             raise ValueError(f"'pad'={pad} must be smaller than the window {spec.kh}x{spec.kw}")
         c.check_fold("simd", simd, spec.channels, "channels")
-        if spec.pad and not spec.dtype.allowed(pad_value):
+        if any(spec.borders) and not spec.dtype.allowed(pad_value):
             raise ValueError(f"'pad_value'={pad_value!r} is not a {spec.dtype} value")
         if spec.oh < 1 or spec.ow < 1:
-            hp, wp = spec.height + 2 * spec.pad, spec.width + 2 * spec.pad
+            hp, wp = spec.height + t + b, spec.width + left + r
             raise ValueError(f"a {spec.kh}x{spec.kw} window does not fit a {hp}x{wp} (padded) image")
         return spec
 
@@ -114,12 +121,19 @@ class SlidingWindowSpec(ImageSpec, LayerSpec):
         )  # fmt: skip
 
     @property
+    def borders(self) -> tuple[int, int, int, int]:
+        """Padding (top, left, bottom, right)."""
+        return self.pads or (self.pad,) * 4
+
+    @property
     def oh(self) -> int:
-        return (self.height + 2 * self.pad - self.kh) // self.stride + 1
+        t, _, b, _ = self.borders
+        return (self.height + t + b - self.kh) // self.stride + 1
 
     @property
     def ow(self) -> int:
-        return (self.width + 2 * self.pad - self.kw) // self.stride + 1
+        _, left, _, r = self.borders
+        return (self.width + left + r - self.kw) // self.stride + 1
 
     @property
     def out_shape(self) -> tuple[int, int, int]:
@@ -147,7 +161,8 @@ class SlidingWindowSpec(ImageSpec, LayerSpec):
 
     def window_reads(self):
         """Input beat each output beat reads (None for padding), in output order."""
-        h, w, cf, s, pad = self.height, self.width, self.cf, self.stride, self.pad
+        h, w, cf, s = self.height, self.width, self.cf, self.stride
+        top, left = self.borders[:2]
         for oy in range(self.oh):
             for ox in range(self.ow):
                 taps = [(ky, kx) for ky in range(self.kh) for kx in range(self.kw)]
@@ -157,7 +172,7 @@ class SlidingWindowSpec(ImageSpec, LayerSpec):
                     else [(t, f) for t in taps for f in range(cf)]
                 )
                 for (ky, kx), f in order:
-                    iy, ix = oy * s - pad + ky, ox * s - pad + kx
+                    iy, ix = oy * s - top + ky, ox * s - left + kx
                     inside = 0 <= iy < h and 0 <= ix < w
                     yield (iy * w + ix) * cf + f if inside else None
 
@@ -197,7 +212,8 @@ class SlidingWindow(c.LayerComponent):
     def elaborate(self, platform):
         m = Module()
         s = self.spec
-        h, w, cf_n, pad = s.height, s.width, s.cf, s.pad
+        h, w, cf_n = s.height, s.width, s.cf
+        top, left = s.borders[:2]
         kh, kw, depth, frame = s.kh, s.kw, s.buffer_depth, s.in_beats
         width = s.simd * s.dtype.bits
         oq = c.output_queue(m, self.o, width, 3)
@@ -212,8 +228,8 @@ class SlidingWindow(c.LayerComponent):
         # Reader position: window top-left (ty, tx) in padded-out coordinates, offsets in the window.
         oy, ox = Signal(c.idx(s.oh)), Signal(c.idx(s.ow))
         ky, kx, cf = Signal(c.idx(kh)), Signal(c.idx(kw)), Signal(c.idx(cf_n))
-        ty = Signal(signed(max(h, pad + 1).bit_length() + 2), init=-pad)
-        tx = Signal(signed(max(w, pad + 1).bit_length() + 2), init=-pad)
+        ty = Signal(signed(max(h, top + 1).bit_length() + 2), init=-top)
+        tx = Signal(signed(max(w, left + 1).bit_length() + 2), init=-left)
         iy, ix = Signal(ty.shape()), Signal(tx.shape())
         inside = Signal()
         rb = Signal(c.idx(frame))  # beat of the frame this read needs
@@ -255,7 +271,7 @@ class SlidingWindow(c.LayerComponent):
         ]
         pad1 = Signal()
         m.d.sync += [pad1.eq(~inside), oq.push.eq(issue)]
-        pad_word = s.dtype.pack([s.pad_value] * s.simd, s.simd)[0] if pad else 0
+        pad_word = s.dtype.pack([s.pad_value] * s.simd, s.simd)[0] if any(s.borders) else 0
         m.d.comb += oq.data.eq(Mux(pad1, pad_word, rd.data))
         with m.If(issue):
             self._advance(m, (oy, ox, ky, kx, cf, ty, tx, rbase), r_wrap)
@@ -264,7 +280,7 @@ class SlidingWindow(c.LayerComponent):
     def _advance(self, m, regs, r_wrap):
         oy, ox, ky, kx, cf, ty, tx, rbase = regs
         sp = self.spec
-        s, pad = sp.stride, sp.pad
+        s, (top, left) = sp.stride, sp.borders[:2]
         # the window's counters, innermost first: (cf, kx, ky), or (kx, ky, cf) in depthwise order
         inner = [(cf, sp.cf), (kx, sp.kw), (ky, sp.kh)]
         if sp.depthwise:
@@ -277,11 +293,11 @@ class SlidingWindow(c.LayerComponent):
                 m.d.sync += d.eq(c.incr_wrap(d, nd))
                 with m.If(d == nd - 1):
                     with m.If(ox == sp.ow - 1):
-                        m.d.sync += [ox.eq(0), tx.eq(-pad)]
+                        m.d.sync += [ox.eq(0), tx.eq(-left)]
                         with m.If(oy == sp.oh - 1):
                             m.d.sync += [
                                 oy.eq(0),
-                                ty.eq(-pad),
+                                ty.eq(-top),
                                 rbase.eq(rbase + sp.in_beats % sp.buffer_depth),
                             ]
                             m.d.comb += r_wrap.eq(1)

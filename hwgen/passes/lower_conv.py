@@ -34,21 +34,26 @@ def _pad_value(graph: Graph, f: Node, pad_float: float, node: Node) -> int:
     return int(hit[0])
 
 
-def _pad_lanes(size: int, k: int, stride: int, pad: int) -> np.ndarray:
-    """(O, k) 0/1: tap ``t`` of output index ``o`` reads padding (outside ``0..size-1``)."""
-    o = np.arange((size + 2 * pad - k) // stride + 1)[:, None]
+def _pad_lanes(size: int, k: int, stride: int, pad: int, pad_end: int | None = None) -> np.ndarray:
+    """(O, k) 0/1: tap ``t`` of output index ``o`` reads padding (outside ``0..size-1``); ``pad`` before the
+    image, ``pad_end`` (default ``pad``) after it."""
+    pad_end = pad if pad_end is None else pad_end
+    o = np.arange((size + pad + pad_end - k) // stride + 1)[:, None]
     pos = o * stride - pad + np.arange(k)[None, :]
     return ((pos < 0) | (pos >= size)).astype(np.int64)
 
 
-def _sliding_window(graph: Graph, node: Node, codes: str, k, stride: int, pad: int, pad_value: int):
-    """A window node; ``k`` an int or a (kh, kw) pair (kept an int when square)."""
+def _sliding_window(graph: Graph, node: Node, codes: str, k, stride: int, pad, pad_value: int):
+    """A window node; ``k`` an int or a (kh, kw) pair (kept an int when square), ``pad`` an int or (top,
+    left, bottom, right) (kept an int when the borders are equal)."""
     kh, kw = (k, k) if isinstance(k, int) else k
     k = kh if kh == kw else (kh, kw)
+    t, left, b, r = (pad,) * 4 if isinstance(pad, int) else pad
+    pad = t if t == left == b == r else (t, left, b, r)
     win = graph.fresh(node.name + "_win")
     graph.dtypes[win] = graph.dtypes[codes]
     n, h, w, c = graph.shapes[codes]
-    oh, ow = (h + 2 * pad - kh) // stride + 1, (w + 2 * pad - kw) // stride + 1
+    oh, ow = (h + t + b - kh) // stride + 1, (w + left + r - kw) // stride + 1
     graph.shapes[win] = (n, oh, ow, kh * kw * c)
     attrs = {"k": k, "stride": stride, "pad": pad, "pad_value": pad_value, "dtype": graph.dtypes[codes]}
     return Node("SlidingWindow", [codes], [win], attrs, node.name + "_swg"), win
@@ -67,26 +72,28 @@ def _lower_conv(graph: Graph, node: Node, f: Node) -> list[Node]:
     strides, pads = a.get("strides", [1, 1]), a.get("pads", [0, 0, 0, 0])
     group = a.get("group", 1)
     depthwise = group != 1 and group == m and c == 1 and graph.shapes[node.inputs[0]][1] == m
+    pads = [int(v) for v in pads]
     if (
         (kh != kw and depthwise)
-        or pads[0] >= min(kh, kw)
+        or (len(set(pads)) != 1 and depthwise)
+        or max(pads[0], pads[2]) >= kh
+        or max(pads[1], pads[3]) >= kw
         or strides[0] != strides[1]
-        or len(set(pads)) != 1
         or (group != 1 and not depthwise)
         or any(d != 1 for d in a.get("dilations", [1, 1]))
         or a.get("auto_pad", "NOTSET") not in ("NOTSET", "")
     ):
         raise HwgenError(
-            f"node {node.name!r} (Conv): only equal strides, equal padding on all sides (smaller than the "
-            "kernel), square depthwise kernels, group 1 or group = channels (depthwise) and dilation 1 are "
+            f"node {node.name!r} (Conv): only equal strides, padding smaller than the kernel, square and "
+            "evenly padded depthwise kernels, group 1 or group = channels (depthwise) and dilation 1 are "
             "supported"
         )
     codes, in_mul = _input_codes(graph, f, node)
     if depthwise:
         return _depthwise(graph, node, f, codes, in_mul, vals, scale, w_dt, strides[0], pads[0])
-    masked = bool(pads[0]) and graph.dtypes[codes] == BIPOLAR
-    pad_value = 1 if masked else _pad_value(graph, f, 0.0, node) if pads[0] else 0
-    swg, win = _sliding_window(graph, node, codes, (kh, kw), strides[0], pads[0], pad_value)
+    masked = any(pads) and graph.dtypes[codes] == BIPOLAR
+    pad_value = 1 if masked else _pad_value(graph, f, 0.0, node) if any(pads) else 0
+    swg, win = _sliding_window(graph, node, codes, (kh, kw), strides[0], tuple(pads), pad_value)
     w_hw = vals.transpose(0, 2, 3, 1).reshape(m, -1)
     out = node.outputs[0]
     bias = len(node.inputs) > 2 and node.inputs[2]
@@ -99,8 +106,8 @@ def _lower_conv(graph: Graph, node: Node, f: Node) -> list[Node]:
     ]
     if masked:  # bipolar values cannot hold the model's padding 0: the matrix layer masks those lanes
         n, h, w, _ = graph.shapes[codes]
-        new[1].attrs["pad_rows"] = _pad_lanes(h, kh, strides[0], pads[0])
-        new[1].attrs["pad_cols"] = _pad_lanes(w, kw, strides[0], pads[0])
+        new[1].attrs["pad_rows"] = _pad_lanes(h, kh, strides[0], pads[0], pads[2])
+        new[1].attrs["pad_cols"] = _pad_lanes(w, kw, strides[0], pads[1], pads[3])
     if bias:
         b = np.asarray(graph.consts[node.inputs[2]], np.float32).reshape(1, -1, 1, 1)
         new.append(

@@ -47,6 +47,11 @@ NETS = {
     "concat": lambda: (streamline(MODELS["concat"]()), inputs_for(MODELS["concat"](), n=6, seed=4)),
     # non-square kernels: 2x3 on 4-bit values, zero-padded 3x2 on binary values (masked padding lanes)
     "nonsquare": lambda: (streamline(MODELS["nonsquare"]()), inputs_for(MODELS["nonsquare"](), n=6, seed=4)),
+    # the same with different padding on each border (top/right, then left/bottom)
+    "uneven_pad": lambda: (
+        streamline(MODELS["uneven_pad"]()),
+        inputs_for(MODELS["uneven_pad"](), n=6, seed=4),
+    ),
     # the same without padding, class indices out (top-2)
     "cnn_topk": lambda: (streamline(tiny_cnn(seed=3), topk=2), inputs_for(tiny_cnn(seed=3), n=6, seed=4)),
 }

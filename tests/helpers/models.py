@@ -242,20 +242,23 @@ def tiny_concat(seed=0) -> Graph:
     return b.done(b.op("MatMul", [t, b.quant(b.c(rng.normal(size=(27, 3))), 3)]))
 
 
-def tiny_nonsquare(seed=0) -> Graph:
+def tiny_nonsquare(seed=0, uneven=False) -> Graph:
     """Non-square kernels: a 2x3 convolution on 4-bit values, then a zero-padded 3x2 one on binary values
-    (padding lanes masked per kernel row and column), then an FC."""
+    (padding lanes masked per kernel row and column), then an FC. ``uneven``: the first convolution padded
+    (top 1, right 2), the second (left 1, bottom 2), as ONNX ``pads`` allows."""
     rng = np.random.default_rng(seed)
     b = _B((1, 2, 6, 7))
+    pads = ([1, 0, 0, 2], [0, 1, 2, 0]) if uneven else ([0] * 4, [1] * 4)
     t = b.quant(b.op("Sub", ["x", b.c(0.5)]), 4, signed=1, narrow=0, scale=2.0**-3)
     w = b.quant(b.c(rng.normal(size=(4, 2, 2, 3))), 3, scale=0.5)
-    t = b.op("Conv", [t, w], kernel_shape=[2, 3], pads=[0] * 4, strides=[1, 1])
+    t = b.op("Conv", [t, w], kernel_shape=[2, 3], pads=pads[0], strides=[1, 1])
     t = b.op("BipolarQuant", [b.bn(t, [1.0, -0.6, 0.8, 0.3], rng), b.c(1.0)])
     w = b.op("BipolarQuant", [b.c(rng.normal(size=(3, 4, 3, 2))), b.c(1.0)])
-    t = b.op("Conv", [t, w], kernel_shape=[3, 2], pads=[1] * 4, strides=[1, 1])
+    t = b.op("Conv", [t, w], kernel_shape=[3, 2], pads=pads[1], strides=[1, 1])
     t = b.op("BipolarQuant", [b.bn(t, [0.9, 1.2, 0.4], rng), b.c(1.0)])
     t = b.op("Reshape", [t, b.c(np.array([1, -1], np.int64))])
-    return b.done(b.op("MatMul", [t, b.op("BipolarQuant", [b.c(rng.normal(size=(90, 3))), b.c(1.0)])]))
+    n = 126 if uneven else 90
+    return b.done(b.op("MatMul", [t, b.op("BipolarQuant", [b.c(rng.normal(size=(n, 3))), b.c(1.0)])]))
 
 
 def inputs_for(graph: Graph, n=64, seed=1, grid=None):
@@ -283,6 +286,7 @@ MODELS = {
     "residual_bipolar": lambda: tiny_residual(seed=7, bipolar=True),
     "concat": tiny_concat,
     "nonsquare": lambda: tiny_nonsquare(seed=1),
+    "uneven_pad": lambda: tiny_nonsquare(seed=1, uneven=True),
 }
 
 

@@ -196,6 +196,9 @@ CASES = {
     "swg_pad": lambda r: _swg(r, 5, 5, 4, 3, 1, 1, 2, UINT(2)),
     "swg_stride2_bipolar": lambda r: _swg(r, 7, 7, 2, 3, 2, 0, 1, BIPOLAR),
     "swg_2x3_pad": lambda r: _swg(r, 5, 6, 2, (2, 3), 1, 1, 2, UINT(2)),  # a non-square window
+    "swg_uneven_pad": lambda r: _swg(
+        r, 5, 4, 2, 3, 2, (2, 0, 1, 2), 1, UINT(2), 3
+    ),  # top 2, bottom 1, right 2
     "swg_cnv": lambda r: _swg(r, 8, 8, 16, 3, 1, 0, 8, BIPOLAR),  # a CNV conv input, 2 beats per pixel
     "maxpool_int4": lambda r: _maxpool(r, 4, 4, 4, 2, 2, INT(4)),
     "maxpool_bipolar": lambda r: _maxpool(r, 6, 6, 2, 2, 1, BIPOLAR),
