@@ -13,7 +13,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ToolchainError", "Verilator", "find_verilator", "verilator_env", "tool_versions"]
+__all__ = ["ToolchainError", "Verilator", "find_verilator", "runtime_cache", "verilator_env", "tool_versions"]
 
 
 class ToolchainError(RuntimeError):
@@ -64,6 +64,24 @@ def verilator_env(base: dict[str, str] | None = None, *, standalone: bool = Fals
     if standalone and "CFG_CXXFLAGS_PCH_I" not in env.get("MAKEFLAGS", ""):
         env["MAKEFLAGS"] = f"{env.get('MAKEFLAGS', '')} CFG_CXXFLAGS_PCH_I=-include".strip()
     return env
+
+
+def runtime_cache(fallback) -> Path:
+    """Where the design-independent Verilator runtime objects (``verilated*.o``, keyed by tool versions and
+    compiler flags) are kept: ``$HWGEN_RUNTIME_CACHE``, else ``<environment>/var/cache/hwgen`` next to the
+    installed tools (so every build of this environment compiles them once), else ``fallback`` (a build's
+    own cache folder) when that is not writable."""
+    import sys
+
+    env = os.environ.get("HWGEN_RUNTIME_CACHE")
+    for path in ([Path(env)] if env else []) + [Path(sys.prefix) / "var" / "cache" / "hwgen"]:
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            continue
+        if os.access(path, os.W_OK):
+            return path
+    return Path(fallback)
 
 
 def activate_verilator() -> Verilator:

@@ -5,7 +5,8 @@
   template, tool versions, flags) into a hashed, file-locked folder of a cache folder, like
   :func:`hwgen.sim.runner.build_verilator`. The model and the harness compile as one translation unit
   (measured on TFC-W1A1: 4.6 s against 8.5 s for Verilator's make with its two precompiled headers); the
-  Verilator runtime objects are compiled once per cache folder, in parallel with the model. Should the
+  Verilator runtime objects are compiled once per environment (:func:`hwgen.toolchain.runtime_cache`), in
+  parallel with the model. Should the
   single translation unit not compile, Verilator's own makefile builds it.
 - :func:`run_harness` runs a build on packed input beats, split into shards over processes; every shard
   starts from reset and draws its own seeded pauses. It returns each shard's output beats, per-frame
@@ -32,7 +33,7 @@ from string import Template
 import numpy as np
 from hwgen.sim.fifo_monitor import FIFO_VLT, fifo_members, monitors
 
-from hwgen.toolchain import find_verilator, verilator_env
+from hwgen.toolchain import find_verilator, runtime_cache, verilator_env
 
 __all__ = ["HarnessModel", "HarnessRun", "ShardResult", "build_harness", "fill_template", "run_harness"]
 
@@ -132,7 +133,8 @@ def _classes(obj: Path, prefix: str) -> list[str]:
 
 
 def _runtime(cache_dir: Path, cc: list[str], env, log: Path) -> list[Path]:
-    """verilated*.o for standalone models, compiled once per cache folder and flags (file-locked)."""
+    """verilated*.o for standalone models, compiled once per cache folder and flags (file-locked); the
+    folder is :func:`hwgen.toolchain.runtime_cache`, shared by every build of the environment."""
     include = find_verilator().root / "include"
     rdir = cache_dir / f"_harness-runtime-{_key([a.encode() for a in cc])}"
     objs = [rdir / "verilated.o", rdir / "verilated_threads.o"]
@@ -211,7 +213,7 @@ def build_harness(sources, toplevel: str, in_bits: int, out_bits: int, cache_dir
         k = main_cmd.index("-o")
         cc = [main_cmd[0], opt, *(a for a in main_cmd[1:k] if a != "-c" and not a.startswith("-O"))]
         with ThreadPoolExecutor(1) as pool:
-            runtime = pool.submit(_runtime, cache_dir, cc, env, log)
+            runtime = pool.submit(_runtime, runtime_cache(cache_dir), cc, env, log)
             src = obj / "hwgen_unity.cpp"
             src.write_text(
                 "".join(f'#include "{c}"\n' for c in [*_classes(obj, prefix), "../harness_main.cpp"])

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from cocotb_tools import runner as cocotb_runner
 
-from hwgen.toolchain import activate_verilator, find_verilator, verilator_env
+from hwgen.toolchain import activate_verilator, find_verilator, runtime_cache, verilator_env
 
 __all__ = [
     "BenchResult",
@@ -146,7 +146,7 @@ def build_verilator(
     cache_dir : path
         Folder holding builds (under pytest's ``tmp_path`` or an OUT folder). Builds of identical
         inputs are shared; different inputs never share a folder. The Verilator runtime objects are
-        compiled once per folder and copied into later builds.
+        compiled once per environment (:func:`hwgen.toolchain.runtime_cache`) and copied into builds.
     waves : bool
         Build with tracing (``dump.vcd`` is written where the bench runs).
     build_args : sequence of str
@@ -182,12 +182,13 @@ def build_verilator(
         runner = _Verilator()
         runner.log.setLevel(logging.WARNING)  # the commands and their output are in build.log
         runner.opt = opt
-        runner.runtime_dir = cache_dir / f"_runtime-{_runtime_key(waves)}"
+        shared = runtime_cache(cache_dir)  # the runtime objects: once per environment
+        runner.runtime_dir = shared / f"_runtime-{_runtime_key(waves)}"
         saved_flags = os.environ.get("CXXFLAGS")
         os.environ["CXXFLAGS"] = _cocotb_cxxflags()
         # The first build compiles the runtime objects; concurrent first builds wait for it instead of
         # compiling them too.
-        runtime_lock = open(cache_dir / f"{runner.runtime_dir.name}.lock", "w")
+        runtime_lock = open(shared / f"{runner.runtime_dir.name}.lock", "w")
         if not (runner.runtime_dir / "complete").is_file():
             fcntl.flock(runtime_lock, fcntl.LOCK_EX)
         t0 = time.monotonic()
