@@ -39,7 +39,7 @@ def test_one_registry_one_spelling():
     assert set(SPECS) == set(SCHEMA) == set(HW_EXEC) - {"ToCodes", "FromCodes"}
     for op, cls in SPECS.items():
         assert cls.kind == op
-    kinds = set(SPECS) | {FIFOSpec.kind, WidthConverterSpec.kind}
+    kinds = set(SPECS) | {FIFOSpec.kind, WidthConverterSpec.kind, ForkSpec.kind}
     for family in ("xc7", "ecp5"):
         assert set(resource_model.COEF[family]) == kinds
 
