@@ -19,6 +19,7 @@ from hwgen.ir.hw import SCHEMA
 from hwgen.layers import (
     MVTU,
     FIFOSpec,
+    ForkSpec,
     LabelSelectSpec,
     MVTUSpec,
     SlidingWindowSpec,
