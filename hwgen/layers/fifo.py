@@ -36,7 +36,7 @@ from amaranth.lib.wiring import In, Out
 from hwgen.ir.datatypes import UINT, DataType
 from hwgen.layers import _common as c
 from hwgen.layers import resource_model
-from hwgen.layers.spec import BufferSpec, LayerSpec, steady_times
+from hwgen.layers.spec import LaneBufferSpec, LayerSpec, steady_times
 
 __all__ = ["FIFO", "FIFOSpec", "QUEUE", "ram_style"]
 
@@ -55,7 +55,7 @@ def ram_style(width: int, depth: int, family: str = "xc7") -> str:
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
-class FIFOSpec(BufferSpec, LayerSpec):
+class FIFOSpec(LaneBufferSpec, LayerSpec):
     """A FIFO of ``depth`` beats of ``lanes`` elements of ``dtype`` between two layers."""
 
     kind: ClassVar[str] = "FIFO"
@@ -64,18 +64,6 @@ class FIFOSpec(BufferSpec, LayerSpec):
     lanes: int
     depth: int
     frame_elems: int
-
-    @property
-    def width(self) -> int:
-        return self.lanes * self.dtype.bits
-
-    @property
-    def in_lanes(self) -> int:
-        return self.lanes
-
-    @property
-    def out_lanes(self) -> int:
-        return self.lanes
 
     @property
     def ram_style(self) -> str:

@@ -26,13 +26,13 @@ from amaranth.lib.wiring import In, Out
 from hwgen.ir.datatypes import DataType
 from hwgen.layers import _common as c
 from hwgen.layers import resource_model
-from hwgen.layers.spec import BufferSpec, LayerSpec
+from hwgen.layers.spec import LaneBufferSpec, LayerSpec
 
 __all__ = ["Fork", "ForkSpec"]
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
-class ForkSpec(BufferSpec, LayerSpec):
+class ForkSpec(LaneBufferSpec, LayerSpec):
     """A fork of a stream of ``lanes`` elements of ``dtype`` to ``outputs`` consumers."""
 
     kind: ClassVar[str] = "Fork"
@@ -41,18 +41,6 @@ class ForkSpec(BufferSpec, LayerSpec):
     lanes: int
     outputs: int
     frame_elems: int
-
-    @property
-    def width(self) -> int:
-        return self.lanes * self.dtype.bits
-
-    @property
-    def in_lanes(self) -> int:
-        return self.lanes
-
-    @property
-    def out_lanes(self) -> int:
-        return self.lanes
 
     @property
     def out_ports(self) -> int:

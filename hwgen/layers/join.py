@@ -281,6 +281,11 @@ class ConcatStreamsSpec(JoinSpec):
 
 
 class _Join(c.LayerComponent):
+    """Common structure: ``take`` (a beat from one or every input, with output-queue credit) registers the
+    inputs' payloads; a cycle later their values (times ``muls``) are combined into the output queue.
+    Subclasses drive ``take`` and the inputs' ready (:meth:`_accept`) and combine the lanes
+    (:meth:`_combine`)."""
+
     def __init__(self, *args, **params):
         s = self.spec
         members = {
@@ -298,11 +303,13 @@ class _Join(c.LayerComponent):
         view = data.ArrayLayout(dt.bits, s.simd)(payload)
         return [_value(m, view[p], dt, s.muls[k], f"v{k}_{p}") for p in range(s.simd)]
 
+    def _accept(self, m: Module, ins: list, credit, take) -> list:  # pragma: no cover - per kind
+        """Drive ``take`` and every input's ready; return signals to carry to the combining cycle."""
+        raise NotImplementedError
 
-class AddStreams(_Join):
-    """Element-wise sum of the input streams; see the module docstring."""
-
-    make_spec = staticmethod(AddStreamsSpec.create)
+    def _combine(self, m: Module, lanes: list, carried: list) -> list:  # pragma: no cover - per kind
+        """The output lanes' values from every input's lane values (``lanes[k][p]``)."""
+        raise NotImplementedError
 
     def elaborate(self, platform):
         m = Module()
@@ -310,21 +317,35 @@ class AddStreams(_Join):
         oq = c.output_queue(m, self.o, s.simd * s.odt.bits, 3)
         ins = self.inputs()
         take = Signal()
-        m.d.comb += take.eq(oq.has_credit & Cat(*(i.valid for i in ins)).all())
-        for k, i in enumerate(ins):
-            others = [j.valid for n, j in enumerate(ins) if n != k]
-            m.d.comb += i.ready.eq(oq.has_credit & Cat(*others).all())
+        carried = self._accept(m, ins, oq.has_credit, take)
         m.d.comb += oq.reserve.eq(take)
         valid1 = c.delay(m, take, "valid1")
+        carried = [c.delay(m, sig, f"{sig.name}_1") for sig in carried]
         regs = [c.delay(m, i.payload, f"x{k}", reset_less=True) for k, i in enumerate(ins)]
         lanes = [self._lanes(m, r, k) for k, r in enumerate(regs)]
-        outs = []
+        outs = [_encode(v, s.odt) for v in self._combine(m, lanes, carried)]
+        m.d.comb += [oq.push.eq(valid1), oq.data.eq(Cat(*outs))]
+        return m
+
+
+class AddStreams(_Join):
+    """Element-wise sum of the input streams; see the module docstring."""
+
+    make_spec = staticmethod(AddStreamsSpec.create)
+
+    def _accept(self, m, ins, credit, take):
+        m.d.comb += take.eq(credit & Cat(*(i.valid for i in ins)).all())
+        for k, i in enumerate(ins):
+            m.d.comb += i.ready.eq(credit & Cat(*(j.valid for n, j in enumerate(ins) if n != k)).all())
+        return []
+
+    def _combine(self, m, lanes, carried):
+        s, outs = self.spec, []
         for p in range(s.simd):
             total = Signal(c.range_shape(s.odt.min, s.odt.max), name=f"sum_{p}")
             m.d.comb += total.eq(sum(v[p] for v in lanes))
-            outs.append(_encode(total, s.odt))
-        m.d.comb += [oq.push.eq(valid1), oq.data.eq(Cat(*outs))]
-        return m
+            outs.append(total)
+        return outs
 
 
 class ConcatStreams(_Join):
@@ -332,23 +353,16 @@ class ConcatStreams(_Join):
 
     make_spec = staticmethod(ConcatStreamsSpec.create)
 
-    def elaborate(self, platform):
-        m = Module()
+    def _accept(self, m, ins, credit, take):
         s = self.spec
-        oq = c.output_queue(m, self.o, s.simd * s.odt.bits, 3)
-        ins = self.inputs()
         n_beats = sum(s.port_beats)
-        # one-hot input select per beat of a pixel, a shift register (the port of beat b is fixed)
+        # one-hot input select per beat of a pixel (the input of beat b of a pixel is fixed)
         order = [k for k, n in enumerate(s.port_beats) for _ in range(n)]
         sel = [Signal(init=int(order[0] == k), name=f"sel{k}") for k in range(s.in_ports)]
         beat = Signal(c.idx(n_beats))
-        take = Signal()
-        m.d.comb += take.eq(
-            oq.has_credit & Cat(*(sl & i.valid for sl, i in zip(sel, ins, strict=True))).any()
-        )
+        m.d.comb += take.eq(credit & Cat(*(sl & i.valid for sl, i in zip(sel, ins, strict=True))).any())
         for sl, i in zip(sel, ins, strict=True):
-            m.d.comb += i.ready.eq(oq.has_credit & sl)
-        m.d.comb += oq.reserve.eq(take)
+            m.d.comb += i.ready.eq(credit & sl)
         with m.If(take):
             m.d.sync += beat.eq(c.incr_wrap(beat, n_beats))
             with m.Switch(beat):
@@ -356,17 +370,15 @@ class ConcatStreams(_Join):
                     nxt = order[(b + 1) % n_beats]
                     with m.Case(b):
                         m.d.sync += [sl.eq(int(k == nxt)) for k, sl in enumerate(sel)]
-        valid1 = c.delay(m, take, "valid1")
-        sel1 = [c.delay(m, sl, f"sel1_{k}") for k, sl in enumerate(sel)]
-        regs = [c.delay(m, i.payload, f"x{k}", reset_less=True) for k, i in enumerate(ins)]
-        lanes = [self._lanes(m, r, k) for k, r in enumerate(regs)]
-        outs = []
+        return sel
+
+    def _combine(self, m, lanes, sel1):
+        s, outs = self.spec, []
         for p in range(s.simd):
             val = Signal(c.range_shape(min(s.odt.min, 0), s.odt.max), name=f"val_{p}")
             with m.Switch(Cat(*sel1)):
                 for k in range(s.in_ports):
                     with m.Case(1 << k):
                         m.d.comb += val.eq(lanes[k][p])
-            outs.append(_encode(val, s.odt))
-        m.d.comb += [oq.push.eq(valid1), oq.data.eq(Cat(*outs))]
-        return m
+            outs.append(val)
+        return outs

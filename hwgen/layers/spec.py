@@ -24,7 +24,7 @@ from typing import ClassVar
 
 from hwgen.errors import HwgenError
 
-__all__ = ["BufferSpec", "ImageSpec", "LayerSpec", "steady_times"]
+__all__ = ["BufferSpec", "ImageSpec", "LayerSpec", "LaneBufferSpec", "steady_times"]
 
 
 def steady_times(arrivals: list[int], delay: int) -> list[int]:
@@ -231,3 +231,19 @@ class BufferSpec:
     def buffer_facts(self) -> dict:
         """Kind-specific facts for the manifest (a FIFO's depth and RAM style)."""
         return {}
+
+
+class LaneBufferSpec(BufferSpec):
+    """A buffer with ``lanes`` elements of ``dtype`` per beat on every port (FIFO, fork)."""
+
+    @property
+    def width(self) -> int:
+        return self.lanes * self.dtype.bits
+
+    @property
+    def in_lanes(self) -> int:
+        return self.lanes
+
+    @property
+    def out_lanes(self) -> int:
+        return self.lanes
