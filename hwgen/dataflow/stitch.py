@@ -177,7 +177,7 @@ def stitch(
 
 
 def dag_times(stages: list[LayerSpec], edges: list[Edge]):
-    """Beat-level timing of the first frame (:mod:`hwgen.dataflow.timing`): ``(out, taken)`` with
+    """Beat-level timing of the first frame through an empty accelerator: ``(out, taken)`` with
     ``out[(stage, port)]`` the valid cycles of the beats leaving that port and ``taken[stage]`` a join's
     per-input cycles at which it takes each beat; the accelerator's input offers beat ``j`` at cycle ``j``."""
     feeds = {(e.dst, e.dst_port): e for e in edges}

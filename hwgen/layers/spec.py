@@ -8,7 +8,7 @@ everything the rest of the flow needs to know about one layer without building h
   :meth:`with_lanes` returns the same layer folded differently;
 - its cycle model: ``cycles`` per frame in steady state, ``latency`` (first input beat to first output
   beat, fed one beat per cycle) and :meth:`output_times`, the beat-level timing of one frame through an
-  empty layer that :mod:`hwgen.dataflow.timing` chains;
+  empty layer that :func:`hwgen.dataflow.stitch.dag_times` chains over the stages;
 - its resource model per FPGA family (:meth:`resources`, priced by :mod:`hwgen.layers.resource_model`);
 - the construction of its Amaranth ``wiring.Component`` (:meth:`component`).
 
