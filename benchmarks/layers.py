@@ -252,6 +252,10 @@ CONFIGS = {
     "fifo_64x32": ("FIFO", _fifo, dict(width=64, depth=32)),
     "width_converter_8to3x4": ("WidthConverter", _width_converter, dict(bits=4, in_lanes=8, out_lanes=3)),
     "width_converter_2to16x1": ("WidthConverter", _width_converter, dict(bits=1, in_lanes=2, out_lanes=16)),
+    # CNV-W1A1's converters at 10,000 frames/s (chunks of gcd(in, out) elements)
+    "width_converter_64to48x1": ("WidthConverter", _width_converter, dict(bits=1, in_lanes=64, out_lanes=48)),
+    "width_converter_64to8x1": ("WidthConverter", _width_converter, dict(bits=1, in_lanes=64, out_lanes=8)),
+    "width_converter_32to36x1": ("WidthConverter", _width_converter, dict(bits=1, in_lanes=32, out_lanes=36)),
     "fifo_8x128": ("FIFO", _fifo, dict(width=8, depth=128)),
     "swg_cnv_30x30x64_k3_simd32": (
         "SlidingWindow",

@@ -72,7 +72,7 @@ COEF = {
         },
         "Thresholding": {"cmp_bits": 0.614, "rom_logic": 0.451, "fixed": 47.947},
         "FIFO": {"width": 0.5, "ptr_bits": 4.011, "fixed": 8.778},
-        "WidthConverter": {"buffer_bits": 0.747, "fixed": 8.322},
+        "WidthConverter": {"buffer_bits": 0.7, "wiring_luts": 0.79, "in_bits": 1.05},
         "SlidingWindow": {"counter_bits": 3.069, "width": 0.616, "fixed": 19.87},
         "DepthwiseConv": {
             "xnor_var": 2.52, "mac_sign": 0.944, "mac_mul": 1.322, "mac_table": 1.558, "tree_bits": 0.919,
@@ -93,7 +93,7 @@ COEF = {
         },
         "Thresholding": {"cmp_bits": 1.124, "rom_logic": 0.952, "fixed": 62.097},
         "FIFO": {"width": 1.0, "ptr_bits": 2.823, "fixed": 109.698},
-        "WidthConverter": {"buffer_bits": 1.518, "fixed": 115.475},
+        "WidthConverter": {"buffer_bits": 2.3, "wiring_luts": 0.75, "in_bits": 4.35},
         "SlidingWindow": {"counter_bits": 4.511, "width": 2.062, "fixed": 37.046},
         "DepthwiseConv": {
             "xnor_var": 4.633, "mac_sign": 1.246, "mac_mul": 1.854, "mac_table": 0.898, "tree_bits": 2.395,
@@ -238,11 +238,13 @@ def _fifo_terms(family, *, width, depth):
     return {"fixed": 1.0, "ptr_bits": ptr, "lutram": lutram}, width + 4 * ptr + 4, bram, blocks
 
 
-def _width_converter_terms(family, *, in_bits, out_bits, capacity_bits):
-    # a buffer bit loads from one of the input lanes, from its shifted neighbour or holds
-    elem = math.gcd(in_bits, out_bits, capacity_bits)
-    mux = capacity_bits * math.log2(in_bits // elem + 2)
-    return {"fixed": 1.0, "buffer_bits": mux}, capacity_bits + 4, 0, 0
+def _width_converter_terms(family, *, in_bits, out_bits, capacity_bits, chunk_bits, slot_inputs):
+    # A buffer bit of chunk slot j ORs its old value, its neighbour a pop moves down and the input bits
+    # wired to it (slot_inputs[j] signals: hwgen.layers.width_converter.fill_wiring), then the pop
+    # multiplexer: a tree of LUTs of k inputs per bit. The push gating costs about a LUT per input bit.
+    k = 6 if family == "xc7" else 4
+    tree = sum(chunk_bits * math.ceil((n - 1) / (k - 1)) for n in slot_inputs)
+    return {"buffer_bits": capacity_bits, "wiring_luts": tree, "in_bits": in_bits}, capacity_bits + 4, 0, 0
 
 
 def _sliding_window_terms(family, *, width, depth, counters_bits):

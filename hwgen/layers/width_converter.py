@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from math import gcd, lcm
 from typing import ClassVar
 
-from amaranth.hdl import Cat, Module, Mux, Signal, unsigned
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, unsigned
 from amaranth.lib import stream
 from amaranth.lib.wiring import In, Out
 
@@ -38,12 +38,40 @@ from hwgen.layers import _common as c
 from hwgen.layers import resource_model
 from hwgen.layers.spec import BufferSpec, LayerSpec, steady_times
 
-__all__ = ["WidthConverter", "WidthConverterSpec", "buffer_elems"]
+__all__ = ["WidthConverter", "WidthConverterSpec", "buffer_elems", "fill_wiring", "slot_inputs"]
 
 
 def buffer_elems(in_lanes: int, out_lanes: int) -> int:
     """Elements a converter buffers: the least that keeps both sides at full rate."""
     return in_lanes + out_lanes + min(in_lanes, out_lanes) - gcd(in_lanes, out_lanes)
+
+
+def fill_wiring(in_lanes: int, out_lanes: int, pop: bool) -> list[tuple[int, int, int]]:
+    """``(slot, incoming chunk, fill level)`` of every path from an input chunk into the buffer.
+
+    Both lane counts are multiples of ``g = gcd(in, out)``, so the fill level always is too: the buffer
+    works in chunks of ``g`` elements (a 64 -> 48 converter moves 16-element chunks, 4 in, 3 out). Slot
+    ``j`` takes incoming chunk ``e`` when the level is ``j + shift - e``, ``shift`` being the chunks a
+    pop moves out (``pop``) or 0. Only levels a push happens at are wired: ``<= cap - in`` (``ready``),
+    and ``>= out`` with a pop (``valid``)."""
+    g = gcd(in_lanes, out_lanes)
+    n_in, n_out, cap = in_lanes // g, out_lanes // g, buffer_elems(in_lanes, out_lanes) // g
+    shift = n_out if pop else 0
+    lo = n_out if pop else 0
+    return [
+        (j, e, j + shift - e) for j in range(cap) for e in range(n_in) if lo <= j + shift - e <= cap - n_in
+    ]
+
+
+def slot_inputs(in_lanes: int, out_lanes: int) -> list[int]:
+    """Signals each buffer bit of chunk slot ``j`` is a function of: its old value, the value a pop moves
+    in, ``pop``, and the fill-level bit and input bit of each wire into it (resource model)."""
+    g = gcd(in_lanes, out_lanes)
+    n = [3] * (buffer_elems(in_lanes, out_lanes) // g)
+    for pop in (False, True):
+        for j, _, _ in fill_wiring(in_lanes, out_lanes, pop):
+            n[j] += 2
+    return n
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
@@ -103,6 +131,8 @@ class WidthConverterSpec(BufferSpec, LayerSpec):
             in_bits=self.lanes_in * b,
             out_bits=self.lanes_out * b,
             capacity_bits=self.capacity * b,
+            chunk_bits=gcd(self.lanes_in, self.lanes_out) * b,
+            slot_inputs=slot_inputs(self.lanes_in, self.lanes_out),
         )
 
     def component(self) -> WidthConverter:
@@ -134,38 +164,34 @@ class WidthConverter(c.LayerComponent):
     def elaborate(self, platform):
         m = Module()
         s = self.spec
-        b, n_in, n_out, cap = s.dtype.bits, s.lanes_in, s.lanes_out, s.capacity
-        buf = Signal(cap * b)
-        count = Signal(c.idx(cap + 1))
+        g = gcd(s.lanes_in, s.lanes_out)  # chunks of g elements: see fill_wiring
+        w, n_in, n_out, cap = g * s.dtype.bits, s.lanes_in // g, s.lanes_out // g, s.capacity // g
+        buf = Signal(cap * w)
+        count = Signal(c.idx(cap + 1))  # chunks held
         at = Signal(cap + 1, init=1)  # one-hot copy of ``count``: where an incoming beat goes
         ready, valid = Signal(init=1), Signal()  # registers
         push, pop = Signal(), Signal()
         m.d.comb += [
             self.i.ready.eq(ready),
             self.o.valid.eq(valid),
-            self.o.payload.eq(buf[: n_out * b]),
+            self.o.payload.eq(buf[: n_out * w]),
             push.eq(self.i.valid & ready),
             pop.eq(valid & self.o.ready),
         ]
-        # Elements above ``count`` are kept zero, so a new beat is ORed in at the fill position: slot ``j``
-        # takes incoming element ``j - k`` when ``count == k``. With a pop the old contents move down
-        # ``n_out`` slots and so does the fill position. ``pop`` selects only the last multiplexer.
-        incoming = [Mux(push, self.i.payload[e * b : (e + 1) * b], 0) for e in range(n_in)]
+        # Chunks above ``count`` are kept zero, so a new beat is ORed in at the fill position. With a pop
+        # the old contents move down ``n_out`` slots and so does the fill position. ``pop`` selects only
+        # the last multiplexer.
+        incoming = [Mux(push, self.i.payload[e * w : (e + 1) * w], 0) for e in range(n_in)]
 
-        def fill(shift: int) -> list:
-            slots = []
-            for j in range(cap):
-                terms = [
-                    Mux(at[j + shift - e], incoming[e], 0) for e in range(n_in) if 0 <= j + shift - e <= cap
-                ]
-                old = buf[(j + shift) * b : (j + shift + 1) * b] if j + shift < cap else 0
-                acc = old
-                for t in terms:
-                    acc = acc | t
-                slots.append(acc)
+        def fill(popped: bool) -> list:
+            shift = n_out if popped else 0
+            held = Cat(buf, Const(0, shift * w))  # a pop moves zeros in at the top
+            slots = [held[(j + shift) * w : (j + shift + 1) * w] for j in range(cap)]
+            for j, e, level in fill_wiring(s.lanes_in, s.lanes_out, popped):
+                slots[j] = slots[j] | Mux(at[level], incoming[e], 0)
             return slots
 
-        stay, moved = fill(0), fill(n_out)
+        stay, moved = fill(False), fill(True)
         m.d.sync += buf.eq(Mux(pop, Cat(*moved), Cat(*stay)))
 
         # count, its one-hot copy and the two flags; each flag compares ``count`` with a constant for the

@@ -48,6 +48,7 @@ LAYER_SPECS = {
     "fifo_memory": lambda: FIFOSpec(dtype=UINT(3), lanes=1, depth=3, frame_elems=2),
     "width_up": lambda: WidthConverterSpec.create(UINT(2), 1, 4, frame_elems=4),
     "width_odd": lambda: WidthConverterSpec.create(UINT(2), 3, 2, frame_elems=6),
+    "width_chunks": lambda: WidthConverterSpec.create(UINT(1), 4, 6, frame_elems=12),
     # the joins behind a fork (hwgen.layers.testing.JoinBehindFork: fork, a FIFO per input, the join)
     "add_streams": lambda: AddStreamsSpec.create(
         2, in_dtypes=(UINT(2), BIPOLAR), muls=(1, 2), out_dtype=INT(4), pixels=1, simd=2

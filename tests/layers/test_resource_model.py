@@ -21,6 +21,17 @@ def _dw(mh, mw, pe, ibits, wbits, mac, acc_bits, n_thr, thr_bits, obits, queue_d
     return "DepthwiseConv", unit | {"ones": ones, "window": w}
 
 
+def _wc(bits, in_lanes, out_lanes):
+    from math import gcd
+
+    from hwgen.layers.width_converter import buffer_elems, slot_inputs
+
+    cap = buffer_elems(in_lanes, out_lanes) * bits
+    params = dict(in_bits=in_lanes * bits, out_bits=out_lanes * bits, capacity_bits=cap)
+    chunk = gcd(in_lanes, out_lanes) * bits
+    return "WidthConverter", params | dict(chunk_bits=chunk, slot_inputs=slot_inputs(in_lanes, out_lanes))
+
+
 def _mvtu(*values, padded=""):
     return "MVTU", dict(zip(_MVTU_KEYS, values, strict=True), padded=padded)
 
@@ -67,8 +78,11 @@ LAYERS = {
     "fork_64x2": ("Fork", dict(outputs=2)),
     "fork_16x3": ("Fork", dict(outputs=3)),
     "fifo_64x32": ("FIFO", dict(width=64, depth=32)),
-    "width_converter_8to3x4": ("WidthConverter", dict(in_bits=32, out_bits=12, capacity_bits=52)),
-    "width_converter_2to16x1": ("WidthConverter", dict(in_bits=2, out_bits=16, capacity_bits=18)),
+    "width_converter_8to3x4": _wc(4, 8, 3),
+    "width_converter_2to16x1": _wc(1, 2, 16),
+    "width_converter_64to48x1": _wc(1, 64, 48),
+    "width_converter_64to8x1": _wc(1, 64, 8),
+    "width_converter_32to36x1": _wc(1, 32, 36),
     "fifo_8x128": ("FIFO", dict(width=8, depth=128)),
     "swg_cnv_30x30x64_k3_simd32": ("SlidingWindow", dict(width=32, depth=256, counters_bits=47)),
     "maxpool_28x28x64_k2_simd16": ("StreamingMaxPool", dict(width=16, depth=56, lanes=16, bits=1)),
@@ -139,10 +153,17 @@ CALIBRATION = [
     ("fifo_32x512", "ecp5", 133, 1),
     ("fifo_64x32", "xc7", 70, 0),
     ("fifo_64x32", "ecp5", 259, 0),
-    ("width_converter_8to3x4", "xc7", 131, 0),
-    ("width_converter_8to3x4", "ecp5", 376, 0),
-    ("width_converter_2to16x1", "xc7", 32, 0),
-    ("width_converter_2to16x1", "ecp5", 160, 0),
+    # width converters re-measured 2026-12-01 after they move chunks of gcd(in, out) elements (same tools)
+    ("width_converter_8to3x4", "xc7", 190, 0),
+    ("width_converter_8to3x4", "ecp5", 451, 0),
+    ("width_converter_2to16x1", "xc7", 35, 0),
+    ("width_converter_2to16x1", "ecp5", 69, 0),
+    ("width_converter_64to48x1", "xc7", 397, 0),
+    ("width_converter_64to48x1", "ecp5", 1150, 0),
+    ("width_converter_64to8x1", "xc7", 258, 0),
+    ("width_converter_64to8x1", "ecp5", 528, 0),
+    ("width_converter_32to36x1", "xc7", 475, 0),
+    ("width_converter_32to36x1", "ecp5", 740, 0),
     ("fifo_8x128", "xc7", 69, 0),
     ("fifo_8x128", "ecp5", 194, 0),
     ("swg_cnv_30x30x64_k3_simd32", "xc7", 190, 1),
@@ -249,3 +270,11 @@ def test_bad_family_and_kind():
         rm.fifo(family="ice40", width=8, depth=16)
     with pytest.raises(ValueError, match="no resource model for layer kind 'conv'"):
         rm.estimate("conv", "xc7")
+
+
+def test_width_converter_passes_its_wiring():
+    from hwgen.layers.width_converter import WidthConverter
+
+    for family in ("xc7", "ecp5"):
+        got = WidthConverter(1, 64, 48).resources(family)
+        assert got == rm.estimate("WidthConverter", family, **LAYERS["width_converter_64to48x1"][1])

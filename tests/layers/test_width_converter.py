@@ -9,6 +9,7 @@ from hwgen.layers.testing import pack, run_stream_test
 from hwgen.layers.width_converter import WidthConverter, buffer_elems
 
 CASES = [(1, 4), (4, 1), (2, 8), (8, 2), (3, 3), (2, 3), (3, 2), (4, 6), (5, 3)]
+CASES += [(12, 8), (8, 12), (64, 48), (6, 10)]  # chunks of gcd(in, out) elements
 
 
 @pytest.mark.parametrize("n_in,n_out", CASES)
