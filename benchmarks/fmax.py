@@ -39,6 +39,8 @@ CONFIGS = {
     "tfc_w1a1_30k": (MODELS / "tfc_w1a1/tfc_w1a1.qonnx.onnx", 30_000, None),
     "tfc_w1a1_200k": (MODELS / "tfc_w1a1/tfc_w1a1.qonnx.onnx", 200_000, None),
     "sfc_w1a1_10k": (MODELS / "sfc_w1a1/sfc_w1a1.qonnx.onnx", 10_000, None),
+    # at 75 MHz the 30k folding's ports (II 2048) need more pins than the UP5K's sg48 package has
+    "tfc_w1a1_23k": (MODELS / "tfc_w1a1/tfc_w1a1.qonnx.onnx", 23_000, None),
 }
 CNV = {"cnv_w1a1_10k": (MODELS / "cnv_w1a1/cnv_w1a1.qonnx.onnx", 10_000, ("ecp5-85k",))}
 

@@ -8,14 +8,14 @@ result exact and the comparators as narrow as the value range allows.
 from __future__ import annotations
 
 import numpy as np
-from amaranth.hdl import Array, Cat, Const, Signal, unsigned
+from amaranth.hdl import Array, Cat, Const, Signal, signed, unsigned
 from amaranth.lib.memory import Memory
 
 from hwgen.ir.datatypes import BINARY, BIPOLAR, INT, UINT, smallest_type_for
 from hwgen.layers import _common as c
 from hwgen.layers.resource_model import rom_in_block_ram
 
-__all__ = ["check_thresholds", "count", "out_dtype", "table", "words"]
+__all__ = ["check_thresholds", "count", "ge_staged", "out_dtype", "table", "words"]
 
 
 def check_thresholds(thresholds, channels: int) -> np.ndarray:
@@ -106,14 +106,34 @@ def table(m, name: str, data: list[int], width: int, addr, storage: str, registe
     return word
 
 
-def count(m, value, p: int, word, n_thr: int, shape, name: str):
-    """Number of lane-``p`` thresholds in ``word`` that ``value`` reaches (combinational)."""
+def count(m, value, p: int, word, n_thr: int, shape, name: str, staged: bool = False):
+    """Number of lane-``p`` thresholds in ``word`` that ``value`` reaches: combinational, or with
+    ``staged`` one cycle later, each comparison cut in two halves with registered partial results
+    (:func:`ge_staged`), so no carry chain spans the whole width."""
     tb = shape.width
     ge = []
     for t in range(n_thr):
         raw = word[(p * n_thr + t) * tb : (p * n_thr + t + 1) * tb]
-        ge.append(value >= (raw.as_signed() if shape.signed else raw))
+        thr = raw.as_signed() if shape.signed else raw
+        ge.append(ge_staged(m, value, thr, f"{name}{p}_{t}") if staged else value >= thr)
     return c.popcount(m, Cat(*ge), f"{name}{p}")
+
+
+def ge_staged(m, a, b, name: str):
+    """``a >= b`` of the previous cycle: the upper halves compared (``>``, ``==``) and the lower halves
+    (``>=``, unsigned) into registers, then combined. Both operands are taken at one signed width."""
+    width = max(len(a), len(b)) + 1
+    a, b = a.as_signed() if a.shape().signed else a, b.as_signed() if b.shape().signed else b
+    wa, wb = Signal(signed(width), name=f"{name}_a"), Signal(signed(width), name=f"{name}_b")
+    m.d.comb += [wa.eq(a), wb.eq(b)]
+    k = width // 2
+    gt, eq, lo = (Signal(name=f"{name}_{n}") for n in ("gt", "eq", "lo"))
+    m.d.sync += [
+        gt.eq(wa[k:].as_signed() > wb[k:].as_signed()),
+        eq.eq(wa[k:] == wb[k:]),
+        lo.eq(wa[:k] >= wb[:k]),
+    ]
+    return gt | (eq & lo)
 
 
 def raw_dtype(requested, lo: int, hi: int):

@@ -22,7 +22,8 @@ pad_rows, pad_cols : None, or the padding lanes of the OH·OW input windows (bip
 Cycle model
 -----------
 The input vector is buffered while output fold 0 runs and reused for the others, one beat issued per cycle:
-``ii_cycles = (MH/PE)·(MW/SIMD)``, ``latency_cycles = MW/SIMD + 3 + pipeline``. The input is taken in bursts
+``ii_cycles = (MH/PE)·(MW/SIMD)``, ``latency_cycles = MW/SIMD + 3 + pipeline``, two more at pipeline 3
+and one more for a weight ROM read in banks. The input is taken in bursts
 (MW/SIMD beats during fold 0, then none): a steady producer upstream needs a FIFO in between
 (``tests/layers/test_chain.py``).
 """
@@ -53,7 +54,8 @@ LATENCY_AFTER_LAST_BEAT = 4
 #: ``pipeline`` settings: 0; 1 registers the operands (input and weight ROM word, through the ROM's own
 #: output register where the family has one) before the lane sums, and reads each threshold word a cycle
 #: early into a register; 2 also cuts the lane-sum compressor trees in the middle with a register stage;
-#: 3 cuts them in three (for LUT4 families, where a tree level costs most).
+#: 3 cuts them in three (for LUT4 families, where a tree level costs most), cuts each threshold comparison
+#: in two register stages and registers the output beat before the output queue.
 PIPELINE_STAGES = (0, 1, 2, 3)
 
 
@@ -260,7 +262,13 @@ class MVTUSpec(LayerSpec):
     @property
     def after_issue(self) -> int:
         """Cycles from issuing the last beat of an output fold to its output beat in the queue."""
-        return LATENCY_AFTER_LAST_BEAT + self.pipeline + self.banked
+        return LATENCY_AFTER_LAST_BEAT + self.pipeline + self.banked + 2 * self.out_registered
+
+    @property
+    def out_registered(self) -> bool:
+        """Pipeline 3: the threshold comparisons are cut in two register stages
+        (:func:`hwgen.layers._thresholds.ge_staged`) and the output beat is registered before the queue."""
+        return self.pipeline >= 3
 
     @property
     def latency(self) -> int:
@@ -402,13 +410,18 @@ class MVTU(c.LayerComponent):
             t_addr = ctrl1[3] if staged else nf2
             thr_word = th.table(m, "trom", words, pe * n_thr * tshape.width, t_addr, s.storage, staged)
             values = [
-                th.count(m, acc[p], p, thr_word, n_thr, tshape, "thr") + s.out_offset for p in range(pe)
+                th.count(m, acc[p], p, thr_word, n_thr, tshape, "thr", s.out_registered) + s.out_offset
+                for p in range(pe)
             ]
         else:
             values = [a - s.mw if s.padded else (a << 1) - s.mw for a in acc] if s.xnor else acc
         outs = [Signal(ob, name=f"out_{p}") for p in range(pe)]
-        m.d.comb += [o.eq(v) for o, v in zip(outs, values, strict=True)] + [
-            oq.push.eq(done3),
-            oq.data.eq(Cat(*outs)),
-        ]
+        m.d.comb += [o.eq(v) for o, v in zip(outs, values, strict=True)]
+        push, beat = done3, Cat(*outs)
+        if s.out_registered:  # the comparisons' stage (or a plain register), then the output register
+            push = c.delay(m, c.delay(m, push, "done4"), "done5")
+            if thr is None or fused:
+                beat = c.delay(m, beat, "out4", reset_less=True)
+            beat = c.delay(m, beat, "out5", reset_less=True)
+        m.d.comb += [oq.push.eq(push), oq.data.eq(beat)]
         return m

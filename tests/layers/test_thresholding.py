@@ -97,3 +97,39 @@ def test_random_sweep(seed):
         rows = int(rng.choice([1, ch]))
         thr = np.sort(rng.integers(idt.min - 2, idt.max + 3, size=(rows, nthr)), axis=1)
         check(ch, pe, idt, thr, int(rng.integers(-4, 1)), seed=seed)
+
+
+@pytest.mark.parametrize("a_shape,b_shape", [("s4", "s5"), ("u3", "s4"), ("s5", "u2"), ("u4", "u4")])
+def test_staged_comparison_is_exhaustively_ge(a_shape, b_shape):
+    """``ge_staged`` (a comparison cut in two halves with registered partials) against ``>=`` on
+    every pair of values of both shapes, one cycle later."""
+    from amaranth.hdl import Module, Signal, signed, unsigned
+    from amaranth.sim import Simulator
+
+    from hwgen.layers._thresholds import ge_staged
+
+    def shape(t):
+        return (signed if t[0] == "s" else unsigned)(int(t[1:]))
+
+    def values(t):
+        n = int(t[1:])
+        return range(-(1 << (n - 1)), 1 << (n - 1)) if t[0] == "s" else range(1 << n)
+
+    m = Module()
+    a, b = Signal(shape(a_shape)), Signal(shape(b_shape))
+    ge = ge_staged(m, a, b, "cmp")
+    pairs = [(x, y) for x in values(a_shape) for y in values(b_shape)]
+    got = []
+
+    async def bench(ctx):
+        for x, y in pairs:
+            ctx.set(a, x)
+            ctx.set(b, y)
+            await ctx.tick()
+            got.append(ctx.get(ge))
+
+    sim = Simulator(m)
+    sim.add_clock(1e-6)
+    sim.add_testbench(bench)
+    sim.run()
+    assert got == [int(x >= y) for x, y in pairs]
