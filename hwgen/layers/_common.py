@@ -36,6 +36,8 @@ __all__ = [
     "popcount_thresholds",
     "range_shape",
     "vector_buffer",
+    "accumulators",
+    "push_outputs",
 ]
 
 #: Largest MVTU input-vector buffer (bits) kept in a rotating shift register rather than a memory.
@@ -280,3 +282,28 @@ def vector_buffer(m: Module, payload, beat, beats: int, reuse: bool, issue, stre
         x1.eq(Mux(from_stream, x_in, rd.data)),
     ]
     return x1
+
+
+def accumulators(m: Module, valid, first, last, terms, shape) -> tuple[list[Signal], Signal]:
+    """One accumulator per term: set to the term on a ``first`` beat, else added to, while ``valid``.
+    Returns ``(accumulators, done)``, ``done`` high in the cycle after a ``last`` beat (the sums final)."""
+    acc = [Signal(shape, name=f"acc_{p}") for p in range(len(terms))]
+    done = Signal(name="done3")
+    m.d.sync += done.eq(valid & last)
+    with m.If(valid):
+        m.d.sync += [a.eq(Mux(first, 0, a) + t) for a, t in zip(acc, terms, strict=True)]
+    return acc, done
+
+
+def push_outputs(m: Module, oq, done, values, bits: int, stages: int = 0, computed: int = 0) -> None:
+    """Lane ``values`` (``bits`` each) as one beat into output queue ``oq`` when ``done``, through
+    ``stages`` registers; the first ``computed`` of them are inside the values already (a staged
+    comparison), so only ``done`` is delayed for those."""
+    outs = [Signal(bits, name=f"out_{p}") for p in range(len(values))]
+    m.d.comb += [o.eq(v) for o, v in zip(outs, values, strict=True)]
+    push, beat = done, Cat(*outs)
+    for k in range(stages):
+        push = delay(m, push, f"done{4 + k}")
+        if k >= computed:
+            beat = delay(m, beat, f"out{4 + k}", reset_less=True)
+    m.d.comb += [oq.push.eq(push), oq.data.eq(beat)]

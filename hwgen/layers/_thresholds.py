@@ -15,7 +15,7 @@ from hwgen.ir.datatypes import BINARY, BIPOLAR, INT, UINT, smallest_type_for
 from hwgen.layers import _common as c
 from hwgen.layers.resource_model import rom_in_block_ram
 
-__all__ = ["check_thresholds", "count", "ge_staged", "out_dtype", "table", "words"]
+__all__ = ["check_thresholds", "count", "ge_staged", "levels", "out_dtype", "table", "words"]
 
 
 def check_thresholds(thresholds, channels: int) -> np.ndarray:
@@ -117,6 +117,16 @@ def count(m, value, p: int, word, n_thr: int, shape, name: str, staged: bool = F
         thr = raw.as_signed() if shape.signed else raw
         ge.append(ge_staged(m, value, thr, f"{name}{p}_{t}") if staged else value >= thr)
     return c.popcount(m, Cat(*ge), f"{name}{p}")
+
+
+def levels(m, values, thr, shape, addr, storage: str, out_offset: int, *, registered=False, staged=False):
+    """``out_offset`` + the thresholds (rows of ``thr``, clipped to ``shape``) each lane of ``values``
+    reaches. The lanes' thresholds of fold ``addr`` are one table word (:func:`words`, :func:`table`;
+    ``registered``: read into the ROM's output register, so ``addr`` comes a cycle early);
+    ``staged``: the comparisons take a cycle (:func:`ge_staged`)."""
+    pe, n_thr = len(values), thr.shape[1]
+    word = table(m, "trom", words(thr, pe, shape), pe * n_thr * shape.width, addr, storage, registered)
+    return [count(m, v, p, word, n_thr, shape, "thr", staged) + out_offset for p, v in enumerate(values)]
 
 
 def ge_staged(m, a, b, name: str):

@@ -37,7 +37,7 @@ from functools import cached_property
 from typing import ClassVar
 
 import numpy as np
-from amaranth.hdl import Cat, Module, Mux, Signal, unsigned
+from amaranth.hdl import Module, Signal, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -298,21 +298,10 @@ class Depthwise(c.LayerComponent):
             m.d.sync += prods[p].eq(term)
 
         # S3: accumulators; the fold's thresholds read alongside.
-        acc = [Signal(c.range_shape(*s.acc_domain), name=f"acc_{p}") for p in range(pe)]
-        done3 = Signal()
-        m.d.sync += done3.eq(valid2 & last2)
-        with m.If(valid2):
-            m.d.sync += [a.eq(Mux(first2, 0, a) + q) for a, q in zip(acc, prods, strict=True)]
+        acc, done3 = c.accumulators(m, valid2, first2, last2, prods, c.range_shape(*s.acc_domain))
         if s.thresholds is not None:
-            n_thr, tshape = s.n_thresholds, s.thr_shape
-            words = th.words(s.table_thresholds(), pe, tshape)
-            thr_word = th.table(m, "trom", words, pe * n_thr * tshape.width, cf2, "rom")
-            values = [
-                th.count(m, acc[p], p, thr_word, n_thr, tshape, "thr") + s.out_offset for p in range(pe)
-            ]
+            values = th.levels(m, acc, s.table_thresholds(), s.thr_shape, cf2, "rom", s.out_offset)
         else:
             values = [(a << 1) - taps if s.xnor else a for a in acc]
-        outs = [Signal(s.odt.bits, name=f"out_{p}") for p in range(pe)]
-        m.d.comb += [o.eq(v) for o, v in zip(outs, values, strict=True)]
-        m.d.comb += [oq.push.eq(done3), oq.data.eq(Cat(*outs))]
+        c.push_outputs(m, oq, done3, values, s.odt.bits)
         return m

@@ -36,7 +36,7 @@ from math import prod
 from typing import ClassVar
 
 import numpy as np
-from amaranth.hdl import Cat, Module, Mux, Signal, unsigned
+from amaranth.hdl import Module, Signal, unsigned
 from amaranth.lib import data, stream
 from amaranth.lib.wiring import In, Out
 
@@ -395,33 +395,19 @@ class MVTU(c.LayerComponent):
                 m.d.sync += psum2[p].eq(lane_sum)
 
         # S3: accumulators; thresholds of fold nf read alongside.
-        done3 = Signal()
-        acc = [Signal(a_shape, name=f"acc_{p}") for p in range(pe)]
-        m.d.sync += done3.eq(valid2 & last2)
-        with m.If(valid2):
-            m.d.sync += [a.eq(Mux(first2, 0, a) + ps) for a, ps in zip(acc, psum2, strict=True)]
+        acc, done3 = c.accumulators(m, valid2, first2, last2, psum2, a_shape)
         ob = s.odt.bits
         if fused:
             values = [a + s.out_offset for a in acc]
-        elif thr is not None:
-            n_thr, tshape = s.n_thresholds, s.thr_shape
-            words = th.words(thr, pe, tshape)
-            # staged: read a cycle earlier into an output register, so no ROM read precedes the comparison
+        elif thr is not None:  # staged: the word read a cycle early, so no ROM read precedes a comparison
             t_addr = ctrl1[3] if staged else nf2
-            thr_word = th.table(m, "trom", words, pe * n_thr * tshape.width, t_addr, s.storage, staged)
-            values = [
-                th.count(m, acc[p], p, thr_word, n_thr, tshape, "thr", s.out_registered) + s.out_offset
-                for p in range(pe)
-            ]
+            values = th.levels(
+                m, acc, thr, s.thr_shape, t_addr, s.storage, s.out_offset, registered=staged,
+                staged=s.out_registered,
+            )  # fmt: skip
         else:
             values = [a - s.mw if s.padded else (a << 1) - s.mw for a in acc] if s.xnor else acc
-        outs = [Signal(ob, name=f"out_{p}") for p in range(pe)]
-        m.d.comb += [o.eq(v) for o, v in zip(outs, values, strict=True)]
-        push, beat = done3, Cat(*outs)
-        if s.out_registered:  # the comparisons' stage (or a plain register), then the output register
-            push = c.delay(m, c.delay(m, push, "done4"), "done5")
-            if thr is None or fused:
-                beat = c.delay(m, beat, "out4", reset_less=True)
-            beat = c.delay(m, beat, "out5", reset_less=True)
-        m.d.comb += [oq.push.eq(push), oq.data.eq(beat)]
+        # pipeline 3: the comparisons' stage (for other outputs a plain register), then an output register
+        staged_thr = s.out_registered and thr is not None and not fused
+        c.push_outputs(m, oq, done3, values, ob, 2 * s.out_registered, computed=staged_thr)
         return m

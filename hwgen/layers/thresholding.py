@@ -30,7 +30,7 @@ from math import prod
 from typing import ClassVar
 
 import numpy as np
-from amaranth.hdl import Cat, Module, Signal, unsigned
+from amaranth.hdl import Module, Signal, unsigned
 from amaranth.lib import data, stream
 from amaranth.lib.wiring import In, Out
 
@@ -192,7 +192,7 @@ class Thresholding(c.LayerComponent):
     def elaborate(self, platform):
         m = Module()
         s = self.spec
-        pe, ib, n_thr, tshape = s.pe, s.idt.bits, s.thresholds.shape[1], s.thr_shape
+        pe, ib, tshape = s.pe, s.idt.bits, s.thr_shape
         oq = c.output_queue(m, self.o, pe * s.odt.bits, 3)
 
         fold = Signal(c.idx(s.folds))
@@ -208,13 +208,7 @@ class Thresholding(c.LayerComponent):
         valid1 = Signal()
         x1 = Signal(data.ArrayLayout(ib, pe))
         m.d.sync += [valid1.eq(take), x1.eq(self.i.payload)]
-        words = th.words(s.table_thresholds(), pe, tshape)
-        thr_word = th.table(m, "trom", words, pe * n_thr * tshape.width, fold, s.storage)
-        outs = []
-        for p in range(pe):
-            x = x1[p].as_signed() if s.idt.signed and s.idt != BIPOLAR else x1[p]
-            out = Signal(s.odt.bits, name=f"out_{p}")
-            m.d.comb += out.eq(th.count(m, x, p, thr_word, n_thr, tshape, "thr") + s.out_offset)
-            outs.append(out)
-        m.d.comb += [oq.push.eq(valid1), oq.data.eq(Cat(*outs))]
+        xs = [x1[p].as_signed() if s.idt.signed and s.idt != BIPOLAR else x1[p] for p in range(pe)]
+        values = th.levels(m, xs, s.table_thresholds(), tshape, fold, s.storage, s.out_offset)
+        c.push_outputs(m, oq, valid1, values, s.odt.bits)
         return m
