@@ -37,7 +37,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from amaranth.hdl import Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Array, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import stream
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -186,7 +186,10 @@ class SlidingWindowSpec(ImageSpec, LayerSpec):
 
     def resource_params(self) -> dict:
         """What the resource model prices: the line buffer's word width and depth, the counters' bits."""
-        counters = 4 * max(self.height, self.width).bit_length() + 3 * self.buffer_depth.bit_length()
+        # window counters, the tap's pixel (iy, ix), the beats rb and wbase, the buffer's room (two) and
+        # its pointers
+        pixel, frame = max(self.height, self.width).bit_length(), self.in_beats.bit_length()
+        counters = 6 * pixel + 4 * frame + 3 * self.buffer_depth.bit_length()
         return {"width": self.simd * self.dtype.bits, "depth": self.buffer_depth, "counters_bits": counters}
 
     def resources(self, family: str = "xc7") -> dict:
@@ -225,31 +228,36 @@ class SlidingWindow(c.LayerComponent):
         w_wrap, r_wrap = Signal(), Signal()
         m.d.sync += lead.eq(lead + w_wrap - r_wrap)
 
-        # Reader position: window top-left (ty, tx) in padded-out coordinates, offsets in the window.
+        # Reader position: the window's counters and its top-left (ty, tx) in padded-out coordinates.
+        # Everything the handshakes test is a register kept equal to what it stands for, so no multiplier
+        # or adder sits between a flip-flop and ``issue`` or ``i.ready`` (_advance updates them):
+        # (iy, ix) the tap's input pixel; rb = (iy·W + ix)·C/SIMD + cf the beat it reads (when inside);
+        # room = lb + depth, lb the oldest beat any remaining window of the frame needs.
         oy, ox = Signal(c.idx(s.oh)), Signal(c.idx(s.ow))
         ky, kx, cf = Signal(c.idx(kh)), Signal(c.idx(kw)), Signal(c.idx(cf_n))
         ty = Signal(signed(max(h, top + 1).bit_length() + 2), init=-top)
         tx = Signal(signed(max(w, left + 1).bit_length() + 2), init=-left)
-        iy, ix = Signal(ty.shape()), Signal(tx.shape())
+        iy, ix = Signal(ty.shape(), init=-top), Signal(tx.shape(), init=-left)
+        rb0 = (-top * w - left) * cf_n
+        rb_hi = (((s.oh - 1) * s.stride - top + kh - 1) * w + (s.ow - 1) * s.stride - left + kw) * cf_n
+        rb, wbase = Signal(c.range_shape(rb0, rb_hi), init=rb0), Signal(c.range_shape(rb0, rb_hi), init=rb0)
+        room = Signal(c.range_shape(-frame, frame + depth), init=depth)  # lb + depth
+        room_ahead = Signal(c.range_shape(-frame, frame + depth), init=depth - frame)  # lb + depth - frame
+        row_lb, row_neg = Signal(c.idx(frame), init=_row_lb(s, 0)), Signal(init=top > 0)
         inside = Signal()
-        rb = Signal(c.idx(frame))  # beat of the frame this read needs
-        lb = Signal(c.idx(frame))  # oldest beat any remaining window needs
-        m.d.comb += [
-            iy.eq(ty + ky),
-            ix.eq(tx + kx),
-            inside.eq((iy >= 0) & (iy < h) & (ix >= 0) & (ix < w)),
-            rb.eq(((iy * w + ix) * cf_n + cf).as_unsigned()),
-            lb.eq(Mux(ty < 0, 0, ((ty * w + Mux(tx < 0, 0, tx)) * cf_n).as_unsigned())),
-        ]
+        n = len(Signal(c.idx(frame)))
+        m.d.comb += inside.eq((iy >= 0) & (iy < h) & (ix >= 0) & (ix < w))
 
         # Writer.
         wb = Signal(c.idx(frame))
         wslot = Signal(c.idx(depth))
-        dist = Signal(signed(len(wb) + len(lb) + 3))
         m.d.comb += [
-            dist.eq(wb - lb + Mux(lead == 1, frame, 0)),
             # ahead of the oldest needed beat by less than the buffer, and never two frames ahead
-            self.i.ready.eq((lead == -1) | ((dist < depth) & ~((lead == 1) & (wb == frame - 1)))),
+            self.i.ready.eq(
+                (lead == -1)
+                | ((lead == 0) & (wb < room))
+                | ((lead == 1) & (wb < room_ahead) & (wb != frame - 1))
+            ),
             wr.addr.eq(wslot),
             wr.data.eq(self.i.payload),
             wr.en.eq(self.i.valid & self.i.ready),
@@ -264,44 +272,82 @@ class SlidingWindow(c.LayerComponent):
         issue = Signal()
         m.d.comb += [
             started.eq((lead == 1) | ((lead == 0) & (wb != 0))),
-            written.eq((lead == 1) | ((lead == 0) & (rb < wb))),
+            written.eq((lead == 1) | ((lead == 0) & (rb[:n] < wb))),
             issue.eq(oq.has_credit & started & (~inside | written)),
             oq.reserve.eq(issue),
-            rd.addr.eq(rbase + rb),
+            rd.addr.eq(rbase + rb[:n]),
         ]
         pad1 = Signal()
         m.d.sync += [pad1.eq(~inside), oq.push.eq(issue)]
         pad_word = s.dtype.pack([s.pad_value] * s.simd, s.simd)[0] if any(s.borders) else 0
         m.d.comb += oq.data.eq(Mux(pad1, pad_word, rd.data))
         with m.If(issue):
-            self._advance(m, (oy, ox, ky, kx, cf, ty, tx, rbase), r_wrap)
+            regs = (oy, ox, ky, kx, cf, ty, tx, rbase, iy, ix, rb, wbase, room, room_ahead, row_lb, row_neg)
+            self._advance(m, regs, r_wrap)
         return m
 
     def _advance(self, m, regs, r_wrap):
-        oy, ox, ky, kx, cf, ty, tx, rbase = regs
+        """One read issued: the counters move, and the registers that stand for functions of them move by
+        constants (a table lookup for the oldest needed beat)."""
+        oy, ox, ky, kx, cf, ty, tx, rbase, iy, ix, rb, wbase, room, room_ahead, row_lb, row_neg = regs
         sp = self.spec
-        s, (top, left) = sp.stride, sp.borders[:2]
-        # the window's counters, innermost first: (cf, kx, ky), or (kx, ky, cf) in depthwise order
-        inner = [(cf, sp.cf), (kx, sp.kw), (ky, sp.kh)]
+        s, (top, left), w, cf_n, frame = sp.stride, sp.borders[:2], sp.width, sp.cf, sp.in_beats
+        depth = sp.buffer_depth
+        # the window's counters, innermost first: (cf, kx, ky), or (kx, ky, cf) in depthwise order;
+        # with what one step of each adds to (rb, ix, iy)
+        inner = [(cf, sp.cf, (1, 0, 0)), (kx, sp.kw, (cf_n, 1, 0)), (ky, sp.kh, (w * cf_n, 0, 1))]
         if sp.depthwise:
             inner = inner[1:] + inner[:1]
-        (a, na), (b, nb), (d, nd) = inner
+
+        def step(k: int) -> list:  # counter k moves on, the ones inside it return to 0
+            delta = [u - sum((n - 1) * v[i] for _, n, v in inner[:k]) for i, u in enumerate(inner[k][2])]
+            return [rb.eq(rb + delta[0]), ix.eq(ix + delta[1]), iy.eq(iy + delta[2])]
+
+        def window(oy_new, ox_new, ty_new, tx_new, wbase_new, lb_new, row=None) -> list:
+            new = [oy.eq(oy_new), ox.eq(ox_new), ty.eq(ty_new), tx.eq(tx_new), iy.eq(ty_new), ix.eq(tx_new)]
+            new += [wbase.eq(wbase_new), rb.eq(wbase_new), room.eq(lb_new + depth)]
+            new += [room_ahead.eq(lb_new + depth - frame)]
+            if row is not None:
+                new += [row_lb.eq(row[0]), row_neg.eq(row[1])]
+            return new
+
+        (a, na, _), (b, nb, _), (d, nd, _) = inner
         m.d.sync += a.eq(c.incr_wrap(a, na))
-        with m.If(a == na - 1):
+        with m.If(a != na - 1):
+            m.d.sync += step(0)
+        with m.Else():
             m.d.sync += b.eq(c.incr_wrap(b, nb))
-            with m.If(b == nb - 1):
+            with m.If(b != nb - 1):
+                m.d.sync += step(1)
+            with m.Else():
                 m.d.sync += d.eq(c.incr_wrap(d, nd))
-                with m.If(d == nd - 1):
+                with m.If(d != nd - 1):
+                    m.d.sync += step(2)
+                with m.Else():  # the next window
+                    rows, cols = range(sp.oh), range(sp.ow)
+                    col_lb = Array(Const(_col_lb(sp, o + 1 if o + 1 < sp.ow else 0)) for o in cols)[ox]
+                    next_row = Array(Const(_row_lb(sp, o + 1 if o + 1 < sp.oh else 0)) for o in rows)[oy]
+                    next_neg = Array(Const((o + 1) * s < top) for o in rows)[oy]
                     with m.If(ox == sp.ow - 1):
-                        m.d.sync += [ox.eq(0), tx.eq(-left)]
                         with m.If(oy == sp.oh - 1):
-                            m.d.sync += [
-                                oy.eq(0),
-                                ty.eq(-top),
-                                rbase.eq(rbase + sp.in_beats % sp.buffer_depth),
-                            ]
+                            first = (-top * w - left) * cf_n
+                            m.d.sync += window(0, 0, -top, -left, first, 0, (_row_lb(sp, 0), top > 0))
+                            m.d.sync += rbase.eq(rbase + sp.in_beats % sp.buffer_depth)
                             m.d.comb += r_wrap.eq(1)
                         with m.Else():
-                            m.d.sync += [oy.eq(oy + 1), ty.eq(ty + s)]
+                            lb = Mux(next_neg, 0, next_row + _col_lb(sp, 0))
+                            wb_new = wbase + (s * w - (sp.ow - 1) * s) * cf_n
+                            m.d.sync += window(oy + 1, 0, ty + s, -left, wb_new, lb, (next_row, next_neg))
                     with m.Else():
-                        m.d.sync += [ox.eq(ox + 1), tx.eq(tx + s)]
+                        lb = Mux(row_neg, 0, row_lb + col_lb)
+                        m.d.sync += window(oy, ox + 1, ty, tx + s, wbase + s * cf_n, lb)
+
+
+def _row_lb(sp, oy: int) -> int:
+    """First beat of window row ``oy``'s top input row (0 above the image)."""
+    return max(0, (oy * sp.stride - sp.borders[0]) * sp.width * sp.cf)
+
+
+def _col_lb(sp, ox: int) -> int:
+    """Beats of a row left of window column ``ox``'s first input column."""
+    return max(0, ox * sp.stride - sp.borders[1]) * sp.cf

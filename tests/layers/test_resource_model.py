@@ -84,22 +84,22 @@ LAYERS = {
     "width_converter_64to8x1": _wc(1, 64, 8),
     "width_converter_32to36x1": _wc(1, 32, 36),
     "fifo_8x128": ("FIFO", dict(width=8, depth=128)),
-    "swg_cnv_30x30x64_k3_simd32": ("SlidingWindow", dict(width=32, depth=256, counters_bits=47)),
+    "swg_cnv_30x30x64_k3_simd32": ("SlidingWindow", dict(width=32, depth=256, counters_bits=101)),
     "maxpool_28x28x64_k2_simd16": ("StreamingMaxPool", dict(width=16, depth=56, lanes=16, bits=1)),
     "maxpool_16x16x32_k2_simd4_int4": ("StreamingMaxPool", dict(width=16, depth=64, lanes=4, bits=4)),
-    "swg_14x14x128_k3_simd16": ("SlidingWindow", dict(width=16, depth=512, counters_bits=46)),
+    "swg_14x14x128_k3_simd16": ("SlidingWindow", dict(width=16, depth=512, counters_bits=98)),
     # depthwise layers (window generator + vector-vector unit; average pooling: every weight 1)
     "depthwise_16x16x32_k3_pe4_w4a4": _dw(
-        32, 9, 4, 4, 4, "table", 11, 15, 11, 4, 2, ones=False, window=(16, 1024, 53)
+        32, 9, 4, 4, 4, "table", 11, 15, 11, 4, 2, ones=False, window=(16, 1024, 111)
     ),
     "depthwise_16x16x64_k3s2_pe16_w4a4": _dw(
-        64, 9, 16, 4, 4, "table", 11, 15, 11, 4, 2, ones=False, window=(64, 512, 50)
+        64, 9, 16, 4, 4, "table", 11, 15, 11, 4, 2, ones=False, window=(64, 512, 104)
     ),
     "depthwise_10x10x32_k3_pe8_bnn": _dw(
-        32, 9, 8, 1, 1, "xnor", 4, 1, 4, 1, 2, ones=False, window=(8, 256, 43)
+        32, 9, 8, 1, 1, "xnor", 4, 1, 4, 1, 2, ones=False, window=(8, 256, 87)
     ),
     "avgpool_8x8x64_k8_pe8_a4": _dw(
-        64, 64, 8, 4, 1, "table", 10, 15, 10, 4, 2, ones=True, window=(32, 1024, 49)
+        64, 64, 8, 4, 1, "table", 10, 15, 10, 4, 2, ones=True, window=(32, 1024, 97)
     ),
     "label_select_10_k1_int16": ("LabelSelect", dict(k=1, vbits=16, ibits=4, pe=1)),
     "label_select_64_k3_pe4_int12": ("LabelSelect", dict(k=3, vbits=12, ibits=6, pe=4)),
@@ -166,23 +166,24 @@ CALIBRATION = [
     ("width_converter_32to36x1", "ecp5", 740, 0),
     ("fifo_8x128", "xc7", 69, 0),
     ("fifo_8x128", "ecp5", 194, 0),
-    ("swg_cnv_30x30x64_k3_simd32", "xc7", 190, 1),
-    ("swg_cnv_30x30x64_k3_simd32", "ecp5", 347, 1),
     ("maxpool_28x28x64_k2_simd16", "xc7", 89, 0),
     ("maxpool_28x28x64_k2_simd16", "ecp5", 317, 0),
     ("maxpool_16x16x32_k2_simd4_int4", "xc7", 87, 0),
     ("maxpool_16x16x32_k2_simd4_int4", "ecp5", 245, 0),
-    ("swg_14x14x128_k3_simd16", "xc7", 166, 1),
-    ("swg_14x14x128_k3_simd16", "ecp5", 259, 1),
-    # depthwise layers measured 2026-12-01 (same tools)
-    ("depthwise_16x16x32_k3_pe4_w4a4", "xc7", 891, 1),
-    ("depthwise_16x16x32_k3_pe4_w4a4", "ecp5", 1766, 1),
-    ("depthwise_16x16x64_k3s2_pe16_w4a4", "xc7", 2790, 2),
-    ("depthwise_16x16x64_k3s2_pe16_w4a4", "ecp5", 5412, 2),
-    ("depthwise_10x10x32_k3_pe8_bnn", "xc7", 300, 0),
-    ("depthwise_10x10x32_k3_pe8_bnn", "ecp5", 401, 1),
-    ("avgpool_8x8x64_k8_pe8_a4", "xc7", 1098, 2),
-    ("avgpool_8x8x64_k8_pe8_a4", "ecp5", 2171, 2),
+    # depthwise layers measured 2026-12-01 (same tools), again after the window generator change
+    ("depthwise_16x16x32_k3_pe4_w4a4", "xc7", 923, 1),
+    ("depthwise_16x16x32_k3_pe4_w4a4", "ecp5", 1922, 1),
+    ("depthwise_16x16x64_k3s2_pe16_w4a4", "xc7", 2857, 2),
+    ("depthwise_16x16x64_k3s2_pe16_w4a4", "ecp5", 5610, 2),
+    ("depthwise_10x10x32_k3_pe8_bnn", "xc7", 356, 0),
+    ("depthwise_10x10x32_k3_pe8_bnn", "ecp5", 506, 1),
+    ("avgpool_8x8x64_k8_pe8_a4", "xc7", 1176, 2),
+    ("avgpool_8x8x64_k8_pe8_a4", "ecp5", 2257, 2),
+    # window generators re-measured 2026-12-01 after their address registers replaced the multipliers
+    ("swg_cnv_30x30x64_k3_simd32", "xc7", 333, 1),
+    ("swg_cnv_30x30x64_k3_simd32", "ecp5", 580, 1),
+    ("swg_14x14x128_k3_simd16", "xc7", 251, 1),
+    ("swg_14x14x128_k3_simd16", "ecp5", 435, 1),
     # joins and forks measured 2026-12-01 (same tools)
     ("add_streams_64_simd16_uint4", "xc7", 316, 0),
     ("add_streams_64_simd16_uint4", "ecp5", 589, 0),
