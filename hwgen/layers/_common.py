@@ -156,6 +156,8 @@ class OutputQueue(wiring.Component):
     reserve, push : In(1)
     data : In(width)
     has_credit : Out(1)
+    credit_next : Out(1), what ``has_credit`` will be after this cycle (for an owner that registers
+        a flag derived from it).
     o : Out(stream.Signature(width)), connect it to the owner's output stream.
     """
 
@@ -167,6 +169,7 @@ class OutputQueue(wiring.Component):
                 "push": In(1),
                 "data": In(width),
                 "has_credit": Out(1),
+                "credit_next": Out(1),
                 "o": Out(stream.Signature(unsigned(width))),
             }
         )
@@ -190,10 +193,11 @@ class OutputQueue(wiring.Component):
             above = (held[k + 1], e[k + 1]) if k + 1 < depth else (0, self.data)
             m.d.sync += e[k].eq(Mux(pop, Mux(above[0], above[1], self.data), Mux(held[k], e[k], self.data)))
         for therm, up in ((held, self.push), (owed, self.reserve)):
-            with m.If(up & ~pop):
-                m.d.sync += therm.eq(Cat(1, therm[:-1]))
-            with m.Elif(pop & ~up):
-                m.d.sync += therm.eq(Cat(therm[1:], 0))
+            nxt = Signal(depth, name=f"{therm.name}_next")
+            m.d.comb += nxt.eq(Mux(up & ~pop, Cat(1, therm[:-1]), Mux(pop & ~up, Cat(therm[1:], 0), therm)))
+            m.d.sync += therm.eq(nxt)
+            if therm is owed:
+                m.d.comb += self.credit_next.eq(~nxt[depth - 1])
         return m
 
 

@@ -36,7 +36,7 @@ from math import prod
 from typing import ClassVar
 
 import numpy as np
-from amaranth.hdl import Module, Signal, unsigned
+from amaranth.hdl import Const, Module, Mux, Signal, unsigned
 from amaranth.lib import data, stream
 from amaranth.lib.wiring import In, Out
 
@@ -336,14 +336,19 @@ class MVTU(c.LayerComponent):
         oq = c.output_queue(m, self.o, pe * s.odt.bits, s.queue_depth)
 
         # S0: issue one beat per cycle, (nf, sf) order; stream only during output fold 0. Every test of
-        # a counter is a registered flag, so ``i.ready`` is one gate after flip-flops.
+        # a counter is a registered flag, and ``i.ready`` is a flip-flop: its next value is computed from
+        # the next values of the flags it stands for (``can_issue & need_stream``).
         issue, can_issue = Signal(), Signal()
         sf, sf_first, sf_last, sf_wrap = c.fold_counter(m, sf_n, issue, "sf")
-        nf, need_stream, _, nf_wrap = c.fold_counter(m, nf_n, sf_wrap, "nf")
+        nf, need_stream, nf_last, nf_wrap = c.fold_counter(m, nf_n, sf_wrap, "nf")
         addr = Signal(c.idx(nf_n * sf_n))
+        ready = Signal(init=1)
+        first_next = Mux(issue, sf_last, sf_first) if sf_n > 1 else Const(1, 1)
+        stream_next = Mux(sf_wrap, nf_last, need_stream) if nf_n > 1 else Const(1, 1)
+        m.d.sync += ready.eq(stream_next & (~first_next | oq.credit_next))
         m.d.comb += [
             can_issue.eq(~sf_first | oq.has_credit),
-            self.i.ready.eq(can_issue & need_stream),
+            self.i.ready.eq(ready),
             issue.eq(can_issue & (~need_stream | self.i.valid)),
             oq.reserve.eq(issue & sf_first),
         ]
