@@ -233,8 +233,6 @@ class SlidingWindow(c.LayerComponent):
         # or adder sits between a flip-flop and ``issue`` or ``i.ready`` (_advance updates them):
         # (iy, ix) the tap's input pixel; rb = (iy·W + ix)·C/SIMD + cf the beat it reads (when inside);
         # room = lb + depth, lb the oldest beat any remaining window of the frame needs.
-        oy, ox = Signal(c.idx(s.oh)), Signal(c.idx(s.ow))
-        ky, kx, cf = Signal(c.idx(kh)), Signal(c.idx(kw)), Signal(c.idx(cf_n))
         ty = Signal(signed(max(h, top + 1).bit_length() + 2), init=-top)
         tx = Signal(signed(max(w, left + 1).bit_length() + 2), init=-left)
         iy, ix = Signal(ty.shape(), init=-top), Signal(tx.shape(), init=-left)
@@ -281,66 +279,64 @@ class SlidingWindow(c.LayerComponent):
         m.d.sync += [pad1.eq(~inside), oq.push.eq(issue)]
         pad_word = s.dtype.pack([s.pad_value] * s.simd, s.simd)[0] if any(s.borders) else 0
         m.d.comb += oq.data.eq(Mux(pad1, pad_word, rd.data))
-        with m.If(issue):
-            regs = (oy, ox, ky, kx, cf, ty, tx, rbase, iy, ix, rb, wbase, room, room_ahead, row_lb, row_neg)
-            self._advance(m, regs, r_wrap)
+        regs = (ty, tx, rbase, iy, ix, rb, wbase, room, room_ahead, row_lb, row_neg)
+        m.d.comb += r_wrap.eq(self._advance(m, regs, issue))
         return m
 
-    def _advance(self, m, regs, r_wrap):
-        """One read issued: the counters move, and the registers that stand for functions of them move by
-        constants (a table lookup for the oldest needed beat)."""
-        oy, ox, ky, kx, cf, ty, tx, rbase, iy, ix, rb, wbase, room, room_ahead, row_lb, row_neg = regs
+    def _advance(self, m, regs, issue):
+        """A read issued: the counters move (each with a registered ``last`` flag: ``fold_counter``), and
+        the registers that stand for functions of them move by constants (a table lookup for the oldest
+        needed beat). Returns the frame's wrap (the last read of a frame issued)."""
+        ty, tx, rbase, iy, ix, rb, wbase, room, room_ahead, row_lb, row_neg = regs
         sp = self.spec
         s, (top, left), w, cf_n, frame = sp.stride, sp.borders[:2], sp.width, sp.cf, sp.in_beats
         depth = sp.buffer_depth
         # the window's counters, innermost first: (cf, kx, ky), or (kx, ky, cf) in depthwise order;
         # with what one step of each adds to (rb, ix, iy)
-        inner = [(cf, sp.cf, (1, 0, 0)), (kx, sp.kw, (cf_n, 1, 0)), (ky, sp.kh, (w * cf_n, 0, 1))]
-        if sp.depthwise:
-            inner = inner[1:] + inner[:1]
+        counters = {"cf": (sp.cf, (1, 0, 0)), "kx": (sp.kw, (cf_n, 1, 0)), "ky": (sp.kh, (w * cf_n, 0, 1))}
+        inner, step = [], issue
+        for name in ("kx", "ky", "cf") if sp.depthwise else ("cf", "kx", "ky"):
+            n, unit = counters[name]
+            _, _, last, step = c.fold_counter(m, n, step, name)
+            inner.append((last, n, unit))
+        ox, _, ox_last, ox_wrap = c.fold_counter(m, sp.ow, step, "ox")
+        oy, _, oy_last, oy_wrap = c.fold_counter(m, sp.oh, ox_wrap, "oy")
 
-        def step(k: int) -> list:  # counter k moves on, the ones inside it return to 0
+        def move(k: int) -> list:  # counter k moves on, the ones inside it return to 0
             delta = [u - sum((n - 1) * v[i] for _, n, v in inner[:k]) for i, u in enumerate(inner[k][2])]
             return [rb.eq(rb + delta[0]), ix.eq(ix + delta[1]), iy.eq(iy + delta[2])]
 
-        def window(oy_new, ox_new, ty_new, tx_new, wbase_new, lb_new, row=None) -> list:
-            new = [oy.eq(oy_new), ox.eq(ox_new), ty.eq(ty_new), tx.eq(tx_new), iy.eq(ty_new), ix.eq(tx_new)]
-            new += [wbase.eq(wbase_new), rb.eq(wbase_new), room.eq(lb_new + depth)]
-            new += [room_ahead.eq(lb_new + depth - frame)]
+        def window(ty_new, tx_new, wbase_new, lb_new, row=None) -> list:
+            new = [ty.eq(ty_new), tx.eq(tx_new), iy.eq(ty_new), ix.eq(tx_new), wbase.eq(wbase_new)]
+            new += [rb.eq(wbase_new), room.eq(lb_new + depth), room_ahead.eq(lb_new + depth - frame)]
             if row is not None:
                 new += [row_lb.eq(row[0]), row_neg.eq(row[1])]
             return new
 
-        (a, na, _), (b, nb, _), (d, nd, _) = inner
-        m.d.sync += a.eq(c.incr_wrap(a, na))
-        with m.If(a != na - 1):
-            m.d.sync += step(0)
-        with m.Else():
-            m.d.sync += b.eq(c.incr_wrap(b, nb))
-            with m.If(b != nb - 1):
-                m.d.sync += step(1)
-            with m.Else():
-                m.d.sync += d.eq(c.incr_wrap(d, nd))
-                with m.If(d != nd - 1):
-                    m.d.sync += step(2)
-                with m.Else():  # the next window
-                    rows, cols = range(sp.oh), range(sp.ow)
-                    col_lb = Array(Const(_col_lb(sp, o + 1 if o + 1 < sp.ow else 0)) for o in cols)[ox]
-                    next_row = Array(Const(_row_lb(sp, o + 1 if o + 1 < sp.oh else 0)) for o in rows)[oy]
-                    next_neg = Array(Const((o + 1) * s < top) for o in rows)[oy]
-                    with m.If(ox == sp.ow - 1):
-                        with m.If(oy == sp.oh - 1):
-                            first = (-top * w - left) * cf_n
-                            m.d.sync += window(0, 0, -top, -left, first, 0, (_row_lb(sp, 0), top > 0))
-                            m.d.sync += rbase.eq(rbase + sp.in_beats % sp.buffer_depth)
-                            m.d.comb += r_wrap.eq(1)
-                        with m.Else():
-                            lb = Mux(next_neg, 0, next_row + _col_lb(sp, 0))
-                            wb_new = wbase + (s * w - (sp.ow - 1) * s) * cf_n
-                            m.d.sync += window(oy + 1, 0, ty + s, -left, wb_new, lb, (next_row, next_neg))
-                    with m.Else():
-                        lb = Mux(row_neg, 0, row_lb + col_lb)
-                        m.d.sync += window(oy, ox + 1, ty, tx + s, wbase + s * cf_n, lb)
+        rows, cols = range(sp.oh), range(sp.ow)
+        col_lb = Array(Const(_col_lb(sp, o + 1 if o + 1 < sp.ow else 0)) for o in cols)[ox]
+        next_row = Array(Const(_row_lb(sp, o + 1 if o + 1 < sp.oh else 0)) for o in rows)[oy]
+        next_neg = Array(Const((o + 1) * s < top) for o in rows)[oy]
+        (a_last, _, _), (b_last, _, _), (d_last, _, _) = inner
+        with m.If(issue):
+            with m.If(~a_last):
+                m.d.sync += move(0)
+            with m.Elif(~b_last):
+                m.d.sync += move(1)
+            with m.Elif(~d_last):
+                m.d.sync += move(2)
+            with m.Elif(~ox_last):  # the next window in the row
+                lb = Mux(row_neg, 0, row_lb + col_lb)
+                m.d.sync += window(ty, tx + s, wbase + s * cf_n, lb)
+            with m.Elif(~oy_last):  # the first window of the next row
+                lb = Mux(next_neg, 0, next_row + _col_lb(sp, 0))
+                wb_new = wbase + (s * w - (sp.ow - 1) * s) * cf_n
+                m.d.sync += window(ty + s, -left, wb_new, lb, (next_row, next_neg))
+            with m.Else():  # the first window of the next frame
+                first = (-top * w - left) * cf_n
+                m.d.sync += window(-top, -left, first, 0, (_row_lb(sp, 0), top > 0))
+                m.d.sync += rbase.eq(rbase + sp.in_beats % sp.buffer_depth)
+        return oy_wrap
 
 
 def _row_lb(sp, oy: int) -> int:
