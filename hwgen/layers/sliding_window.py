@@ -224,9 +224,10 @@ class SlidingWindow(c.LayerComponent):
         wr = buf.write_port()
         rd = buf.read_port()
 
-        lead = Signal(signed(2))  # writer's frame minus reader's frame: -1, 0 or 1
+        lead, lead_n = Signal(signed(2)), Signal(signed(2))  # writer's frame minus reader's: -1, 0 or 1
         w_wrap, r_wrap = Signal(), Signal()
-        m.d.sync += lead.eq(lead + w_wrap - r_wrap)
+        m.d.comb += lead_n.eq(lead + w_wrap - r_wrap)
+        m.d.sync += lead.eq(lead_n)
 
         # Reader position: the window's counters and its top-left (ty, tx) in padded-out coordinates.
         # Everything the handshakes test is a register kept equal to what it stands for, so no multiplier
@@ -241,28 +242,37 @@ class SlidingWindow(c.LayerComponent):
         rb, wbase = Signal(c.range_shape(rb0, rb_hi), init=rb0), Signal(c.range_shape(rb0, rb_hi), init=rb0)
         room = Signal(c.range_shape(-frame, frame + depth), init=depth)  # lb + depth
         room_ahead = Signal(c.range_shape(-frame, frame + depth), init=depth - frame)  # lb + depth - frame
+        room_n, room_ahead_n = Signal.like(room), Signal.like(room_ahead)  # their next values
+        m.d.comb += [room_n.eq(room), room_ahead_n.eq(room_ahead)]  # _advance overrides them
+        m.d.sync += [room.eq(room_n), room_ahead.eq(room_ahead_n)]
         row_lb, row_neg = Signal(c.idx(frame), init=_row_lb(s, 0)), Signal(init=top > 0)
         inside = Signal()
         n = len(Signal(c.idx(frame)))
         m.d.comb += inside.eq((iy >= 0) & (iy < h) & (ix >= 0) & (ix < w))
 
-        # Writer.
-        wb = Signal(c.idx(frame))
+        # Writer: ahead of the oldest needed beat by less than the buffer, and never two frames ahead.
+        # ``i.ready`` is a flip-flop, loaded with that test on the next values of what it tests.
+        wb, wb_n = Signal(c.idx(frame)), Signal(c.idx(frame))
         wslot = Signal(c.idx(depth))
+        ready = Signal(init=1)
         m.d.comb += [
-            # ahead of the oldest needed beat by less than the buffer, and never two frames ahead
-            self.i.ready.eq(
-                (lead == -1)
-                | ((lead == 0) & (wb < room))
-                | ((lead == 1) & (wb < room_ahead) & (wb != frame - 1))
-            ),
+            self.i.ready.eq(ready),
             wr.addr.eq(wslot),
             wr.data.eq(self.i.payload),
-            wr.en.eq(self.i.valid & self.i.ready),
+            wr.en.eq(self.i.valid & ready),
+            wb_n.eq(Mux(wr.en, c.incr_wrap(wb, frame), wb)),
+            w_wrap.eq(wr.en & (wb == frame - 1)),
+        ]
+        m.d.sync += [
+            wb.eq(wb_n),
+            ready.eq(
+                (lead_n == -1)
+                | ((lead_n == 0) & (wb_n < room_n))
+                | ((lead_n == 1) & (wb_n < room_ahead_n) & (wb_n != frame - 1))
+            ),
         ]
         with m.If(wr.en):
-            m.d.sync += [wb.eq(c.incr_wrap(wb, frame)), wslot.eq(wslot + 1)]
-            m.d.comb += w_wrap.eq(wb == frame - 1)
+            m.d.sync += wslot.eq(wslot + 1)
 
         # Reader: issue one beat when it is padding or already written, and the queue has room.
         rbase = Signal(c.idx(depth))
@@ -279,7 +289,7 @@ class SlidingWindow(c.LayerComponent):
         m.d.sync += [pad1.eq(~inside), oq.push.eq(issue)]
         pad_word = s.dtype.pack([s.pad_value] * s.simd, s.simd)[0] if any(s.borders) else 0
         m.d.comb += oq.data.eq(Mux(pad1, pad_word, rd.data))
-        regs = (ty, tx, rbase, iy, ix, rb, wbase, room, room_ahead, row_lb, row_neg)
+        regs = (ty, tx, rbase, iy, ix, rb, wbase, room_n, room_ahead_n, row_lb, row_neg)
         m.d.comb += r_wrap.eq(self._advance(m, regs, issue))
         return m
 
@@ -287,7 +297,7 @@ class SlidingWindow(c.LayerComponent):
         """A read issued: the counters move (each with a registered ``last`` flag: ``fold_counter``), and
         the registers that stand for functions of them move by constants (a table lookup for the oldest
         needed beat). Returns the frame's wrap (the last read of a frame issued)."""
-        ty, tx, rbase, iy, ix, rb, wbase, room, room_ahead, row_lb, row_neg = regs
+        ty, tx, rbase, iy, ix, rb, wbase, room_n, room_ahead_n, row_lb, row_neg = regs
         sp = self.spec
         s, (top, left), w, cf_n, frame = sp.stride, sp.borders[:2], sp.width, sp.cf, sp.in_beats
         depth = sp.buffer_depth
@@ -307,8 +317,10 @@ class SlidingWindow(c.LayerComponent):
             return [rb.eq(rb + delta[0]), ix.eq(ix + delta[1]), iy.eq(iy + delta[2])]
 
         def window(ty_new, tx_new, wbase_new, lb_new, row=None) -> list:
+            # the room registers take their next values from room_n / room_ahead_n (comb)
+            m.d.comb += [room_n.eq(lb_new + depth), room_ahead_n.eq(lb_new + depth - frame)]
             new = [ty.eq(ty_new), tx.eq(tx_new), iy.eq(ty_new), ix.eq(tx_new), wbase.eq(wbase_new)]
-            new += [rb.eq(wbase_new), room.eq(lb_new + depth), room_ahead.eq(lb_new + depth - frame)]
+            new += [rb.eq(wbase_new)]
             if row is not None:
                 new += [row_lb.eq(row[0]), row_neg.eq(row[1])]
             return new
