@@ -178,21 +178,24 @@ class WidthConverter(c.LayerComponent):
             push.eq(self.i.valid & ready),
             pop.eq(valid & self.o.ready),
         ]
-        # Chunks above ``count`` are kept zero, so a new beat is ORed in at the fill position. With a pop
-        # the old contents move down ``n_out`` slots and so does the fill position. ``pop`` selects only
-        # the last multiplexer.
-        incoming = [Mux(push, self.i.payload[e * w : (e + 1) * w], 0) for e in range(n_in)]
 
-        def fill(popped: bool) -> list:
+        # Chunks above ``count`` are kept zero, so a new beat is ORed in at the fill position. With a pop
+        # the old contents move down ``n_out`` slots and so does the fill position. The buffer's four next
+        # values (push or not, pop or not) come from flip-flops only (the held chunks, the one-hot fill
+        # position and the input beat, itself a register upstream); the handshakes select among them last.
+        def fill(popped: bool) -> tuple[list, list]:
             shift = n_out if popped else 0
             held = Cat(buf, Const(0, shift * w))  # a pop moves zeros in at the top
-            slots = [held[(j + shift) * w : (j + shift + 1) * w] for j in range(cap)]
+            kept = [held[(j + shift) * w : (j + shift + 1) * w] for j in range(cap)]
+            taken = list(kept)
             for j, e, level in fill_wiring(s.lanes_in, s.lanes_out, popped):
-                slots[j] = slots[j] | Mux(at[level], incoming[e], 0)
-            return slots
+                taken[j] = taken[j] | Mux(at[level], self.i.payload[e * w : (e + 1) * w], 0)
+            return kept, taken
 
-        stay, moved = fill(False), fill(True)
-        m.d.sync += buf.eq(Mux(pop, Cat(*moved), Cat(*stay)))
+        (stay, stay_in), (moved, moved_in) = fill(False), fill(True)
+        m.d.sync += buf.eq(
+            Mux(pop, Mux(push, Cat(*moved_in), Cat(*moved)), Mux(push, Cat(*stay_in), Cat(*stay)))
+        )
 
         # count, its one-hot copy and the two flags; each flag compares ``count`` with a constant for the
         # four (push, pop) cases, then a multiplexer picks one
