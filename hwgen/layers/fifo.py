@@ -17,10 +17,12 @@ One beat per cycle in and out; ``ii_cycles = beats_per_frame`` (twice that for `
 which passes a beat every other cycle). A FIFO of at most :data:`SHIFT_BITS` bits is a shift queue of
 registers (:class:`~hwgen.layers._common.OutputQueue`): ``latency_cycles = 1``. A larger one keeps
 ``depth - QUEUE`` beats in a memory (LUTRAM or block RAM, synchronous write and read) in front of a
-:data:`QUEUE`-beat shift queue: ``latency_cycles = 3`` (write, read, queue). Either way ``i.ready``,
-``o.valid`` and ``o.payload`` are flip-flops and every flag is a register updated without an adder in
-front, so FIFOs and layers chain without long or combinational paths. ``ram_style`` says what synthesis
-is expected to infer.
+:data:`QUEUE`-beat shift queue: ``latency_cycles = 3`` (write, read, queue). A block RAM's read word goes
+through a plain register first (the block RAM's own output register where the family has one; its
+clock-to-out alone would take most of a fast clock's period): one more cycle and one more queue entry.
+Either way ``i.ready``, ``o.valid`` and ``o.payload`` are flip-flops and every flag is a register updated
+without an adder in front, so FIFOs and layers chain without long or combinational paths.
+``ram_style`` says what synthesis is expected to infer.
 """
 
 from __future__ import annotations
@@ -75,7 +77,12 @@ class FIFOSpec(LaneBufferSpec, LayerSpec):
 
     @property
     def latency(self) -> int:
-        return 1 if self.ram_style == "registers" else 3
+        return 1 if self.ram_style == "registers" else QUEUE + self.read_register
+
+    @property
+    def read_register(self) -> bool:
+        """The memory's read word is registered (block RAM)."""
+        return self.ram_style == "bram"
 
     def output_times(self, arrivals: list[int]) -> list[int]:
         return steady_times(arrivals, self.latency)
@@ -127,25 +134,29 @@ class FIFO(c.LayerComponent):
                 q.data.eq(self.i.payload),
             ]
             return m
-        self._memory(m, width, depth - QUEUE)
+        self._memory(m, width, depth - QUEUE - self.spec.read_register)
         return m
 
     def _memory(self, m, width: int, n: int):
         """An ``n``-beat memory in front of a QUEUE-beat output queue."""
-        q = c.output_queue(m, self.o, width, QUEUE, "q")
+        reg = self.spec.read_register
+        q = c.output_queue(m, self.o, width, QUEUE + reg, "q")
         m.submodules.mem = mem = Memory(shape=unsigned(width), depth=max(2, n), init=[])
         wr, rd = mem.write_port(), mem.read_port()
         wp, rp = Signal(c.idx(n)), Signal(c.idx(n))
         count = Signal(c.idx(n + 1))
         full, nonempty, pending = Signal(), Signal(), Signal()  # registers; pending: a read in flight
         write, read = Signal(), Signal()
+        word, ready_word = rd.data, pending
+        if reg:  # the read word is in its register a cycle later
+            word, ready_word = c.delay(m, rd.data, "word", reset_less=True), c.delay(m, pending, "pending2")
         m.d.comb += [
             self.i.ready.eq(~full),
             write.eq(self.i.valid & ~full),
             read.eq(nonempty & q.has_credit),
             q.reserve.eq(read),
-            q.push.eq(pending),
-            q.data.eq(rd.data),
+            q.push.eq(ready_word),
+            q.data.eq(word),
             wr.addr.eq(wp),
             wr.data.eq(self.i.payload),
             wr.en.eq(write),

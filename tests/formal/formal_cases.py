@@ -45,7 +45,7 @@ LAYER_SPECS = {
     "maxpool_windows": lambda: StreamingMaxPoolSpec.create(2, 3, 1, k=2, stride=1, dtype=UINT(2)),
     "label_select": lambda: LabelSelectSpec.create(4, k=2, pe=2, idt=INT(3)),
     "fifo_registers": lambda: FIFOSpec(dtype=UINT(3), lanes=1, depth=2, frame_elems=2),
-    "fifo_memory": lambda: FIFOSpec(dtype=UINT(3), lanes=1, depth=3, frame_elems=2),
+    "fifo_memory": lambda: FIFOSpec(dtype=UINT(3), lanes=1, depth=5, frame_elems=2),
     "width_up": lambda: WidthConverterSpec.create(UINT(2), 1, 4, frame_elems=4),
     "width_odd": lambda: WidthConverterSpec.create(UINT(2), 3, 2, frame_elems=6),
     "width_chunks": lambda: WidthConverterSpec.create(UINT(1), 4, 6, frame_elems=12),

@@ -42,11 +42,18 @@ def test_fifo_holds_depth_beats_without_reader(depth):
 
 @pytest.mark.parametrize(
     "width,depth,style,latency",
-    [(8, 1, "registers", 1), (8, 2, "registers", 1), (8, 8, "registers", 1), (16, 40, "lutram", 3)],
+    [
+        (8, 1, "registers", 1),
+        (8, 2, "registers", 1),
+        (8, 8, "registers", 1),
+        (16, 40, "lutram", 3),
+        (64, 512, "bram", 4),
+    ],
 )
 def test_fifo_cycles(width, depth, style, latency):
     """A small FIFO is a shift queue of registers (latency 1), a larger one a memory in front of a queue
-    (latency 3); both move one beat per cycle."""
+    (write, read, queue: latency 3; a block RAM also registers its read word: 4); all move one beat
+    per cycle."""
     dut = FIFO(width, depth, beats_per_frame=4)
     res = run_stream_test(dut, list(range(20)), list(range(20)))
     expected_ii = 4 if depth > 1 else 8  # a one-register FIFO passes a beat every other cycle
