@@ -2,9 +2,10 @@
 
 On 1-bit data (BIPOLAR, BINARY) the max is an OR; on INTn/UINTn a signed/unsigned compare.
 With stride k (the usual case) one row of running maxima (``OW · C/SIMD`` words) lives in a
-``Memory`` read asynchronously (LUTRAM), so a read-modify-write takes one cycle and no hazard
-arises; rows and columns beyond the last window are consumed and dropped, as
-:func:`hwgen.golden.ops.maxpool_nhwc` does. Any other stride goes through an internal
+``Memory`` read asynchronously (LUTRAM): a beat is registered when taken, and its read-modify-write
+takes the next cycle, so back-to-back beats on one word see each other; rows and
+columns beyond the last window are consumed and dropped, as :func:`hwgen.golden.ops.maxpool_nhwc`
+does. Any other stride goes through an internal
 :class:`~hwgen.layers.sliding_window.SlidingWindow` and reduces each window's ``k·k`` beats.
 
 Ports
@@ -24,8 +25,9 @@ dtype : DataType of the elements.
 Cycle model
 -----------
 Stride k: one input beat per cycle, ``ii_cycles = H·W·C/SIMD``,
-``latency_cycles = ((k-1)·W + k-1)·C/SIMD + 1`` (the last beat of the first window, plus one).
-Other strides: ``ii_cycles = max(H·W, OH·OW·k·k)·C/SIMD`` (at least 2) and 3 more cycles of latency.
+``latency_cycles = ((k-1)·W + k-1)·C/SIMD + 2`` (the last beat of the first window, read, max).
+Other strides: ``ii_cycles = max(H·W, OH·OW·k·k)·C/SIMD`` (at least 2);
+the window generator's latency plus 2.
 """
 
 from __future__ import annotations
@@ -125,20 +127,22 @@ class StreamingMaxPoolSpec(ImageSpec, LayerSpec):
 
     @property
     def latency(self) -> int:
-        return ((self.k - 1) * self.width + self.k - 1) * self.cf + (1 if self.row_walk else 4)
+        return ((self.k - 1) * self.width + self.k - 1) * self.cf + (
+            2 if self.row_walk else self.window().latency + 2
+        )
 
     def output_times(self, arrivals: list[int]) -> list[int]:
         k, cf = self.k, self.cf
         if not self.row_walk:  # each window's fold f ends with its beat (k-1, k-1, f)
             win, n = self.window().output_times(arrivals), k * k * cf
-            return steady_times([win[g * n + n - cf + f] for g in range(len(win) // n) for f in range(cf)], 1)
+            return steady_times([win[g * n + n - cf + f] for g in range(len(win) // n) for f in range(cf)], 2)
         last = [
             arrivals[((oy * k + k - 1) * self.width + ox * k + k - 1) * cf + f]
             for oy in range(self.oh)
             for ox in range(self.ow)
             for f in range(cf)
         ]
-        return steady_times(last, 1)
+        return steady_times(last, 2)
 
     def resources(self, family: str = "xc7") -> dict:
         return resource_model.estimate(
@@ -178,73 +182,81 @@ class StreamingMaxPool(c.LayerComponent):
         return m
 
     def _row_walk(self, m):
-        """Stride k: running maxima of one output row, at ``ox·C/SIMD + cf``; drops the floor remainder."""
+        """Stride k: running maxima of one output row, at ``ox·C/SIMD + cf``; drops the floor remainder.
+        Every flag the handshake tests is a register, and the address a counter moved by constants."""
         s = self.spec
-        k = s.k
-        y, x, cf = Signal(c.idx(s.height)), Signal(c.idx(s.width)), Signal(c.idx(s.cf))
-        ky, kx, ox = Signal(c.idx(k)), Signal(c.idx(k)), Signal(c.idx(s.ow + 1))
-        keep, first, last, step = Signal(), Signal(), Signal(), Signal()
+        k, kw_n = s.k, s.ow * s.k  # columns (and rows) inside a window: x < OW·k
+        step = Signal()
+        _, _, cf_last, cf_wrap = c.fold_counter(m, s.cf, step, "cf")
+        x, _, x_last, x_wrap = c.fold_counter(m, s.width, cf_wrap, "x")
+        y, _, y_last, _ = c.fold_counter(m, s.height, x_wrap, "y")
+        kx, ky = Signal(c.idx(k)), Signal(c.idx(k))
+        kx_last, ky_last = Signal(init=k == 1), Signal(init=k == 1)  # kx, ky == k - 1
+        xk, yk = Signal(init=1), Signal(init=1)  # x < OW·k, y < OH·k
         addr = Signal(c.idx(s.ow * s.cf))
+        keep, first, last = Signal(), Signal(), Signal()
         m.d.comb += [
-            keep.eq((x < s.ow * k) & (y < s.oh * k)),
+            keep.eq(xk & yk),
             first.eq((ky == 0) & (kx == 0)),
-            last.eq(keep & (ky == k - 1) & (kx == k - 1)),
-            addr.eq(ox * s.cf + cf),
+            last.eq(xk & yk & kx_last & ky_last),
         ]
         with m.If(step):
-            m.d.sync += cf.eq(c.incr_wrap(cf, s.cf))
-            with m.If(cf == s.cf - 1):
-                with m.If(x == s.width - 1):
-                    m.d.sync += [x.eq(0), kx.eq(0), ox.eq(0)]
-                    m.d.sync += [
-                        y.eq(c.incr_wrap(y, s.height)),
-                        ky.eq(Mux((ky == k - 1) | (y == s.height - 1), 0, ky + 1)),
-                    ]
+            m.d.sync += addr.eq(addr + 1)
+            with m.If(cf_last):
+                with m.If(x_last):  # the next input row
+                    ky_n = Mux(ky_last | y_last, 0, ky + 1)
+                    m.d.sync += [addr.eq(0), kx.eq(0), kx_last.eq(k == 1), xk.eq(1)]
+                    m.d.sync += [ky.eq(ky_n), ky_last.eq(ky_n == k - 1)]
+                    m.d.sync += yk.eq(y_last | (y < s.oh * k - 1))
                 with m.Else():
-                    m.d.sync += [x.eq(x + 1), kx.eq(c.incr_wrap(kx, k))]
-                    with m.If(kx == k - 1):
-                        m.d.sync += ox.eq(ox + 1)
+                    kx_n = Mux(kx_last, 0, kx + 1)
+                    m.d.sync += [kx.eq(kx_n), kx_last.eq(kx_n == k - 1), xk.eq(x < kw_n - 1)]
+                    with m.If(~kx_last):  # the same output column again: back to its first fold
+                        m.d.sync += addr.eq(addr - (s.cf - 1))
         return s.ow * s.cf, addr, keep, first, last, step
 
     def _window_walk(self, m):
         """im2col input: beats (ky, kx, cf) of one window; running maxima per ``cf``."""
         s = self.spec
-        n = s.k * s.k
-        g, cf = Signal(c.idx(n)), Signal(c.idx(s.cf))
-        first, last, step = Signal(), Signal(), Signal()
-        m.d.comb += [first.eq(g == 0), last.eq(g == n - 1)]
-        with m.If(step):
-            m.d.sync += cf.eq(c.incr_wrap(cf, s.cf))
-            with m.If(cf == s.cf - 1):
-                m.d.sync += g.eq(c.incr_wrap(g, n))
-        return s.cf, cf, 1, first, last, step
+        step = Signal()
+        cf, _, _, cf_wrap = c.fold_counter(m, s.cf, step, "cf")
+        _, g_first, g_last, _ = c.fold_counter(m, s.k * s.k, cf_wrap, "g")
+        return s.cf, cf, 1, g_first, g_last, step
 
     def _reduce(self, m, src, depth, addr, keep, first, last, step):
-        """Take beats of ``src``; max into ``Memory[addr]`` (or start anew if ``first``); emit on ``last``."""
+        """Take beats of ``src``; max into ``Memory[addr]`` (or start anew if ``first``); emit on ``last``.
+
+        A beat taken is registered with its address and flags; the next cycle reads its word (an
+        asynchronous read: LUTRAM), takes the max, writes it back and, on ``last``, pushes it. Read and
+        write of one beat fall in the same cycle, so back-to-back beats on one word see each other."""
         simd, b = self.spec.simd, self.spec.dtype.bits
-        oq = c.output_queue(m, self.o, simd * b, 2)
+        oq = c.output_queue(m, self.o, simd * b, 3)
         m.d.comb += [
             src.ready.eq(oq.has_credit | ~last),
             step.eq(src.valid & src.ready),
             oq.reserve.eq(step & last),
         ]
-        # Read-modify-write in one cycle through an asynchronous read port (LUTRAM).
         m.submodules.acc = acc = Memory(
             shape=unsigned(simd * b), depth=max(2, depth), init=[]
         )  # no 0-bit address
         rd = acc.read_port(domain="comb")
         wr = acc.write_port()
+        v1 = c.delay(m, step, "v1")
+        p1, a1 = Signal(simd * b), Signal(len(rd.addr))
+        first1, last1, keep1 = Signal(), Signal(), Signal()
+        with m.If(step):
+            m.d.sync += [p1.eq(src.payload), a1.eq(addr), first1.eq(first), last1.eq(last), keep1.eq(keep)]
         new = Signal(simd * b)
         old = data.View(data.ArrayLayout(b, simd), rd.data)
-        inp = data.View(data.ArrayLayout(b, simd), src.payload)
+        inp = data.View(data.ArrayLayout(b, simd), p1)
         lanes = [self._max(old[j], inp[j]) for j in range(simd)]
         m.d.comb += [
-            rd.addr.eq(addr),
-            new.eq(Mux(first, src.payload, Cat(*lanes))),
-            wr.addr.eq(addr),
+            rd.addr.eq(a1),
+            new.eq(Mux(first1, p1, Cat(*lanes))),
+            wr.addr.eq(a1),
             wr.data.eq(new),
-            wr.en.eq(step & keep),
-            oq.push.eq(step & last),
+            wr.en.eq(v1 & keep1),
+            oq.push.eq(v1 & last1),
             oq.data.eq(new),
         ]
 
