@@ -60,12 +60,11 @@ _OWED_BITS = 16
 
 
 def drain_cycles(stages) -> int:
-    """A generous bound on the cycles a chain of layer specs needs to empty with ``o.ready`` high.
-
-    Per stage: its latency, one frame of its steady-state cycles, one frame of output beats and two cycles
-    of handshake (checked: the drain property fails with less on some kinds).
-    """
-    return sum(st.latency + st.cycles + st.out_beats + 2 for st in stages)
+    """A generous bound on the cycles a chain of layer specs needs to empty with ``o.ready`` high: the
+    sum of the stages' :attr:`~hwgen.layers.spec.LayerSpec.drain` (by default latency, one frame of
+    steady-state cycles, one frame of output beats and two cycles of handshake; checked: the drain
+    property fails with less on some kinds)."""
+    return sum(st.drain for st in stages)
 
 
 class StreamHarness(Elaboratable):

@@ -28,8 +28,9 @@ Cycle model
 -----------
 ``ii_cycles = max(H·W, OH·OW·kh·kw) · C/SIMD`` (the busier side moves one beat per cycle; at
 least 2);
-``latency_cycles = 3`` (write, read, output queue). A frame's output, padding included, starts
-only after its first input beat has arrived.
+``latency_cycles = 3`` (write, read, output queue), 4 when the buffer is a block RAM (its read word
+goes through a register first). A frame's output, padding included, starts only after its first input
+beat has arrived.
 """
 
 from __future__ import annotations
@@ -37,19 +38,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from amaranth.hdl import Array, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Module, Mux, Signal, signed, unsigned
 from amaranth.lib import stream
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from hwgen.ir.datatypes import DataType
 from hwgen.layers import _common as c
+from hwgen.layers import _window as w_
 from hwgen.layers import resource_model
 from hwgen.layers.spec import ImageSpec, LayerSpec
 
 __all__ = ["SlidingWindow", "SlidingWindowSpec"]
 
-#: Buffer write, read, output queue.
+#: Buffer write, read, output queue (one more with a registered block-RAM read word).
 LATENCY = 3
 
 
@@ -157,7 +159,18 @@ class SlidingWindowSpec(ImageSpec, LayerSpec):
 
     @property
     def latency(self) -> int:
-        return LATENCY
+        return LATENCY + self.read_register
+
+    @property
+    def read_register(self) -> bool:
+        """The buffer is a block RAM, and its read word goes through a plain register (the block RAM's
+        own output register, where the family has one: :mod:`hwgen.flow.ecp5_pack`)."""
+        return resource_model.ram_in_block_ram(self.simd * self.dtype.bits, self.buffer_depth)
+
+    @property
+    def drain(self) -> int:
+        # once the frame's last beat is written, every read is ready: one beat per cycle, then the queue
+        return self.latency + self.out_beats + 2
 
     def window_reads(self):
         """Input beat each output beat reads (None for padding), in output order."""
@@ -181,7 +194,7 @@ class SlidingWindowSpec(ImageSpec, LayerSpec):
         out, t = [], -1
         for rb in self.window_reads():
             t = max(t + 1, arrivals[0 if rb is None else rb] + 1)
-            out.append(t + LATENCY - 1)
+            out.append(t + self.latency - 1)
         return out
 
     def resource_params(self) -> dict:
@@ -219,14 +232,14 @@ class SlidingWindow(c.LayerComponent):
         top, left = s.borders[:2]
         kh, kw, depth, frame = s.kh, s.kw, s.buffer_depth, s.in_beats
         width = s.simd * s.dtype.bits
-        oq = c.output_queue(m, self.o, width, 3)
+        oq = c.output_queue(m, self.o, width, 3 + s.read_register)  # the beats in flight
         m.submodules.buf = buf = Memory(shape=unsigned(width), depth=depth, init=[])
         wr = buf.write_port()
         rd = buf.read_port()
 
         lead, lead_n = Signal(signed(2)), Signal(signed(2))  # writer's frame minus reader's: -1, 0 or 1
         w_wrap, r_wrap = Signal(), Signal()
-        m.d.comb += lead_n.eq(lead + w_wrap - r_wrap)
+        m.d.comb += lead_n.eq(lead + w_wrap - r_wrap)  # r_wrap: see the end of elaborate
         m.d.sync += lead.eq(lead_n)
 
         # Reader position: the window's counters and its top-left (ty, tx) in padded-out coordinates.
@@ -240,122 +253,39 @@ class SlidingWindow(c.LayerComponent):
         rb0 = (-top * w - left) * cf_n
         rb_hi = (((s.oh - 1) * s.stride - top + kh - 1) * w + (s.ow - 1) * s.stride - left + kw) * cf_n
         rb, wbase = Signal(c.range_shape(rb0, rb_hi), init=rb0), Signal(c.range_shape(rb0, rb_hi), init=rb0)
-        room = Signal(c.range_shape(-frame, frame + depth), init=depth)  # lb + depth
-        room_ahead = Signal(c.range_shape(-frame, frame + depth), init=depth - frame)  # lb + depth - frame
-        room_n, room_ahead_n = Signal.like(room), Signal.like(room_ahead)  # their next values
-        m.d.comb += [room_n.eq(room), room_ahead_n.eq(room_ahead)]  # _advance overrides them
-        m.d.sync += [room.eq(room_n), room_ahead.eq(room_ahead_n)]
-        row_lb, row_neg = Signal(c.idx(frame), init=_row_lb(s, 0)), Signal(init=top > 0)
-        inside = Signal()
+        row_lb, row_neg = Signal(c.idx(frame), init=w_.row_start(s, 0)), Signal(init=top > 0)
+        # the tap is inside the image: two flags moved with iy and ix (_advance)
+        row_in, col_in = Signal(init=top == 0), Signal(init=left == 0)
+        inside = row_in & col_in
         n = len(Signal(c.idx(frame)))
-        m.d.comb += inside.eq((iy >= 0) & (iy < h) & (ix >= 0) & (ix < w))
-
-        # Writer: ahead of the oldest needed beat by less than the buffer, and never two frames ahead.
-        # ``i.ready`` is a flip-flop, loaded with that test on the next values of what it tests.
-        wb, wb_n = Signal(c.idx(frame)), Signal(c.idx(frame))
-        wslot = Signal(c.idx(depth))
-        ready = Signal(init=1)
-        m.d.comb += [
-            self.i.ready.eq(ready),
-            wr.addr.eq(wslot),
-            wr.data.eq(self.i.payload),
-            wr.en.eq(self.i.valid & ready),
-            wb_n.eq(Mux(wr.en, c.incr_wrap(wb, frame), wb)),
-            w_wrap.eq(wr.en & (wb == frame - 1)),
-        ]
-        m.d.sync += [
-            wb.eq(wb_n),
-            ready.eq(
-                (lead_n == -1)
-                | ((lead_n == 0) & (wb_n < room_n))
-                | ((lead_n == 1) & (wb_n < room_ahead_n) & (wb_n != frame - 1))
-            ),
-        ]
-        with m.If(wr.en):
-            m.d.sync += wslot.eq(wslot + 1)
 
         # Reader: issue one beat when it is padding or already written, and the queue has room.
+        wb = Signal(c.idx(frame))  # the next beat the writer stores
+        wb_zero = Signal(init=1)  # wb == 0 (_writer)
         rbase = Signal(c.idx(depth))
         started, written = Signal(), Signal()  # the reader's frame has begun; its beat rb has arrived
         issue = Signal()
         m.d.comb += [
-            started.eq((lead == 1) | ((lead == 0) & (wb != 0))),
+            started.eq((lead == 1) | ((lead == 0) & ~wb_zero)),
             written.eq((lead == 1) | ((lead == 0) & (rb[:n] < wb))),
             issue.eq(oq.has_credit & started & (~inside | written)),
             oq.reserve.eq(issue),
             rd.addr.eq(rbase + rb[:n]),
         ]
-        pad1 = Signal()
-        m.d.sync += [pad1.eq(~inside), oq.push.eq(issue)]
+        # The read word (through its register with a block RAM), then the padding multiplexer, into the
+        # queue.
+        word, pad, push = rd.data, c.delay(m, ~inside, "pad1"), issue
+        if s.read_register:
+            word, pad, push = (
+                c.delay(m, word, "word", reset_less=True),
+                c.delay(m, pad, "pad2"),
+                c.delay(m, push, "push1"),
+            )
+        m.d.sync += oq.push.eq(push)
         pad_word = s.dtype.pack([s.pad_value] * s.simd, s.simd)[0] if any(s.borders) else 0
-        m.d.comb += oq.data.eq(Mux(pad1, pad_word, rd.data))
-        regs = (ty, tx, rbase, iy, ix, rb, wbase, room_n, room_ahead_n, row_lb, row_neg)
-        m.d.comb += r_wrap.eq(self._advance(m, regs, issue))
+        m.d.comb += oq.data.eq(Mux(pad, pad_word, word))
+        regs = (ty, tx, rbase, iy, ix, row_in, col_in, rb, wbase, row_lb, row_neg)
+        ends, _, lb_next = w_.advance(m, s, regs, issue)
+        m.d.comb += r_wrap.eq(Mux(issue, ends[1], 0))  # the read issue selects, last
+        w_.writer(m, s, self.i, wr, (wb, wb_zero), (lead, w_wrap), issue, ends, lb_next)
         return m
-
-    def _advance(self, m, regs, issue):
-        """A read issued: the counters move (each with a registered ``last`` flag: ``fold_counter``), and
-        the registers that stand for functions of them move by constants (a table lookup for the oldest
-        needed beat). Returns the frame's wrap (the last read of a frame issued)."""
-        ty, tx, rbase, iy, ix, rb, wbase, room_n, room_ahead_n, row_lb, row_neg = regs
-        sp = self.spec
-        s, (top, left), w, cf_n, frame = sp.stride, sp.borders[:2], sp.width, sp.cf, sp.in_beats
-        depth = sp.buffer_depth
-        # the window's counters, innermost first: (cf, kx, ky), or (kx, ky, cf) in depthwise order;
-        # with what one step of each adds to (rb, ix, iy)
-        counters = {"cf": (sp.cf, (1, 0, 0)), "kx": (sp.kw, (cf_n, 1, 0)), "ky": (sp.kh, (w * cf_n, 0, 1))}
-        inner, step = [], issue
-        for name in ("kx", "ky", "cf") if sp.depthwise else ("cf", "kx", "ky"):
-            n, unit = counters[name]
-            _, _, last, step = c.fold_counter(m, n, step, name)
-            inner.append((last, n, unit))
-        ox, _, ox_last, ox_wrap = c.fold_counter(m, sp.ow, step, "ox")
-        oy, _, oy_last, oy_wrap = c.fold_counter(m, sp.oh, ox_wrap, "oy")
-
-        def move(k: int) -> list:  # counter k moves on, the ones inside it return to 0
-            delta = [u - sum((n - 1) * v[i] for _, n, v in inner[:k]) for i, u in enumerate(inner[k][2])]
-            return [rb.eq(rb + delta[0]), ix.eq(ix + delta[1]), iy.eq(iy + delta[2])]
-
-        def window(ty_new, tx_new, wbase_new, lb_new, row=None) -> list:
-            # the room registers take their next values from room_n / room_ahead_n (comb)
-            m.d.comb += [room_n.eq(lb_new + depth), room_ahead_n.eq(lb_new + depth - frame)]
-            new = [ty.eq(ty_new), tx.eq(tx_new), iy.eq(ty_new), ix.eq(tx_new), wbase.eq(wbase_new)]
-            new += [rb.eq(wbase_new)]
-            if row is not None:
-                new += [row_lb.eq(row[0]), row_neg.eq(row[1])]
-            return new
-
-        rows, cols = range(sp.oh), range(sp.ow)
-        col_lb = Array(Const(_col_lb(sp, o + 1 if o + 1 < sp.ow else 0)) for o in cols)[ox]
-        next_row = Array(Const(_row_lb(sp, o + 1 if o + 1 < sp.oh else 0)) for o in rows)[oy]
-        next_neg = Array(Const((o + 1) * s < top) for o in rows)[oy]
-        (a_last, _, _), (b_last, _, _), (d_last, _, _) = inner
-        with m.If(issue):
-            with m.If(~a_last):
-                m.d.sync += move(0)
-            with m.Elif(~b_last):
-                m.d.sync += move(1)
-            with m.Elif(~d_last):
-                m.d.sync += move(2)
-            with m.Elif(~ox_last):  # the next window in the row
-                lb = Mux(row_neg, 0, row_lb + col_lb)
-                m.d.sync += window(ty, tx + s, wbase + s * cf_n, lb)
-            with m.Elif(~oy_last):  # the first window of the next row
-                lb = Mux(next_neg, 0, next_row + _col_lb(sp, 0))
-                wb_new = wbase + (s * w - (sp.ow - 1) * s) * cf_n
-                m.d.sync += window(ty + s, -left, wb_new, lb, (next_row, next_neg))
-            with m.Else():  # the first window of the next frame
-                first = (-top * w - left) * cf_n
-                m.d.sync += window(-top, -left, first, 0, (_row_lb(sp, 0), top > 0))
-                m.d.sync += rbase.eq(rbase + sp.in_beats % sp.buffer_depth)
-        return oy_wrap
-
-
-def _row_lb(sp, oy: int) -> int:
-    """First beat of window row ``oy``'s top input row (0 above the image)."""
-    return max(0, (oy * sp.stride - sp.borders[0]) * sp.width * sp.cf)
-
-
-def _col_lb(sp, ox: int) -> int:
-    """Beats of a row left of window column ``ox``'s first input column."""
-    return max(0, ox * sp.stride - sp.borders[1]) * sp.cf

@@ -122,6 +122,13 @@ class LayerSpec:
         """Cycles from the first input beat to the first output beat, fed one beat per cycle."""
         return self.output_times(list(range(self.in_beats)))[0]
 
+    @property
+    def drain(self) -> int:
+        """A bound on the cycles the layer needs to empty once its input has ended, its output never
+        stalled: its latency, one frame of its steady-state cycles, one frame of output beats and two
+        cycles of handshake (what the formal checks of :mod:`hwgen.flow.formal` unroll)."""
+        return self.latency + self.cycles + self.out_beats + 2
+
     def output_times(self, arrivals: list[int]) -> list[int]:
         """Valid cycles of the output beats of one frame whose input beats are valid at ``arrivals``
         (the layer empty before, its output never stalled)."""

@@ -1,0 +1,170 @@
+"""The sliding-window generator's sequencing (:mod:`hwgen.layers.sliding_window`): the reader's walk over
+the windows and the writer's bound on the circular buffer, both built so that the handshakes select among
+values computed from flip-flops (no adder, comparator or table read after the read issue or ``i.valid``).
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Array, Const, Mux, Signal
+
+from hwgen.layers import _common as c
+
+__all__ = ["advance", "col_start", "row_start", "writer"]
+
+
+def writer(m, s, i, wr, wb, lead, issue, ends, lb_next):
+    """Writer: ahead of the oldest needed beat by less than the buffer, and never two frames ahead.
+
+    ``i.ready`` is a flip-flop loaded with that test on the next values of what it tests. The next
+    write beat is ``wb`` or ``wb1`` (= wb + 1, kept in a register) as a beat is written or not; the next
+    room is ``room`` or the new window's ``room_new`` (registered from ``lb_next``) as a window ends
+    or not. All four comparisons of each bound are carry chains from flip-flops; the handshakes only
+    select among them, and the read issue (the deepest of them) last: ``ends`` are the flags (window
+    end, frame end) that say what an issue this cycle would end."""
+    depth, frame = s.buffer_depth, s.in_beats
+    wb, wb_zero = wb
+    lead, w_wrap = lead
+    window_end, frame_end = ends
+    adv = issue & window_end
+    rng = c.range_shape(-frame, frame + depth)
+    room = Signal(rng, init=depth)  # lb + depth
+    room_ahead = Signal(rng, init=depth - frame)  # lb + depth - frame: the bound one frame ahead
+    room_new, ahead_new = Signal(rng), Signal(rng)
+    if s.kh * s.kw * s.cf > 1:
+        # a window has two beats or more, so the registers lb_next depends on (the window's position)
+        # move at most every other cycle: one cycle late is soon enough
+        m.d.sync += [room_new.eq(lb_next + depth), ahead_new.eq(lb_next + depth - frame)]
+    else:
+        m.d.comb += [room_new.eq(lb_next + depth), ahead_new.eq(lb_next + depth - frame)]
+    with m.If(adv):
+        m.d.sync += [room.eq(room_new), room_ahead.eq(ahead_new)]
+
+    wb1 = Signal(c.idx(frame), init=1 % frame)  # incr_wrap(wb)
+    wb_last, wb1_last = Signal(init=frame == 1), Signal(init=frame <= 2)  # wb, wb1 == frame - 1
+    wslot = Signal(c.idx(depth))
+    ready = Signal(init=1)
+    m.d.comb += [
+        i.ready.eq(ready),
+        wr.addr.eq(wslot),
+        wr.data.eq(i.payload),
+        wr.en.eq(i.valid & ready),
+        w_wrap.eq(wr.en & wb_last),
+    ]
+    with m.If(wr.en):
+        m.d.sync += [
+            wslot.eq(wslot + 1),
+            wb.eq(wb1),
+            wb_zero.eq(wb_last),
+            wb1.eq(c.incr_wrap(wb1, frame)),
+            wb_last.eq(wb1_last),
+            wb1_last.eq(wb1 == (frame - 2) % frame),
+        ]
+
+    lt = {}  # (bound, wb or wb1, room or the new room): wb_n < the bound's next value
+    for bound, new in ((room, room_new), (room_ahead, ahead_new)):
+        for x in (0, 1):
+            for y in (0, 1):
+                lt[bound.name, x, y] = sig = Signal(name=f"lt_{x}_{y}_{bound.name}")
+                m.d.comb += sig.eq((wb1 if x else wb) < (new if y else bound))
+
+    def ready_if(issued: bool):  # the next ready, had the reader issued (True) or not this cycle
+        moved = window_end if issued else 0
+        lead_n = lead + w_wrap - (frame_end if issued else 0)
+
+        def below(bound):
+            return Mux(
+                wr.en,
+                Mux(moved, lt[bound, 1, 1], lt[bound, 1, 0]),
+                Mux(moved, lt[bound, 0, 1], lt[bound, 0, 0]),
+            )
+
+        return (
+            (lead_n == -1)
+            | ((lead_n == 0) & below("room"))
+            | ((lead_n == 1) & below("room_ahead") & ~Mux(wr.en, wb1_last, wb_last))
+        )
+
+    m.d.sync += ready.eq(Mux(issue, ready_if(True), ready_if(False)))
+
+
+def advance(m, sp, regs, issue):
+    """A read issued: the counters move (each with a registered ``last`` flag: ``fold_counter``),
+    and the registers that stand for functions of them move by constants.
+
+    Returns the flags (window end, frame end) that say whether the beat an issue would read is the
+    last of its window, of its frame; the frame's wrap (the last read of a frame issued); and
+    ``lb_next``, the oldest beat the next window needs (0 in the next frame), a function of the
+    window's position only (table lookups), not of ``issue``."""
+    ty, tx, rbase, iy, ix, row_in, col_in, rb, wbase, row_lb, row_neg = regs
+    s, (top, left), w, cf_n, frame = sp.stride, sp.borders[:2], sp.width, sp.cf, sp.in_beats
+    # the window's counters, innermost first: (cf, kx, ky), or (kx, ky, cf) in depthwise order;
+    # with what one step of each adds to (rb, ix, iy)
+    counters = {"cf": (sp.cf, (1, 0, 0)), "kx": (sp.kw, (cf_n, 1, 0)), "ky": (sp.kh, (w * cf_n, 0, 1))}
+    inner, step = [], issue
+    for name in ("kx", "ky", "cf") if sp.depthwise else ("cf", "kx", "ky"):
+        n, unit = counters[name]
+        _, _, last, step = c.fold_counter(m, n, step, name)
+        inner.append((last, n, unit))
+    ox, _, ox_last, ox_wrap = c.fold_counter(m, sp.ow, step, "ox")
+    oy, _, oy_last, oy_wrap = c.fold_counter(m, sp.oh, ox_wrap, "oy")
+
+    def pixel(y, x) -> list:  # the tap moves to input pixel (y, x)
+        new = [iy.eq(y), ix.eq(x), row_in.eq((y >= 0) & (y < sp.height)), col_in.eq((x >= 0) & (x < w))]
+        return new
+
+    def move(k: int) -> list:  # counter k moves on, the ones inside it return to 0
+        delta = [u - sum((n - 1) * v[i] for _, n, v in inner[:k]) for i, u in enumerate(inner[k][2])]
+        return [rb.eq(rb + delta[0]), *pixel(iy + delta[2], ix + delta[1])]
+
+    def window(ty_new, tx_new, wbase_new, row=None) -> list:
+        new = [ty.eq(ty_new), tx.eq(tx_new), *pixel(ty_new, tx_new), wbase.eq(wbase_new)]
+        new += [rb.eq(wbase_new)]
+        if row is not None:
+            new += [row_lb.eq(row[0]), row_neg.eq(row[1])]
+        return new
+
+    rows, cols = range(sp.oh), range(sp.ow)
+    col_tab = Array(Const(col_start(sp, o + 1 if o + 1 < sp.ow else 0)) for o in cols)[ox]
+    next_row = Array(Const(row_start(sp, o + 1 if o + 1 < sp.oh else 0)) for o in rows)[oy]
+    next_neg = Array(Const((o + 1) * s < top) for o in rows)[oy]
+    if sp.kh * sp.kw * cf_n >= 3:
+        # windows of three beats or more: the position moves at most every third cycle, so the table
+        # reads may be registered (and lb_next again, in writer) and still be current at the next end
+        col_tab, next_row, next_neg = (
+            c.delay(m, v, f"{n}_r")
+            for v, n in ((col_tab, "col_lb"), (next_row, "next_row"), (next_neg, "next_neg"))
+        )
+    lb_next = Signal(c.idx(frame))
+    with m.If(~ox_last):  # the next window in the row
+        m.d.comb += lb_next.eq(Mux(row_neg, 0, row_lb + col_tab))
+    with m.Elif(~oy_last):  # the first window of the next row
+        m.d.comb += lb_next.eq(Mux(next_neg, 0, next_row + col_start(sp, 0)))
+    (a_last, _, _), (b_last, _, _), (d_last, _, _) = inner
+    with m.If(issue):
+        with m.If(~a_last):
+            m.d.sync += move(0)
+        with m.Elif(~b_last):
+            m.d.sync += move(1)
+        with m.Elif(~d_last):
+            m.d.sync += move(2)
+        with m.Elif(~ox_last):
+            m.d.sync += window(ty, tx + s, wbase + s * cf_n)
+        with m.Elif(~oy_last):
+            wb_new = wbase + (s * w - (sp.ow - 1) * s) * cf_n
+            m.d.sync += window(ty + s, -left, wb_new, (next_row, next_neg))
+        with m.Else():  # the first window of the next frame
+            first = (-top * w - left) * cf_n
+            m.d.sync += window(-top, -left, first, (row_start(sp, 0), top > 0))
+            m.d.sync += rbase.eq(rbase + sp.in_beats % sp.buffer_depth)
+    window_end = a_last & b_last & d_last
+    return (window_end, window_end & ox_last & oy_last), oy_wrap, lb_next
+
+
+def row_start(sp, oy: int) -> int:
+    """First beat of window row ``oy``'s top input row (0 above the image)."""
+    return max(0, (oy * sp.stride - sp.borders[0]) * sp.width * sp.cf)
+
+
+def col_start(sp, ox: int) -> int:
+    """Beats of a row left of window column ``ox``'s first input column."""
+    return max(0, ox * sp.stride - sp.borders[1]) * sp.cf
