@@ -17,8 +17,9 @@ def test_deeper_settings_are_rated_faster_and_chosen_only_when_needed(family):
 
 
 def test_goals_and_an_open_family():
-    assert choose_pipeline(150, "ecp5") == 2 and choose_pipeline(100, "ecp5") == 2
-    assert choose_pipeline(90, "ecp5") == 1 and choose_pipeline(80, "ecp5") == 0
+    assert choose_pipeline(150, "ecp5") == 3 and choose_pipeline(100, "ecp5") == 3
+    assert choose_pipeline(90, "ecp5") == 2 and choose_pipeline(80, "ecp5") == 1
+    assert choose_pipeline(70, "ecp5") == 0
     assert choose_pipeline(75, "ice40") == 3 and choose_pipeline(55, "ice40") == 2
     assert choose_pipeline(30, "ice40") == 0
     assert choose_pipeline(100, None) == max(choose_pipeline(100, f) for f in FAMILIES)
