@@ -71,15 +71,15 @@ COEF = {
             "adder_bits": 1.223, "fixed": 70.905,
         },
         "Thresholding": {"cmp_bits": 0.614, "rom_logic": 0.451, "fixed": 47.947},
-        "FIFO": {"width": 0.5, "ptr_bits": 4.011, "fixed": 8.778},
-        "WidthConverter": {"buffer_bits": 0.7, "wiring_luts": 0.79, "in_bits": 1.05},
-        "SlidingWindow": {"counter_bits": 2.509, "width": 0.654, "fixed": 19.545},
+        "FIFO": {"width": 0.488, "ptr_bits": 6.223, "fixed": 10.562},
+        "WidthConverter": {"buffer_bits": 0.911, "wiring_luts": 0.796, "in_bits": 0.652},
+        "SlidingWindow": {"counter_bits": 3.287, "width": 0.256, "fixed": 19.893},
         "DepthwiseConv": {
             "xnor_var": 2.486, "mac_sign": 0.944, "mac_mul": 1.322, "mac_table": 1.558, "tree_bits": 0.921,
             "rom_logic": 0.826, "pe_bits": 0.466, "adder_bits": 1.223, "counter_bits": 1.903, "width": 0.618,
             "cmp_bits": 0.572, "fixed": 83.271,
         },
-        "StreamingMaxPool": {"lane_bits": 2.541, "fixed": 23.321},
+        "StreamingMaxPool": {"lane_bits": 5.081, "fixed": 37.383},
         "LabelSelect": {"cmp_bits": 1.561, "value_bits": 0.747, "fixed": 7.137},
         "AddStreams": {"out_bits": 1.94, "bipolar_lanes": 0.0, "fixed": 0.0},
         "ConcatStreams": {"out_bits": 4.66, "fixed": 24.0},
@@ -92,15 +92,15 @@ COEF = {
             "adder_bits": 2.439, "fixed": 171.36,
         },
         "Thresholding": {"cmp_bits": 1.124, "rom_logic": 0.952, "fixed": 62.097},
-        "FIFO": {"width": 1.0, "ptr_bits": 2.823, "fixed": 109.698},
-        "WidthConverter": {"buffer_bits": 2.3, "wiring_luts": 0.75, "in_bits": 4.35},
-        "SlidingWindow": {"counter_bits": 4.067, "width": 2.281, "fixed": 36.592},
+        "FIFO": {"width": 0.879, "ptr_bits": 2.766, "fixed": 112.535},
+        "WidthConverter": {"buffer_bits": 1.455, "wiring_luts": 0.654, "in_bits": 2.568},
+        "SlidingWindow": {"counter_bits": 5.597, "width": 1.002, "fixed": 37.645},
         "DepthwiseConv": {
             "xnor_var": 4.561, "mac_sign": 1.246, "mac_mul": 1.854, "mac_table": 0.972, "tree_bits": 2.413,
             "rom_logic": 0.849, "pe_bits": 0.359, "adder_bits": 2.439, "counter_bits": 2.916,
             "width": 1.996, "cmp_bits": 0.974, "fixed": 140.438,
         },
-        "StreamingMaxPool": {"lane_bits": 9.755, "fixed": 51.844},
+        "StreamingMaxPool": {"lane_bits": 23.915, "fixed": 71.884},
         "LabelSelect": {"cmp_bits": 2.615, "value_bits": 1.002, "fixed": 11.236},
         "AddStreams": {"out_bits": 3.66, "bipolar_lanes": 3.3, "fixed": 0.0},
         "ConcatStreams": {"out_bits": 21.0, "fixed": 170.0},
@@ -235,7 +235,9 @@ def _fifo_terms(family, *, width, depth):
         return {"fixed": 1.0, "width": width * depth * 2}, width * depth + 2 * depth, 0, 0
     _, lutram, bram, blocks = _memory(width, depth, family, rom=False)
     ptr = max(1, math.ceil(math.log2(depth)))
-    return {"fixed": 1.0, "ptr_bits": ptr, "lutram": lutram}, width + 4 * ptr + 4, bram, blocks
+    entries = 3 + ram_in_block_ram(width, depth)  # the output queue (hwgen.layers.fifo: read register)
+    u = {"fixed": 1.0, "ptr_bits": ptr, "lutram": lutram, "width": width * entries * 2}
+    return u, width * (entries + 1) + 4 * ptr + 4, bram, blocks
 
 
 def _width_converter_terms(family, *, in_bits, out_bits, capacity_bits, chunk_bits, slot_inputs):
@@ -249,8 +251,9 @@ def _width_converter_terms(family, *, in_bits, out_bits, capacity_bits, chunk_bi
 
 def _sliding_window_terms(family, *, width, depth, counters_bits):
     _, lutram, bram, blocks = _memory(width, depth, family, rom=False)
-    u = {"fixed": 1.0, "counter_bits": counters_bits, "width": width, "lutram": lutram}
-    return u, counters_bits + 3 * width, bram, blocks
+    entries = 3 + ram_in_block_ram(width, depth)  # the output queue (one more with a read register)
+    u = {"fixed": 1.0, "counter_bits": counters_bits, "width": width * entries, "lutram": lutram}
+    return u, counters_bits + (entries + 1) * width, bram, blocks
 
 
 def _maxpool_terms(family, *, width, depth, lanes, bits):
