@@ -33,6 +33,7 @@ __all__ = [
     "label_select",
     "maxpool",
     "ram_in_block_ram",
+    "read_registered",
     "mvtu",
     "rom_in_block_ram",
     "sliding_window",
@@ -143,6 +144,17 @@ def ram_in_block_ram(width: int, depth: int, family: str = "xc7") -> bool:
     return _memory(width, depth, _family(family), rom=False)[2] > 0
 
 
+#: RAMs at least this deep may be block RAMs (yosys maps a 32 x 128 line buffer to a DP16KD on ECP5).
+READ_REGISTER_DEPTH = 64
+
+
+def read_registered(width: int, depth: int) -> bool:
+    """True if a ``width`` x ``depth`` RAM may be a block RAM on some family: the FIFOs and window
+    generators register its read word (a block RAM's clock-to-out alone takes most of a fast clock's
+    period), on every family, so the cycle model does not depend on the target."""
+    return depth >= READ_REGISTER_DEPTH or any(ram_in_block_ram(width, depth, f) for f in COEF)
+
+
 def brams18(kind: str, family: str = "xc7", **params) -> int:
     """18 Kbit block RAMs of a layer: per memory, enough blocks for its bits and for its word width."""
     return terms(kind, family, **params)[3]
@@ -235,7 +247,7 @@ def _fifo_terms(family, *, width, depth):
         return {"fixed": 1.0, "width": width * depth * 2}, width * depth + 2 * depth, 0, 0
     _, lutram, bram, blocks = _memory(width, depth, family, rom=False)
     ptr = max(1, math.ceil(math.log2(depth)))
-    entries = 3 + ram_in_block_ram(width, depth)  # the output queue (hwgen.layers.fifo: read register)
+    entries = 3 + read_registered(width, depth)  # the output queue (hwgen.layers.fifo)
     u = {"fixed": 1.0, "ptr_bits": ptr, "lutram": lutram, "width": width * entries * 2}
     return u, width * (entries + 1) + 4 * ptr + 4, bram, blocks
 
@@ -251,7 +263,7 @@ def _width_converter_terms(family, *, in_bits, out_bits, capacity_bits, chunk_bi
 
 def _sliding_window_terms(family, *, width, depth, counters_bits):
     _, lutram, bram, blocks = _memory(width, depth, family, rom=False)
-    entries = 3 + ram_in_block_ram(width, depth)  # the output queue (one more with a read register)
+    entries = 3 + read_registered(width, depth)  # the output queue (one more with a read register)
     u = {"fixed": 1.0, "counter_bits": counters_bits, "width": width * entries, "lutram": lutram}
     return u, counters_bits + (entries + 1) * width, bram, blocks
 

@@ -28,7 +28,7 @@ Cycle model
 -----------
 ``ii_cycles = max(H·W, OH·OW·kh·kw) · C/SIMD`` (the busier side moves one beat per cycle; at
 least 2);
-``latency_cycles = 3`` (write, read, output queue), 4 when the buffer is a block RAM (its read word
+``latency_cycles = 3`` (write, read, output queue), 4 when the buffer may be a block RAM (its read word
 goes through a register first). A frame's output, padding included, starts only after its first input
 beat has arrived.
 """
@@ -163,9 +163,10 @@ class SlidingWindowSpec(ImageSpec, LayerSpec):
 
     @property
     def read_register(self) -> bool:
-        """The buffer is a block RAM, and its read word goes through a plain register (the block RAM's
-        own output register, where the family has one: :mod:`hwgen.flow.ecp5_pack`)."""
-        return resource_model.ram_in_block_ram(self.simd * self.dtype.bits, self.buffer_depth)
+        """The buffer is a block RAM (on some family: ``resource_model.read_registered``), and its read
+        word goes through a plain register (the block RAM's own output register, where the family has one:
+        :mod:`hwgen.flow.ecp5_pack`)."""
+        return resource_model.read_registered(self.simd * self.dtype.bits, self.buffer_depth)
 
     @property
     def drain(self) -> int:
