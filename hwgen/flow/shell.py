@@ -142,10 +142,14 @@ class ShellCore(wiring.Component):
         with m.If(tx.i.valid & tx.i.ready):
             m.d.sync += [shreg.eq(shreg >> 8), left.eq(left - 1)]
 
+        # the accelerator's reset (thousands of flip-flops across the chip) leaves a register, so its long
+        # route starts at a clock edge (CNV-W1A1 on the ULX3S: lock -> break OR -> every layer was 12.2 ns)
+        accel_rst = Signal(init=1)
+        m.d.sync += accel_rst.eq(ResetSignal() | brk)
         m.submodules.accel = Instance(
             self._top,
             i_clk=ClockSignal(),
-            i_rst=ResetSignal() | brk,
+            i_rst=accel_rst,
             i_s_axis_tdata=s_data,
             i_s_axis_tvalid=s_valid,
             o_s_axis_tready=s_ready,
