@@ -91,10 +91,9 @@ def advance(m, sp, regs, issue):
     """A read issued: the counters move (each with a registered ``last`` flag: ``fold_counter``),
     and the registers that stand for functions of them move by constants.
 
-    Returns the flags (window end, frame end) that say whether the beat an issue would read is the
-    last of its window, of its frame; the frame's wrap (the last read of a frame issued); and
-    ``lb_next``, the oldest beat the next window needs (0 in the next frame), a function of the
-    window's position only (table lookups), not of ``issue``."""
+    Returns the flags (window end, frame end) that say whether the beat an issue would read is the last of its
+    window, of its frame; and ``lb_next``, the oldest beat the next window needs (0 in the next frame), a
+    function of the window's position only (table lookups), not of ``issue``."""
     ty, tx, rbase, iy, ix, row_in, col_in, rb, wbase, row_lb, row_neg = regs
     s, (top, left), w, cf_n, frame = sp.stride, sp.borders[:2], sp.width, sp.cf, sp.in_beats
     # the window's counters, innermost first: (cf, kx, ky), or (kx, ky, cf) in depthwise order;
@@ -106,7 +105,7 @@ def advance(m, sp, regs, issue):
         _, _, last, step = c.fold_counter(m, n, step, name)
         inner.append((last, n, unit))
     ox, _, ox_last, ox_wrap = c.fold_counter(m, sp.ow, step, "ox")
-    oy, _, oy_last, oy_wrap = c.fold_counter(m, sp.oh, ox_wrap, "oy")
+    oy, _, oy_last, _ = c.fold_counter(m, sp.oh, ox_wrap, "oy")
 
     def pixel(y, x) -> list:  # the tap moves to input pixel (y, x)
         new = [iy.eq(y), ix.eq(x), row_in.eq((y >= 0) & (y < sp.height)), col_in.eq((x >= 0) & (x < w))]
@@ -157,7 +156,7 @@ def advance(m, sp, regs, issue):
             m.d.sync += window(-top, -left, first, (row_start(sp, 0), top > 0))
             m.d.sync += rbase.eq(rbase + sp.in_beats % sp.buffer_depth)
     window_end = a_last & b_last & d_last
-    return (window_end, window_end & ox_last & oy_last), oy_wrap, lb_next
+    return (window_end, window_end & ox_last & oy_last), lb_next
 
 
 def row_start(sp, oy: int) -> int:

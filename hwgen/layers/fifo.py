@@ -13,17 +13,16 @@ beats_per_frame : int, beats of one frame (only for the cycle model; default 1).
 
 Cycle model
 -----------
-One beat per cycle in and out; ``ii_cycles = beats_per_frame`` (twice that for ``depth == 1``,
-which passes a beat every other cycle). A FIFO of at most :data:`SHIFT_BITS` bits is a shift queue of
-registers (:class:`~hwgen.layers._common.OutputQueue`): ``latency_cycles = 1``. A larger one keeps
-``depth - QUEUE`` beats in a memory (LUTRAM or block RAM, synchronous write and read) in front of a
-:data:`QUEUE`-beat shift queue: ``latency_cycles = 3`` (write, read, queue). A memory that is a block RAM
-on some family (``resource_model.read_registered``) has its read word go
-through a plain register first (the block RAM's own output register where the family has one; its
-clock-to-out alone would take most of a fast clock's period): one more cycle and one more queue entry.
-Either way ``i.ready``, ``o.valid`` and ``o.payload`` are flip-flops and every flag is a register updated
-without an adder in front, so FIFOs and layers chain without long or combinational paths.
-``ram_style`` says what synthesis is expected to infer.
+One beat per cycle in and out; ``ii_cycles = beats_per_frame`` (twice that for ``depth == 1``, which passes
+a beat every other cycle). A FIFO of at most :data:`SHIFT_BITS` bits is a shift queue of registers
+(:class:`~hwgen.layers._common.OutputQueue`): ``latency_cycles = 1``. A larger one keeps ``depth - QUEUE``
+beats in a memory (LUTRAM or block RAM, synchronous write and read) in front of a :data:`QUEUE`-beat shift
+queue: ``latency_cycles = 3`` (write, read, queue). A memory that may be a block RAM on some family
+(``resource_model.read_registered``) has its read word go through a plain register first (the block RAM's
+own output register where the family has one; its clock-to-out alone would take most of a fast clock's
+period): one more cycle and one more queue entry. Either way ``i.ready``, ``o.valid`` and ``o.payload`` are
+flip-flops and every flag is a register updated without an adder in front, so FIFOs and layers chain without
+long or combinational paths. ``ram_style`` says what synthesis is expected to infer.
 """
 
 from __future__ import annotations
@@ -82,7 +81,7 @@ class FIFOSpec(LaneBufferSpec, LayerSpec):
 
     @property
     def read_register(self) -> bool:
-        """The memory's read word is registered (a block RAM on some family)."""
+        """The memory's read word is registered (it may be a block RAM on some family)."""
         return self.ram_style != "registers" and resource_model.read_registered(self.width, self.depth)
 
     def output_times(self, arrivals: list[int]) -> list[int]:

@@ -240,7 +240,7 @@ class SlidingWindow(c.LayerComponent):
 
         lead, lead_n = Signal(signed(2)), Signal(signed(2))  # writer's frame minus reader's: -1, 0 or 1
         w_wrap, r_wrap = Signal(), Signal()
-        m.d.comb += lead_n.eq(lead + w_wrap - r_wrap)  # r_wrap: see the end of elaborate
+        m.d.comb += lead_n.eq(lead + w_wrap - r_wrap)
         m.d.sync += lead.eq(lead_n)
 
         # Reader position: the window's counters and its top-left (ty, tx) in padded-out coordinates.
@@ -255,14 +255,14 @@ class SlidingWindow(c.LayerComponent):
         rb_hi = (((s.oh - 1) * s.stride - top + kh - 1) * w + (s.ow - 1) * s.stride - left + kw) * cf_n
         rb, wbase = Signal(c.range_shape(rb0, rb_hi), init=rb0), Signal(c.range_shape(rb0, rb_hi), init=rb0)
         row_lb, row_neg = Signal(c.idx(frame), init=w_.row_start(s, 0)), Signal(init=top > 0)
-        # the tap is inside the image: two flags moved with iy and ix (_advance)
+        # the tap is inside the image: two flags moved with iy and ix (_window.advance)
         row_in, col_in = Signal(init=top == 0), Signal(init=left == 0)
         inside = row_in & col_in
         n = len(Signal(c.idx(frame)))
 
         # Reader: issue one beat when it is padding or already written, and the queue has room.
         wb = Signal(c.idx(frame))  # the next beat the writer stores
-        wb_zero = Signal(init=1)  # wb == 0 (_writer)
+        wb_zero = Signal(init=1)  # wb == 0 (_window.writer)
         rbase = Signal(c.idx(depth))
         started, written = Signal(), Signal()  # the reader's frame has begun; its beat rb has arrived
         issue = Signal()
@@ -286,7 +286,7 @@ class SlidingWindow(c.LayerComponent):
         pad_word = s.dtype.pack([s.pad_value] * s.simd, s.simd)[0] if any(s.borders) else 0
         m.d.comb += oq.data.eq(Mux(pad, pad_word, word))
         regs = (ty, tx, rbase, iy, ix, row_in, col_in, rb, wbase, row_lb, row_neg)
-        ends, _, lb_next = w_.advance(m, s, regs, issue)
-        m.d.comb += r_wrap.eq(Mux(issue, ends[1], 0))  # the read issue selects, last
+        ends, lb_next = w_.advance(m, s, regs, issue)
+        m.d.comb += r_wrap.eq(issue & ends[1])  # the frame's last read issued
         w_.writer(m, s, self.i, wr, (wb, wb_zero), (lead, w_wrap), issue, ends, lb_next)
         return m

@@ -50,6 +50,7 @@ def test_pad_value_bipolar():
         (4, 6, 2, 1, 1, 0, 1),
         (6, 6, 1, 2, 1, 0, 1),
         (1, 1, 2, 1, 1, 0, 2),  # one beat per frame: two cycles
+        (8, 8, 2, 3, 1, 1, 1),  # a 128-word buffer (may be a block RAM): its read word is registered
     ],
 )
 def test_cycles(h, w, ch, k, s, pad, simd):
