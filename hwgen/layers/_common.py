@@ -31,6 +31,7 @@ __all__ = [
     "idx",
     "incr_wrap",
     "int_array",
+    "lut_output",
     "output_queue",
     "popcount",
     "popcount_thresholds",
@@ -207,6 +208,15 @@ def output_queue(m: Module, o, width: int, depth: int, name: str = "oq") -> Outp
     m.submodules[name] = q
     wiring.connect(m, q.o, wiring.flipped(o))
     return q
+
+
+def lut_output(m: Module, value, name: str) -> Signal:
+    """``value`` on a wire synthesis keeps (``keep``): the LUT mapper must make it the output of a LUT, so
+    logic written as "compute both outcomes, select with the late signal last" stays that way instead of
+    being re-cut with the late signal deep inside a wide multiplexer tree."""
+    sig = Signal(len(value), name=name, attrs={"keep": 1})
+    m.d.comb += sig.eq(value)
+    return sig
 
 
 def delay(m: Module, value, name: str, reset_less: bool = False):

@@ -18,9 +18,10 @@ def writer(m, s, i, wr, wb, lead, issue, ends, lb_next):
     ``i.ready`` is a flip-flop loaded with that test on the next values of what it tests. The next
     write beat is ``wb`` or ``wb1`` (= wb + 1, kept in a register) as a beat is written or not; the next
     room is ``room`` or the new window's ``room_new`` (registered from ``lb_next``) as a window ends
-    or not. All four comparisons of each bound are carry chains from flip-flops; the handshakes only
-    select among them, and the read issue (the deepest of them) last: ``ends`` are the flags (window
-    end, frame end) that say what an issue this cycle would end."""
+    or not. All four comparisons of each bound are carry chains from flip-flops. The next ``ready`` is
+    computed for the four outcomes (issued or not, written or not) onto kept wires, and the handshakes
+    select among them last, the read issue (the deepest of them) at the very end: ``ends`` are the flags
+    (window end, frame end) that say what an issue this cycle would end."""
     depth, frame = s.buffer_depth, s.in_beats
     wb, wb_zero = wb
     lead, w_wrap = lead
@@ -67,24 +68,30 @@ def writer(m, s, i, wr, wb, lead, issue, ends, lb_next):
                 lt[bound.name, x, y] = sig = Signal(name=f"lt_{x}_{y}_{bound.name}")
                 m.d.comb += sig.eq((wb1 if x else wb) < (new if y else bound))
 
-    def ready_if(issued: bool):  # the next ready, had the reader issued (True) or not this cycle
+    def ready_if(issued: bool, written: bool):  # the next ready, had the reader issued / a beat been written
         moved = window_end if issued else 0
-        lead_n = lead + w_wrap - (frame_end if issued else 0)
+        lead_n = lead + (wb_last if written else 0) - (frame_end if issued else 0)
 
         def below(bound):
-            return Mux(
-                wr.en,
-                Mux(moved, lt[bound, 1, 1], lt[bound, 1, 0]),
-                Mux(moved, lt[bound, 0, 1], lt[bound, 0, 0]),
-            )
+            return Mux(moved, lt[bound, int(written), 1], lt[bound, int(written), 0])
 
-        return (
+        after = c.lut_output(
+            m,
             (lead_n == -1)
             | ((lead_n == 0) & below("room"))
-            | ((lead_n == 1) & below("room_ahead") & ~Mux(wr.en, wb1_last, wb_last))
+            | ((lead_n == 1) & below("room_ahead") & ~(wb1_last if written else wb_last)),
+            f"ready_{int(issued)}{int(written)}",
         )
+        return after
 
-    m.d.sync += ready.eq(Mux(issue, ready_if(True), ready_if(False)))
+    # four outcomes, each a function of flip-flops and the comparisons; the handshakes select last
+    m.d.sync += ready.eq(
+        Mux(
+            issue,
+            Mux(wr.en, ready_if(True, True), ready_if(True, False)),
+            Mux(wr.en, ready_if(False, True), ready_if(False, False)),
+        )
+    )
 
 
 def advance(m, sp, regs, issue):

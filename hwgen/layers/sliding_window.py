@@ -265,7 +265,7 @@ class SlidingWindow(c.LayerComponent):
         wb_zero = Signal(init=1)  # wb == 0 (_window.writer)
         rbase = Signal(c.idx(depth))
         started, written = Signal(), Signal()  # the reader's frame has begun; its beat rb has arrived
-        issue = Signal()
+        issue = Signal(attrs={"keep": 1})  # a LUT output: the handshakes select with it last
         m.d.comb += [
             started.eq((lead == 1) | ((lead == 0) & ~wb_zero)),
             written.eq((lead == 1) | ((lead == 0) & (rb[:n] < wb))),
