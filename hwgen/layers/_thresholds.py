@@ -15,7 +15,17 @@ from hwgen.ir.datatypes import BINARY, BIPOLAR, INT, UINT, smallest_type_for
 from hwgen.layers import _common as c
 from hwgen.layers.resource_model import rom_in_block_ram
 
-__all__ = ["check_thresholds", "count", "ge_staged", "levels", "out_dtype", "table", "words"]
+__all__ = [
+    "check_thresholds",
+    "count",
+    "ge_staged",
+    "lane_groups",
+    "lane_tables",
+    "levels",
+    "out_dtype",
+    "table",
+    "words",
+]
 
 
 def check_thresholds(thresholds, channels: int) -> np.ndarray:
@@ -104,6 +114,43 @@ def table(m, name: str, data: list[int], width: int, addr, storage: str, registe
     word = Signal(width, name=f"{name}_data")
     m.d.comb += word.eq(Array(Const(d, width) for d in data)[addr_q])
     return word
+
+
+#: Bits of a ROM in logic read through one copy of its address (:func:`lane_tables`).
+ADDRESS_COPY_BITS = 64
+
+
+def lane_groups(lanes: int, lane_bits: int, depth: int, storage: str) -> list[range]:
+    """The lanes of a ``lanes`` x ``lane_bits``-bit ROM word that share one address copy in
+    :func:`lane_tables`: all of them, unless the ROM is in logic and wider than :data:`ADDRESS_COPY_BITS`;
+    then as many whole lanes as fit in that many bits (at least one) per copy."""
+    width = lanes * lane_bits
+    if storage != "rom" or rom_in_block_ram(width, depth) or width <= ADDRESS_COPY_BITS:
+        return [range(lanes)]
+    per = max(1, ADDRESS_COPY_BITS // lane_bits)
+    return [range(g, min(g + per, lanes)) for g in range(0, lanes, per)]
+
+
+def lane_tables(m, name: str, words, groups, lane_bits: int, addr, step, storage: str, registered: bool):
+    """A ROM word of lanes read as :func:`table` per group of lanes (:func:`lane_groups`), each group
+    from its own copy of the address counter ``addr`` (the same counter: 0 .. depth - 1, one up and
+    wrapping when ``step``). A wide ROM in logic otherwise hangs thousands of LUTs on four address
+    flip-flops, and synthesis shares their decoders across the whole word: on CNV's second layer (12 words
+    of 3,072 bits) a path of six LUTs with 10 ns of routing. Counters with their own feedback are not
+    merged by synthesis, and each group's decoder stays next to its lanes. ``words(lanes)`` gives the
+    table of the given lanes."""
+    if len(groups) == 1:
+        return table(m, name, words(groups[0]), len(groups[0]) * lane_bits, addr, storage, registered)
+    depth = len(words(groups[0]))
+    parts = []
+    for g, lanes in enumerate(groups):
+        copy = addr
+        if g:
+            copy = Signal.like(addr, name=f"{name}_addr{g}")
+            with m.If(step):
+                m.d.sync += copy.eq(c.incr_wrap(copy, depth))
+        parts.append(table(m, f"{name}{g}", words(lanes), len(lanes) * lane_bits, copy, storage, registered))
+    return Cat(*parts)
 
 
 def count(m, value, p: int, word, n_thr: int, shape, name: str, staged: bool = False):

@@ -302,10 +302,13 @@ class MVTUSpec(LayerSpec):
         return MVTU(spec=self)
 
     # -- tables -----------------------------------------------------------------------------------
-    def weight_words(self) -> list[int]:
-        """One ROM word per (output fold, input fold): lane ``p`` element ``j`` at ``p·SIMD + j``."""
+    def weight_words(self, lanes=None) -> list[int]:
+        """One ROM word per (output fold, input fold): lane ``p`` element ``j`` at ``p·SIMD + j``
+        (of ``lanes`` only, if given)."""
         blocks = self.weights.reshape(self.nf, self.pe, self.sf, self.simd).transpose(0, 2, 1, 3)
-        return self.wdt.pack(blocks, self.pe * self.simd)
+        if lanes is not None:
+            blocks = blocks[:, :, list(lanes), :]
+        return self.wdt.pack(blocks, blocks.shape[2] * self.simd)
 
 
 class MVTU(c.LayerComponent):
@@ -365,7 +368,8 @@ class MVTU(c.LayerComponent):
                 m, pad_mask.lane_mask(m, s.pad_rows, s.pad_cols, s.mw, simd, sf, nf_wrap), "mask1"
             )
         staged = s.pipeline >= 1  # operand registers between the ROM / input buffer and the lane sums
-        w1 = th.table(m, "wrom", s.weight_words(), pe * simd * wb, addr, s.storage, registered=staged)
+        groups = th.lane_groups(pe, simd * wb, nf_n * sf_n, s.storage)
+        w1 = th.lane_tables(m, "wrom", s.weight_words, groups, simd * wb, addr, issue, s.storage, staged)
         ctrl1 = (valid1, first1, last1, nf1)
         for k in range(staged + s.banked):  # as many stages as the weight word takes after the ROM read
             x1, ctrl1 = c.delay(m, x1, f"x1p{k}", reset_less=True), c.delay_all(m, ctrl1, f"p{k}")

@@ -347,3 +347,23 @@ def test_weight_rom_deeper_than_a_block_ram_is_read_in_banks(pipeline):
     assert dut.spec.banked and dut.spec.after_issue == 4 + pipeline + 1
     assert res.frame_intervals(32 // 4) == [dut.ii_cycles] * 2
     assert res.latency == dut.latency_cycles
+
+
+@pytest.mark.parametrize("wdt,pipeline", [(BIPOLAR, 0), (INT(2), 3)])
+def test_wide_weight_rom_in_logic_reads_through_address_copies(wdt, pipeline):
+    """A ROM in logic wider than 64 bits is read in groups of lanes, each group from its own copy of the
+    address counter: exact under stalls, and at full speed the measured II and latency equal the model's."""
+    rng = np.random.default_rng(7)
+    mh, mw, pe, simd = 16, 64, 8, 16
+    w = _rand(rng, wdt, (mh, mw))
+    lo, hi = _acc_range(w, BIPOLAR)
+    thr = _thresholds(rng, lo, hi, mh, 1)
+    lane_bits = simd * wdt.bits
+    groups = th.lane_groups(pe, lane_bits, (mh // pe) * (mw // simd), "rom")
+    assert len(groups) == pe * lane_bits // 64 > 1
+    assert sorted(p for g in groups for p in g) == list(range(pe))
+    kw = dict(weights="rom", pipeline=pipeline)
+    check(w, BIPOLAR, wdt, pe, simd, thr, frames=3, stall=0.4, gap=0.3, seed=3, **kw)
+    dut, res = check(w, BIPOLAR, wdt, pe, simd, thr, frames=3, stall=0, gap=0, **kw)
+    assert res.frame_intervals(mh // pe) == [dut.ii_cycles] * 2
+    assert res.latency == dut.latency_cycles
