@@ -131,25 +131,26 @@ def lane_groups(lanes: int, lane_bits: int, depth: int, storage: str) -> list[ra
     return [range(g, min(g + per, lanes)) for g in range(0, lanes, per)]
 
 
-def lane_tables(m, name: str, words, groups, lane_bits: int, addr, step, storage: str, registered: bool):
-    """A ROM word of lanes read as :func:`table` per group of lanes (:func:`lane_groups`), each group
-    from its own copy of the address counter ``addr`` (the same counter: 0 .. depth - 1, one up and
-    wrapping when ``step``). A wide ROM in logic otherwise hangs thousands of LUTs on four address
+def lane_tables(
+    m, name: str, words, lanes: int, lane_bits: int, addr, depth: int, step, storage: str, registered
+):
+    """A ROM word of ``lanes`` lanes read as :func:`table` per group of lanes (:func:`lane_groups`), each
+    group from its own copy of the address counter ``addr`` (the same counter: 0 .. ``depth`` - 1, one up
+    and wrapping when ``step``). A wide ROM in logic otherwise hangs thousands of LUTs on four address
     flip-flops, and synthesis shares their decoders across the whole word: on CNV's second layer (12 words
     of 3,072 bits) a path of six LUTs with 10 ns of routing. Counters with their own feedback are not
     merged by synthesis, and each group's decoder stays next to its lanes. ``words(lanes)`` gives the
     table of the given lanes."""
-    if len(groups) == 1:
-        return table(m, name, words(groups[0]), len(groups[0]) * lane_bits, addr, storage, registered)
-    depth = len(words(groups[0]))
+    groups = lane_groups(lanes, lane_bits, depth, storage)
     parts = []
-    for g, lanes in enumerate(groups):
+    for g, group in enumerate(groups):
         copy = addr
         if g:
             copy = Signal.like(addr, name=f"{name}_addr{g}")
             with m.If(step):
                 m.d.sync += copy.eq(c.incr_wrap(copy, depth))
-        parts.append(table(m, f"{name}{g}", words(lanes), len(lanes) * lane_bits, copy, storage, registered))
+        part = name if len(groups) == 1 else f"{name}{g}"
+        parts.append(table(m, part, words(group), len(group) * lane_bits, copy, storage, registered))
     return Cat(*parts)
 
 

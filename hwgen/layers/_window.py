@@ -75,14 +75,13 @@ def writer(m, s, i, wr, wb, lead, issue, ends, lb_next):
         def below(bound):
             return Mux(moved, lt[bound, int(written), 1], lt[bound, int(written), 0])
 
-        after = c.lut_output(
+        return c.lut_output(
             m,
             (lead_n == -1)
             | ((lead_n == 0) & below("room"))
             | ((lead_n == 1) & below("room_ahead") & ~(wb1_last if written else wb_last)),
             f"ready_{int(issued)}{int(written)}",
         )
-        return after
 
     # four outcomes, each a function of flip-flops and the comparisons; the handshakes select last
     m.d.sync += ready.eq(

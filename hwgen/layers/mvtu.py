@@ -368,8 +368,9 @@ class MVTU(c.LayerComponent):
                 m, pad_mask.lane_mask(m, s.pad_rows, s.pad_cols, s.mw, simd, sf, nf_wrap), "mask1"
             )
         staged = s.pipeline >= 1  # operand registers between the ROM / input buffer and the lane sums
-        groups = th.lane_groups(pe, simd * wb, nf_n * sf_n, s.storage)
-        w1 = th.lane_tables(m, "wrom", s.weight_words, groups, simd * wb, addr, issue, s.storage, staged)
+        w1 = th.lane_tables(
+            m, "wrom", s.weight_words, pe, simd * wb, addr, nf_n * sf_n, issue, s.storage, staged
+        )
         ctrl1 = (valid1, first1, last1, nf1)
         for k in range(staged + s.banked):  # as many stages as the weight word takes after the ROM read
             x1, ctrl1 = c.delay(m, x1, f"x1p{k}", reset_less=True), c.delay_all(m, ctrl1, f"p{k}")
