@@ -9,6 +9,8 @@ the block RAM. A port is rewritten only if every data output bit it drives that 
 exactly one flip-flop and nothing else, and every one of those flip-flops is clocked by the port's clock on
 the rising edge, always enabled, without set/reset and initialised to zero (what the output register is
 after configuration). The behaviour is unchanged: the same register, the same clock, one place further in.
+A block RAM in pseudo-dual-port mode (36-bit words, read on port B, the word on both halves ``DOA`` and
+``DOB``) is packed whole or not at all, both halves' registers on, as nextpnr configures a ``PDPW16KD``.
 """
 
 from __future__ import annotations
@@ -54,14 +56,30 @@ def pack_output_registers(netlist: dict, top: str) -> int:
                     sinks.setdefault(b, []).append(("", "port"))
     packed = 0
     for cell in [c for c in cells.values() if c["type"] == "DP16KD"]:
-        for side in "AB":
-            packed += _pack_port(cells, cell, side, sinks)
+        if _width(cell, "A") == 36:  # pseudo dual port: one 36-bit read on port B, out of DOA and DOB
+            packed += _pack_port(cells, cell, "B", ("DOA", "DOB"), sinks)
+        else:
+            for side in "AB":
+                packed += _pack_port(cells, cell, side, (f"DO{side}",), sinks)
     return packed
 
 
-def _pack_port(cells: dict, ram: dict, side: str, sinks: dict) -> int:
+def _width(ram: dict, side: str) -> int:
+    value = str(ram["parameters"].get(f"DATA_WIDTH_{side}", "18")).strip()
+    return int(value, 2) if len(value) > 8 and set(value) <= {"0", "1"} else int(value)
+
+
+def _pack_port(cells: dict, ram: dict, side: str, outputs: tuple[str, ...], sinks: dict) -> int:
+    """Pack the registers after read port ``side``, whose data leaves on ``outputs`` (``DOA``/``DOB``).
+
+    In pseudo-dual-port mode (36 bits) the one read port is B and its word leaves on both halves; both
+    output registers are then switched on together, with ``OCEA`` tied to one: what nextpnr makes of a
+    ``PDPW16KD`` with ``REGMODE = "OUTREG"``, the only form in which the vendor configures that mode."""
     p, conn = ram["parameters"], ram["connections"]
-    if str(p.get(f"REGMODE_{side}", "NOREG")).strip() != "NOREG" or conn.get(f"CE{side}") == ["0"]:
+    halves = [o[-1] for o in outputs]
+    if any(str(p.get(f"REGMODE_{h}", "NOREG")).strip() != "NOREG" for h in halves):
+        return 0
+    if conn.get(f"CE{side}") == ["0"]:
         return 0
     clock = conn.get(f"CLK{side}")
     if str(p.get(f"CLK{side}MUX", f"CLK{side}")).strip() != f"CLK{side}" or not clock:
@@ -69,8 +87,8 @@ def _pack_port(cells: dict, ram: dict, side: str, sinks: dict) -> int:
     if conn.get(f"RST{side}", ["0"]) != ["0"] or conn.get(f"OCE{side}", ["1"]) != ["1"]:
         return 0
     moves = []  # (output port, flip-flop name)
-    for k in range(18):
-        bits = conn.get(f"DO{side}{k}")
+    for port in (f"{o}{k}" for o in outputs for k in range(18)):
+        bits = conn.get(port)
         if not bits or bits[0] in _CONST or not sinks.get(bits[0]):
             continue
         users = sinks[bits[0]]
@@ -79,13 +97,16 @@ def _pack_port(cells: dict, ram: dict, side: str, sinks: dict) -> int:
         ff = cells[users[0][0]]
         if ff["type"] != "TRELLIS_FF" or not _is_plain_ff(ff, clock):
             return 0
-        moves.append((f"DO{side}{k}", users[0][0]))
+        moves.append((port, users[0][0]))
     if not moves:
         return 0
     for port, ff_name in moves:
         ram["connections"][port] = list(cells[ff_name]["connections"]["Q"])
         del cells[ff_name]
-    p[f"REGMODE_{side}"] = "OUTREG"
+    for h in halves:
+        p[f"REGMODE_{h}"] = "OUTREG"
+    if len(halves) == 2:
+        conn["OCEA"] = ["1"]
     return 1
 
 

@@ -9,7 +9,7 @@ from amaranth.hdl import Array, Const, Mux, Signal
 
 from hwgen.layers import _common as c
 
-__all__ = ["advance", "col_start", "row_start", "writer"]
+__all__ = ["advance", "col_start", "reader_gap", "row_start", "writer"]
 
 
 def writer(m, s, i, wr, wb, lead, issue, ends, lb_next):
@@ -18,10 +18,12 @@ def writer(m, s, i, wr, wb, lead, issue, ends, lb_next):
     ``i.ready`` is a flip-flop loaded with that test on the next values of what it tests. The next
     write beat is ``wb`` or ``wb1`` (= wb + 1, kept in a register) as a beat is written or not; the next
     room is ``room`` or the new window's ``room_new`` (registered from ``lb_next``) as a window ends
-    or not. All four comparisons of each bound are carry chains from flip-flops. The next ``ready`` is
-    computed for the four outcomes (issued or not, written or not) onto kept wires, and the handshakes
-    select among them last, the read issue (the deepest of them) at the very end: ``ends`` are the flags
-    (window end, frame end) that say what an issue this cycle would end."""
+    or not. Windows of four beats or more have the four comparisons of each bound in flip-flops, loaded
+    a cycle ahead (each next value selected by the handshakes from carry chains on flip-flops); shorter
+    windows compare combinationally. The next ``ready`` is computed for the four outcomes (issued or
+    not, written or not) onto kept wires, and the handshakes select among them last, the read issue
+    (the deepest of them) at the very end: ``ends`` are the flags (window end, frame end) that say what
+    an issue this cycle would end."""
     depth, frame = s.buffer_depth, s.in_beats
     wb, wb_zero = wb
     lead, w_wrap = lead
@@ -62,11 +64,27 @@ def writer(m, s, i, wr, wb, lead, issue, ends, lb_next):
         ]
 
     lt = {}  # (bound, wb or wb1, room or the new room): wb_n < the bound's next value
-    for bound, new in ((room, room_new), (room_ahead, ahead_new)):
-        for x in (0, 1):
-            for y in (0, 1):
-                lt[bound.name, x, y] = sig = Signal(name=f"lt_{x}_{y}_{bound.name}")
-                m.d.comb += sig.eq((wb1 if x else wb) < (new if y else bound))
+    if s.kh * s.kw * s.cf >= 4:
+        # windows of four beats or more: the new room is steady from three cycles after a window ends
+        # until the next one ends, so every comparison can be registered a cycle ahead, on the next
+        # values of what it compares (wb2 = wb1 + 1 is the next wb1 after a write)
+        wb2 = Signal(c.idx(frame), init=2 % frame)
+        with m.If(wr.en):
+            m.d.sync += wb2.eq(c.incr_wrap(wb2, frame))
+        beats = (wb, wb1, wb2)
+        for bound, new in ((room, room_new), (room_ahead, ahead_new)):
+            for x in (0, 1):  # the comparisons on flip-flops, the handshakes select (adv deepest, last)
+                for y in (0, 1):
+                    init = x < (bound.init if y == 0 else new.init)
+                    lt[bound.name, x, y] = sig = Signal(name=f"lt_{x}_{y}_{bound.name}", init=init)
+                    after = [Mux(wr.en, beats[x + 1] < b, beats[x] < b) for b in (bound, new)]
+                    m.d.sync += sig.eq(after[1] if y else Mux(adv, after[1], after[0]))
+    else:
+        for bound, new in ((room, room_new), (room_ahead, ahead_new)):
+            for x in (0, 1):
+                for y in (0, 1):
+                    lt[bound.name, x, y] = sig = Signal(name=f"lt_{x}_{y}_{bound.name}")
+                    m.d.comb += sig.eq((wb1 if x else wb) < (new if y else bound))
 
     def ready_if(issued: bool, written: bool):  # the next ready, had the reader issued / a beat been written
         moved = window_end if issued else 0
@@ -119,7 +137,7 @@ def advance(m, sp, regs, issue):
 
     def move(k: int) -> list:  # counter k moves on, the ones inside it return to 0
         delta = [u - sum((n - 1) * v[i] for _, n, v in inner[:k]) for i, u in enumerate(inner[k][2])]
-        return [rb.eq(rb + delta[0]), *pixel(iy + delta[2], ix + delta[1])]
+        return [rb.eq(rb + moved(inner, k)), *pixel(iy + delta[2], ix + delta[1])]
 
     def window(ty_new, tx_new, wbase_new, row=None) -> list:
         new = [ty.eq(ty_new), tx.eq(tx_new), *pixel(ty_new, tx_new), wbase.eq(wbase_new)]
@@ -162,7 +180,46 @@ def advance(m, sp, regs, issue):
             m.d.sync += window(-top, -left, first, (row_start(sp, 0), top > 0))
             m.d.sync += rbase.eq(rbase + sp.in_beats % sp.buffer_depth)
     window_end = a_last & b_last & d_last
-    return (window_end, window_end & ox_last & oy_last), lb_next
+    # what an issue now adds to the reader's place in the stream of all frames (rb, plus a frame when
+    # it moves into the next frame): a constant per case, since rb - wbase is the last tap's offset
+    # whenever a window ends
+    last_off = sum((n - 1) * v[0] for _, n, v in inner)
+    corner = ((sp.oh - 1) * s * w + (sp.ow - 1) * s) * cf_n  # wbase of the frame's last window
+    steps = [moved(inner, k) for k in range(3)] + [
+        s * cf_n - last_off,
+        (s * w - (sp.ow - 1) * s) * cf_n - last_off,
+        frame - corner - last_off,
+    ]
+    flags = (a_last, b_last, d_last, ox_last, oy_last)
+    return (window_end, window_end & ox_last & oy_last), lb_next, (flags, steps)
+
+
+def moved(inner, k: int) -> int:
+    """Beats that counter ``k`` moving on (the ones inside it returning to 0) adds to rb."""
+    return inner[k][2][0] - sum((n - 1) * v[0] for _, n, v in inner[:k])
+
+
+def reader_gap(m, sp, rb0: int, issue, write, cases, rb_hi: int):
+    """``written``: the beat the reader is at has been written. A register holds the beats written
+    minus the reader's place in the stream of all frames, less one, so the test is its sign bit
+    (a flip-flop) rather than a comparison of ``rb`` with ``wb`` in front of ``issue``. It moves by one
+    per write and by the issue's step (``cases``: the counters' last flags and the step each case
+    makes): both sums of an issue are formed from flip-flops, and the handshakes select last."""
+    (a_last, b_last, d_last, ox_last, oy_last), steps = cases
+    frame = sp.in_beats
+    gap = Signal(c.range_shape(-frame - rb_hi - 2, 2 * frame - rb0 + 2), init=-rb0 - 1, name="gap")
+    conds = (~a_last, ~b_last, ~d_last, ~ox_last, ~oy_last)  # the cases of advance, in its order
+    span = max(map(abs, steps)) + 1
+    issued = []
+    for j in (0, 1):  # j - the step of an issue now, then the sum
+        minus = j - steps[-1]
+        for cond, step in reversed(list(zip(conds, steps, strict=False))):
+            minus = Mux(cond, j - step, minus)
+        part = Signal(c.range_shape(-span, span), name=f"gap_minus{j}")
+        m.d.comb += part.eq(minus)
+        issued.append(c.lut_output(m, gap + part, f"gap_issued{j}"))
+    m.d.sync += gap.eq(Mux(issue, Mux(write, issued[1], issued[0]), Mux(write, gap + 1, gap)))
+    return ~gap[-1]
 
 
 def row_start(sp, oy: int) -> int:

@@ -234,7 +234,7 @@ class SlidingWindow(c.LayerComponent):
         kh, kw, depth, frame = s.kh, s.kw, s.buffer_depth, s.in_beats
         width = s.simd * s.dtype.bits
         oq = c.output_queue(m, self.o, width, 3 + s.read_register)  # the beats in flight
-        m.submodules.buf = buf = Memory(shape=unsigned(width), depth=depth, init=[])
+        m.submodules.buf = buf = Memory(shape=unsigned(width), depth=depth, init=[], attrs=c.NO_RW_CHECK)
         wr = buf.write_port()
         rd = buf.read_port()
 
@@ -247,7 +247,8 @@ class SlidingWindow(c.LayerComponent):
         # Everything the handshakes test is a register kept equal to what it stands for, so no multiplier
         # or adder sits between a flip-flop and ``issue`` or ``i.ready`` (_advance updates them):
         # (iy, ix) the tap's input pixel; rb = (iy·W + ix)·C/SIMD + cf the beat it reads (when inside);
-        # room = lb + depth, lb the oldest beat any remaining window of the frame needs.
+        # room = lb + depth, lb the oldest beat any remaining window of the frame needs; whether beat rb
+        # has been written is the sign of a register (_window.reader_gap), not a comparison.
         ty = Signal(signed(max(h, top + 1).bit_length() + 2), init=-top)
         tx = Signal(signed(max(w, left + 1).bit_length() + 2), init=-left)
         iy, ix = Signal(ty.shape(), init=-top), Signal(tx.shape(), init=-left)
@@ -268,7 +269,6 @@ class SlidingWindow(c.LayerComponent):
         issue = Signal(attrs={"keep": 1})  # a LUT output: the handshakes select with it last
         m.d.comb += [
             started.eq((lead == 1) | ((lead == 0) & ~wb_zero)),
-            written.eq((lead == 1) | ((lead == 0) & (rb[:n] < wb))),
             issue.eq(oq.has_credit & started & (~inside | written)),
             oq.reserve.eq(issue),
             rd.addr.eq(rbase + rb[:n]),
@@ -286,7 +286,8 @@ class SlidingWindow(c.LayerComponent):
         pad_word = s.dtype.pack([s.pad_value] * s.simd, s.simd)[0] if any(s.borders) else 0
         m.d.comb += oq.data.eq(Mux(pad, pad_word, word))
         regs = (ty, tx, rbase, iy, ix, row_in, col_in, rb, wbase, row_lb, row_neg)
-        ends, lb_next = w_.advance(m, s, regs, issue)
+        ends, lb_next, cases = w_.advance(m, s, regs, issue)
+        m.d.comb += written.eq(w_.reader_gap(m, s, rb0, issue, wr.en, cases, rb_hi))
         m.d.comb += r_wrap.eq(issue & ends[1])  # the frame's last read issued
         w_.writer(m, s, self.i, wr, (wb, wb_zero), (lead, w_wrap), issue, ends, lb_next)
         return m

@@ -107,6 +107,48 @@ def test_ecp5_output_register_packing_moves_only_plain_registers():
         assert refused["modules"]["top"]["cells"]["ram"]["parameters"]["REGMODE_A"] == "NOREG"
 
 
+def _pdp_ram_and_ffs(plain_b=True):
+    """A DP16KD in 36-bit pseudo-dual-port mode as yosys maps it (read on port B, OCEA tied to 0), one
+    used output bit on each half, each into a flip-flop."""
+    ram = _cell(
+        "DP16KD",
+        {"CLKA": [2], "CLKB": [2], "CEA": ["1"], "CEB": ["1"], "OCEA": ["0"], "OCEB": ["1"], "RSTA": ["0"],
+         "RSTB": ["0"], "DOA0": [10], "DOB0": [11]},
+        {"CLKA": "input", "CLKB": "input", "CEA": "input", "CEB": "input", "OCEA": "input", "OCEB": "input",
+         "RSTA": "input", "RSTB": "input", "DOA0": "output", "DOB0": "output"},
+        REGMODE_A="NOREG", REGMODE_B="NOREG", DATA_WIDTH_A="00000000000000000000000000100100",
+        DATA_WIDTH_B="00000000000000000000000000100100", CLKAMUX="CLKA", CLKBMUX="CLKB",
+    )  # fmt: skip
+    ff_dirs = {"CLK": "input", "DI": "input", "Q": "output", "LSR": "input", "CE": "input"}
+    plain = {"CEMUX": "1 ", "CLKMUX": "CLK", "REGSET": "RESET"}
+    cells = {"ram": ram}
+    for k in range(2):
+        params = plain if k == 0 or plain_b else plain | {"REGSET": "SET"}
+        conns = {"CLK": [2], "DI": [10 + k], "Q": [20 + k], "LSR": ["0"], "CE": ["1"]}
+        cells[f"ff{k}"] = _cell("TRELLIS_FF", conns, ff_dirs, **params)
+    return {"modules": {"top": {"ports": {}, "cells": cells}}}
+
+
+def test_ecp5_pseudo_dual_port_ram_is_packed_whole_or_not_at_all():
+    """In 36-bit mode both halves of the word come from port B's read: both output registers are switched
+    on together (and OCEA tied to one), as nextpnr configures a PDPW16KD, or neither."""
+    from hwgen.flow.ecp5_pack import pack_output_registers
+
+    net = _pdp_ram_and_ffs()
+    assert pack_output_registers(net, "top") == 1
+    cells = net["modules"]["top"]["cells"]
+    ram = cells["ram"]
+    assert set(cells) == {"ram"}
+    assert ram["parameters"]["REGMODE_A"] == ram["parameters"]["REGMODE_B"] == "OUTREG"
+    assert ram["connections"]["DOA0"] == [20] and ram["connections"]["DOB0"] == [21]
+    assert ram["connections"]["OCEA"] == ["1"]
+    half = _pdp_ram_and_ffs(plain_b=False)  # the DOB half's register starts at one: keep both outside
+    assert pack_output_registers(half, "top") == 0
+    ram = half["modules"]["top"]["cells"]["ram"]
+    assert ram["parameters"]["REGMODE_A"] == ram["parameters"]["REGMODE_B"] == "NOREG"
+    assert set(half["modules"]["top"]["cells"]) == {"ram", "ff0", "ff1"}
+
+
 def test_logic_depth_counts_luts_and_one_level_per_carry_chain():
     from hwgen.flow.logic_depth import longest_path
 
@@ -122,3 +164,34 @@ def test_logic_depth_counts_luts_and_one_level_per_carry_chain():
     }
     levels, path = longest_path({"cells": cells})
     assert (levels, path) == (4, ["a", "b", "c0", "c1", "d"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("which", ["window", "fifo"])
+def test_block_ram_read_words_go_into_the_output_register(tmp_path, which):
+    """A window generator's line buffer and a FIFO's memory in block RAM (64 bits x 128 words: two DP16KD
+    side by side) are read through the block RAMs' own output registers: no collision logic between the
+    block RAM and the read word's register, which would keep ``ecp5_pack`` from moving it in (measured on
+    CNV-W1A1's second window generator: 5.6 ns clock-to-out, then a LUT, 120 MHz)."""
+    import json
+
+    from hwgen.flow.ecp5_pack import pack_file
+    from hwgen.flow.yosys import run_yosys
+    from hwgen.layers import FIFO, SlidingWindow
+
+    if which == "window":
+        comp = SlidingWindow(28, 28, 64, k=3, simd=64, dtype=BIPOLAR)
+        assert (comp.spec.buffer_depth, comp.spec.read_register) == (128, True)
+    else:
+        comp = FIFO(64, 128)
+        assert comp.spec.read_register
+    export_stream_verilog(comp, tmp_path / "top.v", "top")
+    run_yosys(["-q", "-p", "read_verilog -sv top.v; synth_ecp5 -top top -json net.json"], tmp_path)
+    packed = pack_file(tmp_path / "net.json", "top")
+    cells = json.loads((tmp_path / "net.json").read_text())["modules"]["top"]["cells"].values()
+    rams = [cell for cell in cells if cell["type"] == "DP16KD"]
+    assert len(rams) == 2 and packed == 2
+    for ram in rams:  # 36-bit pseudo dual port: the word leaves on both halves, both registered
+        assert int(ram["parameters"]["DATA_WIDTH_A"], 2) == 36
+        assert ram["parameters"]["REGMODE_A"] == ram["parameters"]["REGMODE_B"] == "OUTREG"
+        assert ram["connections"]["OCEA"] == ["1"]
