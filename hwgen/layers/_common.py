@@ -136,10 +136,13 @@ def int_array(name: str, value, ndim: int) -> np.ndarray:
     return arr.astype(np.int64)
 
 
-#: Attributes of a RAM whose reads never need what a write to the same word in the same cycle does: the
-#: writer and the reader never meet on a word that is read (yosys then adds no collision logic after a
-#: block RAM, whose output register can take the read word: :mod:`hwgen.flow.ecp5_pack`).
-NO_RW_CHECK = {"no_rw_check": 1}
+def ram_attrs(read_register: bool) -> dict:
+    """Attributes of a RAM whose reads never need what a write to the same word in the same cycle does
+    (the writer and the reader never meet on a word that is read). Given only to a RAM whose read word is
+    registered (one that may be a block RAM): yosys then adds no collision logic after the block RAM, and
+    the register can move into its output register (:mod:`hwgen.flow.ecp5_pack`). A smaller RAM keeps
+    yosys' choice of distributed RAM, which the attribute would tip towards a block RAM read without one."""
+    return {"no_rw_check": 1} if read_register else {}
 
 
 def range_shape(lo: int, hi: int) -> Shape:
@@ -286,7 +289,7 @@ def vector_buffer(m: Module, payload, beat, beats: int, reuse: bool, issue, stre
             m.d.sync += [a.eq(b) for a, b in zip(regs, regs[1:], strict=False)]
             m.d.sync += regs[-1].eq(Mux(streaming, payload, regs[0]))
         return regs[-1]
-    m.submodules.xbuf = xbuf = Memory(shape=unsigned(width), depth=max(2, beats), init=[], attrs=NO_RW_CHECK)
+    m.submodules.xbuf = xbuf = Memory(shape=unsigned(width), depth=max(2, beats), init=[])
     wr, rd = xbuf.write_port(), xbuf.read_port()
     from_stream = delay(m, streaming, "from_stream")
     late = beats >= 2  # else fold 1 reads the beat in the cycle after it came: write at once

@@ -141,7 +141,8 @@ class FIFO(c.LayerComponent):
         """An ``n``-beat memory in front of a QUEUE-beat output queue."""
         reg = self.spec.read_register
         q = c.output_queue(m, self.o, width, QUEUE + reg, "q")
-        m.submodules.mem = mem = Memory(shape=unsigned(width), depth=max(2, n), init=[], attrs=c.NO_RW_CHECK)
+        mem = Memory(shape=unsigned(width), depth=max(2, n), init=[], attrs=c.ram_attrs(reg))
+        m.submodules.mem = mem
         wr, rd = mem.write_port(), mem.read_port()
         wp, rp = Signal(c.idx(n)), Signal(c.idx(n))
         count = Signal(c.idx(n + 1))

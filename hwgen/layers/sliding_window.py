@@ -234,7 +234,8 @@ class SlidingWindow(c.LayerComponent):
         kh, kw, depth, frame = s.kh, s.kw, s.buffer_depth, s.in_beats
         width = s.simd * s.dtype.bits
         oq = c.output_queue(m, self.o, width, 3 + s.read_register)  # the beats in flight
-        m.submodules.buf = buf = Memory(shape=unsigned(width), depth=depth, init=[], attrs=c.NO_RW_CHECK)
+        attrs = c.ram_attrs(s.read_register)
+        m.submodules.buf = buf = Memory(shape=unsigned(width), depth=depth, init=[], attrs=attrs)
         wr = buf.write_port()
         rd = buf.read_port()
 

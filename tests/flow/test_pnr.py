@@ -195,3 +195,22 @@ def test_block_ram_read_words_go_into_the_output_register(tmp_path, which):
         assert int(ram["parameters"]["DATA_WIDTH_A"], 2) == 36
         assert ram["parameters"]["REGMODE_A"] == ram["parameters"]["REGMODE_B"] == "OUTREG"
         assert ram["connections"]["OCEA"] == ["1"]
+
+
+@pytest.mark.slow
+def test_small_fifo_memory_stays_distributed_ram(tmp_path):
+    """A FIFO memory the resource model puts in distributed RAM (32 bits x 40 words, read combinationally
+    into its queue) is not tipped into a block RAM, whose 5.6 ns read would then have no register."""
+    import collections
+    import json
+
+    from hwgen.flow.yosys import run_yosys
+    from hwgen.layers import FIFO
+
+    comp = FIFO(32, 40)
+    assert comp.ram_style == "lutram" and not comp.spec.read_register
+    export_stream_verilog(comp, tmp_path / "top.v", "top")
+    run_yosys(["-q", "-p", "read_verilog -sv top.v; synth_ecp5 -top top -json net.json"], tmp_path)
+    cells = json.loads((tmp_path / "net.json").read_text())["modules"]["top"]["cells"].values()
+    kinds = collections.Counter(cell["type"] for cell in cells)
+    assert kinds["DP16KD"] == 0 and kinds["TRELLIS_DPR16X4"] > 0, kinds
