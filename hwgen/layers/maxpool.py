@@ -2,8 +2,8 @@
 
 On 1-bit data (BIPOLAR, BINARY) the max is an OR; on INTn/UINTn a signed/unsigned compare.
 With stride k (the usual case) one row of running maxima (``OW · C/SIMD`` words) lives in a
-``Memory`` read asynchronously (LUTRAM): a beat is registered when taken, and its read-modify-write
-takes the next cycle, so back-to-back beats on one word see each other; rows and
+``Memory`` read asynchronously (LUTRAM): a beat is registered with its word when taken (the word the
+beat before it writes that cycle, if the same), and the max and write-back take the next cycle; rows and
 columns beyond the last window are consumed and dropped, as :func:`hwgen.golden.ops.maxpool_nhwc`
 does. Any other stride goes through an internal
 :class:`~hwgen.layers.sliding_window.SlidingWindow` and reduces each window's ``k·k`` beats.
@@ -226,9 +226,10 @@ class StreamingMaxPool(c.LayerComponent):
     def _reduce(self, m, src, depth, addr, keep, first, last, step):
         """Take beats of ``src``; max into ``Memory[addr]`` (or start anew if ``first``); emit on ``last``.
 
-        A beat taken is registered with its address and flags; the next cycle reads its word (an
-        asynchronous read: LUTRAM), takes the max, writes it back and, on ``last``, pushes it. Read and
-        write of one beat fall in the same cycle, so back-to-back beats on one word see each other."""
+        A beat taken is registered with its address, its flags and its word (an asynchronous read:
+        LUTRAM, or the word the beat before it writes in that cycle); the next cycle takes the max, writes
+        it back and, on ``last``, pushes it. No read sits before the max, and back-to-back beats on one
+        word see each other."""
         simd, b = self.spec.simd, self.spec.dtype.bits
         oq = c.output_queue(m, self.o, simd * b, 3)
         m.d.comb += [
@@ -242,16 +243,20 @@ class StreamingMaxPool(c.LayerComponent):
         rd = acc.read_port(domain="comb")
         wr = acc.write_port()
         v1 = c.delay(m, step, "v1")
-        p1, a1 = Signal(simd * b), Signal(len(rd.addr))
+        p1, a1, old1 = Signal(simd * b), Signal(len(rd.addr)), Signal(simd * b)
         first1, last1, keep1 = Signal(), Signal(), Signal()
+        new, forward = Signal(simd * b), Signal()
+        m.d.comb += [
+            rd.addr.eq(addr),  # the beat's word is read as the beat is taken, into a register with it
+            forward.eq(wr.en & (a1 == addr)),  # unless the beat before it writes that word now
+        ]
         with m.If(step):
             m.d.sync += [p1.eq(src.payload), a1.eq(addr), first1.eq(first), last1.eq(last), keep1.eq(keep)]
-        new = Signal(simd * b)
-        old = data.View(data.ArrayLayout(b, simd), rd.data)
+            m.d.sync += old1.eq(Mux(forward, new, rd.data))
+        old = data.View(data.ArrayLayout(b, simd), old1)
         inp = data.View(data.ArrayLayout(b, simd), p1)
         lanes = [self._max(old[j], inp[j]) for j in range(simd)]
         m.d.comb += [
-            rd.addr.eq(a1),
             new.eq(Mux(first1, p1, Cat(*lanes))),
             wr.addr.eq(a1),
             wr.data.eq(new),
