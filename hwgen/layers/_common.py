@@ -276,7 +276,10 @@ def vector_buffer(m: Module, payload, beat, beats: int, reuse: bool, issue, stre
     A buffer of at most :data:`SHIFT_BUFFER_BITS` is a rotating shift register: each issue moves it one
     beat, the tail takes the input (fold 0) or the head (later folds), and the operand is the tail — a
     flip-flop, no read multiplexer. A larger one is a memory written a cycle late from the input register
-    (fold 1 reads beat ``b`` no sooner than ``beats`` cycles after it came) and read synchronously.
+    (fold 1 reads beat ``b`` no sooner than ``beats`` cycles after it came) and read synchronously. With
+    three beats or more it is read a cycle ahead, at the beat the next issue takes, into a plain register
+    (a block RAM's output register, :mod:`hwgen.flow.ecp5_pack`), so the read word leaves a flip-flop
+    at the same cycle as before; a read then never meets the write of a word it needs.
     """
     width = len(payload)
     x_in = Signal(width, name="x_in", reset_less=True)
@@ -289,7 +292,9 @@ def vector_buffer(m: Module, payload, beat, beats: int, reuse: bool, issue, stre
             m.d.sync += [a.eq(b) for a, b in zip(regs, regs[1:], strict=False)]
             m.d.sync += regs[-1].eq(Mux(streaming, payload, regs[0]))
         return regs[-1]
-    m.submodules.xbuf = xbuf = Memory(shape=unsigned(width), depth=max(2, beats), init=[])
+    ahead = beats >= 3  # a read a cycle ahead still comes after the write of the beat it reads
+    attrs = {"no_rw_check": 1} if ahead and beats >= 64 else {}  # as ram_attrs: may be a block RAM
+    m.submodules.xbuf = xbuf = Memory(shape=unsigned(width), depth=max(2, beats), init=[], attrs=attrs)
     wr, rd = xbuf.write_port(), xbuf.read_port()
     from_stream = delay(m, streaming, "from_stream")
     late = beats >= 2  # else fold 1 reads the beat in the cycle after it came: write at once
@@ -297,12 +302,17 @@ def vector_buffer(m: Module, payload, beat, beats: int, reuse: bool, issue, stre
     if late:
         w_addr, w_en = delay(m, beat, "xbuf_wa"), delay(m, w_en, "xbuf_we")
     x1 = Signal(width, name="x1")
+    word = rd.data
+    if ahead:  # the address the next issue reads; the word through a plain register
+        m.d.comb += rd.addr.eq(Mux(issue, incr_wrap(beat, beats), beat))
+        word = delay(m, rd.data, "xbuf_q", reset_less=True)
+    else:
+        m.d.comb += rd.addr.eq(beat)
     m.d.comb += [
         wr.addr.eq(w_addr),
         wr.data.eq(x_in if late else payload),
         wr.en.eq(w_en),
-        rd.addr.eq(beat),
-        x1.eq(Mux(from_stream, x_in, rd.data)),
+        x1.eq(Mux(from_stream, x_in, word)),
     ]
     return x1
 

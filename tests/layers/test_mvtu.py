@@ -311,11 +311,12 @@ def test_pipeline_setting_is_checked():
 
 
 @pytest.mark.parametrize("shift_bits", [0, 1 << 20], ids=["memory", "shift-register"])
-@pytest.mark.parametrize("sf_pe_simd", [(1, 2, 4), (2, 2, 2), (6, 1, 1)])
+@pytest.mark.parametrize("sf_pe_simd", [(1, 2, 4), (2, 2, 2), (3, 1, 2), (6, 1, 1)])
 def test_input_vector_buffer_kinds_exact_at_deepest_pipeline(monkeypatch, shift_bits, sf_pe_simd):
     """The vector reused by output folds 1.. lives in a rotating shift register or (above
-    ``SHIFT_BUFFER_BITS``) a memory written a cycle late: exact under stalls either way, and at the
-    deepest pipelining the measured II and latency equal the model."""
+    ``SHIFT_BUFFER_BITS``) a memory written a cycle late (from three beats on read a cycle ahead into a
+    register; three is the fewest for which that read still follows the write): exact under stalls
+    either way, and at the deepest pipelining the measured II and latency equal the model."""
     import hwgen.layers._common as common
 
     monkeypatch.setattr(common, "SHIFT_BUFFER_BITS", shift_bits)
