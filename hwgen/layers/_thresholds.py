@@ -77,13 +77,28 @@ def rom_banks(width: int, depth: int, storage: str = "rom") -> int:
     return -(-depth // bank_depth(width))
 
 
+#: Banks one registered multiplexer stage selects among (a LUT4 and a PFUMX on ECP5): the block RAMs of
+#: a deep ROM stand in a column across the device, and a wider multiplexer's routing alone took 5.2 of
+#: 7.5 ns (16 banks, CNV-W1A1's fifth conv layer).
+BANKS_PER_STAGE = 4
+
+
+def bank_stages(width: int, depth: int, storage: str = "rom") -> int:
+    """Registered multiplexer stages after the banks of a ROM read through :func:`table` with
+    ``registered``: 0 for one bank, then one per factor of :data:`BANKS_PER_STAGE`."""
+    banks, stages = rom_banks(width, depth, storage), 0
+    while banks > 1:
+        banks, stages = -(-banks // BANKS_PER_STAGE), stages + 1
+    return stages
+
+
 def table(m, name: str, data: list[int], width: int, addr, storage: str, registered: bool = False):
     """``data[addr]`` one cycle after ``addr``: a Memory ROM or a constant table; a constant if all words
     are equal.
     ``registered``: two cycles after ``addr``, through a plain output register (no reset, no enable: on ECP5
     the block RAM's own output register, :mod:`hwgen.flow.ecp5_pack`), so no logic follows the table read;
-    three cycles for a ROM deeper than one block RAM (:func:`rom_banks`), read as banks of one block RAM
-    each, every bank through its output register, then a registered multiplexer.
+    for a ROM deeper than one block RAM (:func:`rom_banks`), read as banks of one block RAM each, every
+    bank through its output register, then :func:`bank_stages` registered multiplexers, one cycle each.
 
     A deep ROM (:func:`rom_in_block_ram`) is a synchronous read port in block RAM. Any other table
     is read combinationally from a registered copy of the address (the latency of a synchronous
@@ -211,8 +226,8 @@ def popcount_thresholds(thr: np.ndarray, n: int) -> np.ndarray:
 
 
 def _banked(m, name: str, data: list[int], width: int, addr):
-    """``data[addr]`` three cycles after ``addr`` from banks of one block RAM: bank reads, their output
-    registers, a registered bank multiplexer."""
+    """``data[addr]`` two cycles plus :func:`bank_stages` after ``addr`` from banks of one block RAM: bank
+    reads, their output registers, then registered multiplexers of up to :data:`BANKS_PER_STAGE` each."""
     depth = bank_depth(width)
     low = depth.bit_length() - 1
     words = []
@@ -223,7 +238,18 @@ def _banked(m, name: str, data: list[int], width: int, addr):
         port = mem.read_port()
         m.d.comb += port.addr.eq(addr[:low])
         words.append(c.delay(m, port.data, f"{name}_bank{b // depth}_q", reset_less=True))
-    sel = c.delay(m, c.delay(m, addr[low:], f"{name}_sel1"), f"{name}_sel2")
-    word = Signal(width, name=f"{name}_data", reset_less=True)
-    m.d.sync += word.eq(Array(words)[sel])
-    return word
+    sel = c.delay(m, c.delay(m, addr[low:], f"{name}_sel1"), f"{name}_sel2")  # with the bank words
+    level, per = 0, BANKS_PER_STAGE.bit_length() - 1  # select bits per stage
+    while len(words) > 1:
+        groups = [words[k : k + BANKS_PER_STAGE] for k in range(0, len(words), BANKS_PER_STAGE)]
+        part = sel[:per] if len(groups) > 1 else sel
+        words = []
+        for g, group in enumerate(groups):
+            word = Signal(width, name=f"{name}_mux{level}_{g}", reset_less=True)
+            m.d.sync += word.eq(Array(group)[part] if len(group) > 1 else group[0])
+            words.append(word)
+        sel = c.delay(m, sel[per:], f"{name}_sel{level + 3}") if len(groups) > 1 else sel
+        level += 1
+    data_ = Signal(width, name=f"{name}_data", reset_less=True)
+    m.d.comb += data_.eq(words[0])
+    return data_

@@ -253,11 +253,11 @@ class MVTUSpec(LayerSpec):
         return self.ii_vector * self.vectors
 
     @property
-    def banked(self) -> bool:
-        """The weight ROM is deeper than one block RAM and read through registered banks (pipeline >= 1):
-        one more cycle (:func:`hwgen.layers._thresholds.rom_banks`)."""
+    def banked(self) -> int:
+        """Cycles the weight ROM's bank multiplexers add when it is deeper than one block RAM and read
+        through registered banks (pipeline >= 1): :func:`hwgen.layers._thresholds.bank_stages`."""
         width, depth = self.pe * self.simd * self.wdt.bits, self.nf * self.sf
-        return self.pipeline >= 1 and th.rom_banks(width, depth, self.storage) > 1
+        return th.bank_stages(width, depth, self.storage) if self.pipeline >= 1 else 0
 
     @property
     def after_issue(self) -> int:

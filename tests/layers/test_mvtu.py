@@ -350,6 +350,23 @@ def test_weight_rom_deeper_than_a_block_ram_is_read_in_banks(pipeline):
     assert res.latency == dut.latency_cycles
 
 
+@pytest.mark.slow
+def test_weight_rom_of_many_banks_is_multiplexed_in_registered_stages():
+    """A 2304 x 32-bit weight ROM spans five 512-deep block RAMs: two registered multiplexer stages (four
+    banks, then the groups), one cycle each: exact under stalls, and at full speed the measured II and
+    latency equal the model's."""
+    rng = np.random.default_rng(5)
+    w = _rand(rng, BIPOLAR, (64, 1152))
+    thr = _thresholds(rng, -1152, 1152, 64, 1)
+    assert th.rom_banks(4 * 8, 16 * 144) == 5 and th.bank_stages(4 * 8, 16 * 144) == 2
+    assert th.bank_stages(4 * 8, 8 * 72) == 1 and th.bank_stages(4 * 8, 16 * 8) == 0
+    check(w, BIPOLAR, BIPOLAR, 4, 8, thr, frames=1, stall=0.3, gap=0.3, weights="rom", pipeline=1)
+    dut, res = check(w, BIPOLAR, BIPOLAR, 4, 8, thr, frames=3, stall=0, gap=0, weights="rom", pipeline=1)
+    assert dut.spec.banked == 2 and dut.spec.after_issue == 4 + 1 + 2
+    assert res.frame_intervals(64 // 4) == [dut.ii_cycles] * 2
+    assert res.latency == dut.latency_cycles
+
+
 @pytest.mark.parametrize("wdt,pipeline", [(BIPOLAR, 0), (INT(2), 3)])
 def test_wide_weight_rom_in_logic_reads_through_address_copies(wdt, pipeline):
     """A ROM in logic wider than 64 bits is read in groups of lanes, each group from its own copy of the
