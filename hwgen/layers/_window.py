@@ -64,27 +64,26 @@ def writer(m, s, i, wr, wb, lead, issue, ends, lb_next):
         ]
 
     lt = {}  # (bound, wb or wb1, room or the new room): wb_n < the bound's next value
-    if s.kh * s.kw * s.cf >= 4:
-        # windows of four beats or more: the new room is steady from three cycles after a window ends
-        # until the next one ends, so every comparison can be registered a cycle ahead, on the next
-        # values of what it compares (wb2 = wb1 + 1 is the next wb1 after a write)
-        wb2 = Signal(c.idx(frame), init=2 % frame)
+    # windows of four beats or more: the new room is steady from three cycles after a window ends until
+    # the next one ends, so every comparison can be registered a cycle ahead, on the next values of what
+    # it compares (wb2 = wb1 + 1 is the next wb1 after a write); shorter windows compare as they go
+    ahead = s.kh * s.kw * s.cf >= 4
+    beats = [wb, wb1]
+    if ahead:
+        beats.append(Signal(c.idx(frame), init=2 % frame, name="wb2"))
         with m.If(wr.en):
-            m.d.sync += wb2.eq(c.incr_wrap(wb2, frame))
-        beats = (wb, wb1, wb2)
-        for bound, new in ((room, room_new), (room_ahead, ahead_new)):
-            for x in (0, 1):  # the comparisons on flip-flops, the handshakes select (adv deepest, last)
-                for y in (0, 1):
-                    init = x < (bound.init if y == 0 else new.init)
-                    lt[bound.name, x, y] = sig = Signal(name=f"lt_{x}_{y}_{bound.name}", init=init)
-                    after = [Mux(wr.en, beats[x + 1] < b, beats[x] < b) for b in (bound, new)]
-                    m.d.sync += sig.eq(after[1] if y else Mux(adv, after[1], after[0]))
-    else:
-        for bound, new in ((room, room_new), (room_ahead, ahead_new)):
-            for x in (0, 1):
-                for y in (0, 1):
-                    lt[bound.name, x, y] = sig = Signal(name=f"lt_{x}_{y}_{bound.name}")
-                    m.d.comb += sig.eq((wb1 if x else wb) < (new if y else bound))
+            m.d.sync += beats[2].eq(c.incr_wrap(beats[2], frame))
+    for bound, new in ((room, room_new), (room_ahead, ahead_new)):
+        for x in (0, 1):
+            for y in (0, 1):
+                init = x < (bound.init if y == 0 else new.init) if ahead else 0
+                lt[bound.name, x, y] = sig = Signal(name=f"lt_{x}_{y}_{bound.name}", init=init)
+                if not ahead:
+                    m.d.comb += sig.eq(beats[x] < (new if y else bound))
+                    continue
+                # the comparisons on flip-flops; the handshakes select, the read issue (in adv) last
+                after = [Mux(wr.en, beats[x + 1] < b, beats[x] < b) for b in (bound, new)]
+                m.d.sync += sig.eq(after[1] if y else Mux(adv, after[1], after[0]))
 
     def ready_if(issued: bool, written: bool):  # the next ready, had the reader issued / a beat been written
         moved = window_end if issued else 0
