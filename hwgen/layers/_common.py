@@ -17,6 +17,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from hwgen.ir.datatypes import DataType
+from hwgen.layers import resource_model
 from hwgen.layers.popcount import popcount, popcount_thresholds
 
 __all__ = [
@@ -293,7 +294,7 @@ def vector_buffer(m: Module, payload, beat, beats: int, reuse: bool, issue, stre
             m.d.sync += regs[-1].eq(Mux(streaming, payload, regs[0]))
         return regs[-1]
     ahead = beats >= 3  # a read a cycle ahead still comes after the write of the beat it reads
-    attrs = {"no_rw_check": 1} if ahead and beats >= 64 else {}  # as ram_attrs: may be a block RAM
+    attrs = ram_attrs(ahead and resource_model.read_registered(width, beats))
     m.submodules.xbuf = xbuf = Memory(shape=unsigned(width), depth=max(2, beats), init=[], attrs=attrs)
     wr, rd = xbuf.write_port(), xbuf.read_port()
     from_stream = delay(m, streaming, "from_stream")

@@ -250,6 +250,4 @@ def _banked(m, name: str, data: list[int], width: int, addr):
             words.append(word)
         sel = c.delay(m, sel[per:], f"{name}_sel{level + 3}") if len(groups) > 1 else sel
         level += 1
-    data_ = Signal(width, name=f"{name}_data", reset_less=True)
-    m.d.comb += data_.eq(words[0])
-    return data_
+    return words[0]
