@@ -327,6 +327,8 @@ def test_input_vector_buffer_kinds_exact_at_deepest_pipeline(monkeypatch, shift_
     thr = _thresholds(rng, *_acc_range(w, BIPOLAR), mh, 1)
     deep = max(MVTUSpec.pipeline_options)
     check(w, BIPOLAR, BIPOLAR, pe, simd, thr, frames=3, stall=0.5, gap=0.3, seed=sf, pipeline=deep)
+    # raw dot products too: every operand beat shows in them (thresholded bits can hide a wrong one)
+    check(w, BIPOLAR, BIPOLAR, pe, simd, None, frames=3, stall=0.5, gap=0.3, seed=sf, pipeline=deep)
     dut, res = check(w, BIPOLAR, BIPOLAR, pe, simd, thr, frames=4, stall=0, gap=0, pipeline=deep)
     assert res.frame_intervals(mh // pe) == [dut.ii_cycles] * 3
     assert res.latency == dut.latency_cycles
