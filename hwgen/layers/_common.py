@@ -277,10 +277,12 @@ def vector_buffer(m: Module, payload, beat, beats: int, reuse: bool, issue, stre
     A buffer of at most :data:`SHIFT_BUFFER_BITS` is a rotating shift register: each issue moves it one
     beat, the tail takes the input (fold 0) or the head (later folds), and the operand is the tail — a
     flip-flop, no read multiplexer. A larger one is a memory written a cycle late from the input register
-    (fold 1 reads beat ``b`` no sooner than ``beats`` cycles after it came) and read synchronously. With
-    three beats or more it is read a cycle ahead, at the beat the next issue takes, into a plain register
-    (a block RAM's output register, :mod:`hwgen.flow.ecp5_pack`), so the read word leaves a flip-flop
-    at the same cycle as before; a read then never meets the write of a word it needs.
+    (fold 1 reads beat ``b`` no sooner than ``beats`` cycles after it came) and read synchronously. One that
+    may be a block RAM (``resource_model.read_registered``) with three beats or more is read a cycle
+    ahead, at the beat the next issue takes, into a plain register (the block RAM's output register,
+    :mod:`hwgen.flow.ecp5_pack`), so the word leaves a flip-flop at the same cycle as before and a read
+    never meets the write of a word it needs. A distributed RAM is read at the issued beat: its read is
+    fast, and an address chosen by ``issue`` would put the handshake in front of it.
     """
     width = len(payload)
     x_in = Signal(width, name="x_in", reset_less=True)
@@ -293,8 +295,10 @@ def vector_buffer(m: Module, payload, beat, beats: int, reuse: bool, issue, stre
             m.d.sync += [a.eq(b) for a, b in zip(regs, regs[1:], strict=False)]
             m.d.sync += regs[-1].eq(Mux(streaming, payload, regs[0]))
         return regs[-1]
-    ahead = beats >= 3  # a read a cycle ahead still comes after the write of the beat it reads
-    attrs = ram_attrs(ahead and resource_model.read_registered(width, beats))
+    # a buffer that may be a block RAM is read a cycle ahead (three beats or more: that read still comes
+    # after the write of the beat it reads); a distributed RAM keeps the address a flip-flop
+    ahead = beats >= 3 and resource_model.read_registered(width, beats)
+    attrs = ram_attrs(ahead)
     m.submodules.xbuf = xbuf = Memory(shape=unsigned(width), depth=max(2, beats), init=[], attrs=attrs)
     wr, rd = xbuf.write_port(), xbuf.read_port()
     from_stream = delay(m, streaming, "from_stream")

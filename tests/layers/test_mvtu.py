@@ -310,16 +310,21 @@ def test_pipeline_setting_is_checked():
         MVTU(np.ones((2, 2), int), idt=BIPOLAR, wdt=BIPOLAR, pe=1, simd=1, pipeline=4)
 
 
-@pytest.mark.parametrize("shift_bits", [0, 1 << 20], ids=["memory", "shift-register"])
+@pytest.mark.parametrize(
+    "shift_bits,block", [(0, False), (0, True), (1 << 20, False)], ids=["memory", "block", "shift-register"]
+)
 @pytest.mark.parametrize("sf_pe_simd", [(1, 2, 4), (2, 2, 2), (3, 1, 2), (6, 1, 1)])
-def test_input_vector_buffer_kinds_exact_at_deepest_pipeline(monkeypatch, shift_bits, sf_pe_simd):
+def test_input_vector_buffer_kinds_exact_at_deepest_pipeline(monkeypatch, shift_bits, block, sf_pe_simd):
     """The vector reused by output folds 1.. lives in a rotating shift register or (above
-    ``SHIFT_BUFFER_BITS``) a memory written a cycle late (from three beats on read a cycle ahead into a
-    register; three is the fewest for which that read still follows the write): exact under stalls
-    either way, and at the deepest pipelining the measured II and latency equal the model."""
+    ``SHIFT_BUFFER_BITS``) a memory written a cycle late; one that may be a block RAM ("block": the
+    resource model's rule forced) is from three beats on read a cycle ahead into a register (three is
+    the fewest for which that read still follows the write): exact under stalls every way, and at the
+    deepest pipelining the measured II and latency equal the model."""
     import hwgen.layers._common as common
+    from hwgen.layers import resource_model
 
     monkeypatch.setattr(common, "SHIFT_BUFFER_BITS", shift_bits)
+    monkeypatch.setattr(resource_model, "read_registered", lambda width, depth: block)
     sf, pe, simd = sf_pe_simd
     mh, mw = 4 * pe, sf * simd
     rng = np.random.default_rng(sf + pe + simd)
