@@ -53,12 +53,18 @@ class TB:
     def __init__(self, dut, clock_ns: int):
         self.dut = dut
         self.period_steps = get_sim_steps(clock_ns, "ns")
-        for name in ("s_axis", "m_axis"):  # cocotb's handles name themselves ``_name`` (no clash with HDL)
-            logging.getLogger(f"cocotb.{dut._name}.{name}").setLevel(logging.WARNING)
         Clock(dut.clk, clock_ns, unit="ns").start()
-        self.source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis"), dut.clk, dut.rst)
-        self.sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis"), dut.clk, dut.rst)
-        self.monitor = AxiStreamMonitor(AxiStreamBus.from_prefix(dut, "s_axis"), dut.clk, dut.rst)
+        cocotb_log = logging.getLogger("cocotb")  # the stream ends' banners and per-frame lines: quiet
+        level = cocotb_log.level
+        cocotb_log.setLevel(logging.WARNING)
+        try:
+            self.source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis"), dut.clk, dut.rst)
+            self.sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis"), dut.clk, dut.rst)
+            self.monitor = AxiStreamMonitor(AxiStreamBus.from_prefix(dut, "s_axis"), dut.clk, dut.rst)
+        finally:
+            cocotb_log.setLevel(level)
+        for end in (self.source, self.sink, self.monitor):
+            end.log.setLevel(logging.WARNING)
         self.in_bytes = len(dut.s_axis_tdata) // 8
         self.out_bytes = len(dut.m_axis_tdata) // 8
         self.t0 = 0

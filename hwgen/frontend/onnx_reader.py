@@ -18,13 +18,26 @@ __all__ = ["SUPPORTED_OPS", "load"]
 SUPPORTED_OPS = sorted(set(FLOAT_OPS) | {"Constant"})
 
 
+def _tensors(graph):
+    """Every tensor stored in ``graph`` (a GraphProto or FunctionProto): initializers, and the tensors
+    of node attributes, subgraphs (If / Loop bodies) included — where external data may be referenced."""
+    yield from getattr(graph, "initializer", ())
+    for node in graph.node:
+        for a in node.attribute:
+            if a.HasField("t"):
+                yield a.t
+            yield from a.tensors
+            for g in ([a.g] if a.HasField("g") else []) + list(a.graphs):
+                yield from _tensors(g)
+
+
 def _check_external_data(model, path: Path) -> None:
     """Refuse external-data locations outside the model's folder; load the rest."""
     import onnx
     from onnx import external_data_helper as edh
 
     base = path.resolve().parent
-    tensors = list(edh._get_all_tensors(model))
+    tensors = [*_tensors(model.graph), *(t for f in model.functions for t in _tensors(f))]
     external = [t for t in tensors if edh.uses_external_data(t)]
     for t in external:
         try:
