@@ -372,8 +372,13 @@ class MVTU(c.LayerComponent):
             m, "wrom", s.weight_words, pe, simd * wb, addr, nf_n * sf_n, issue, s.storage, staged
         )
         ctrl1 = (valid1, first1, last1, nf1)
+        x_lanes = [x1] * pe
         for k in range(staged + s.banked):  # as many stages as the weight word takes after the ROM read
-            x1, ctrl1 = c.delay(m, x1, f"x1p{k}", reset_less=True), c.delay_all(m, ctrl1, f"p{k}")
+            if k + 1 < staged + s.banked:
+                x1 = c.delay(m, x1, f"x1p{k}", reset_less=True)
+            else:  # the last stage: a copy per group of lanes
+                x_lanes = c.replicas(m, x1, pe, f"x1p{k}", reset_less=True)
+            ctrl1 = c.delay_all(m, ctrl1, f"p{k}")
             mask1 = None if mask1 is None else c.delay(m, mask1, f"mask1p{k}", reset_less=True)
         cut = max(0, s.pipeline - 1)  # register stages inside the lane-sum trees
         for k in range(cut):  # the lane sums arrive that much later: so does their control
@@ -381,8 +386,9 @@ class MVTU(c.LayerComponent):
 
         # S2: per-lane beat sums, registered. A fully parallel XNOR layer with constant thresholds
         # counts the thresholds reached right here, the comparisons folded into the popcount trees.
-        valid2, first2, last2, nf2 = Signal(), Signal(), Signal(), Signal(c.idx(nf_n))
-        m.d.sync += [a.eq(b) for a, b in zip((valid2, first2, last2, nf2), ctrl1, strict=True)]
+        valid2 = c.replicas(m, ctrl1[0], pe, "valid2")  # a copy per group of lanes' accumulators
+        first2 = c.replicas(m, ctrl1[1], pe, "first2")
+        last2, nf2 = c.delay(m, ctrl1[2], "last2"), c.delay(m, ctrl1[3], "nf2")
         fused = s.fused_thresholds
         thr = s.table_thresholds() if s.thresholds is not None else None
         if s.xnor:
@@ -396,11 +402,13 @@ class MVTU(c.LayerComponent):
         w_lanes = data.View(data.ArrayLayout(simd * wb, pe), w1)
         for p in range(pe):
             if fused:
-                level = c.popcount_thresholds(m, ~(x1 ^ w_lanes[p]), thr[p].tolist(), f"pt{p}", cut=cut)
+                level = c.popcount_thresholds(
+                    m, ~(x_lanes[p] ^ w_lanes[p]), thr[p].tolist(), f"pt{p}", cut=cut
+                )
                 m.d.sync += psum2[p].eq(level)
             else:
                 lane_sum = mac.beat_sum(
-                    m, s.mac, x1, w_lanes[p], s.idt, s.wdt, simd, f"bs{p}", cut=cut, mask=mask1
+                    m, s.mac, x_lanes[p], w_lanes[p], s.idt, s.wdt, simd, f"bs{p}", cut=cut, mask=mask1
                 )
                 m.d.sync += psum2[p].eq(lane_sum)
 

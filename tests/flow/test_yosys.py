@@ -124,3 +124,41 @@ def _write(d, text):
     d.mkdir(parents=True, exist_ok=True)
     (d / "small.v").write_text(text)
     return d / "small.v"
+
+
+# Four copies of one register (a lane copy each, ``keep`` on the wire as hwgen.layers._common.replicas
+# writes it), each feeding its own output through logic.
+COPIES = """
+module copies(input clk, input [7:0] a, input [31:0] b, output [3:0] y);
+  reg [7:0] r;
+  (* keep = 1 *) reg [7:0] c0;
+  (* keep = 1 *) reg [7:0] c1;
+  (* keep = 1 *) reg [7:0] c2;
+  (* keep = 1 *) reg [7:0] c3;
+  always @(posedge clk) begin
+    r <= a;
+    c0 <= r; c1 <= r; c2 <= r; c3 <= r;
+  end
+  assign y = {|(c3 ^ b[31:24]), |(c2 ^ b[23:16]), |(c1 ^ b[15:8]), |(c0 ^ b[7:0])};
+endmodule
+"""
+
+
+@pytest.mark.parametrize("family", ["xc7", "ecp5"])
+def test_registers_driving_keep_wires_are_not_merged(tmp_path, family):
+    """Equal registers whose wires carry ``keep`` stay separate flip-flops through synthesis
+    (KEEP_REGISTERS): 8 + 4 x 8 of them. Yosys alone merges them (8 + 8): the commands are what keeps them."""
+    import json
+
+    from hwgen.flow.yosys import FAMILIES, KEEP_REGISTERS, run_yosys
+
+    (tmp_path / "copies.v").write_text(COPIES)
+    counts = {}
+    for label, extra in (("kept", list(KEEP_REGISTERS)), ("plain", [])):
+        script = ["read_verilog -sv copies.v", "hierarchy -top copies", *extra, FAMILIES[family]]
+        run_yosys(["-q", "-p", "; ".join([*script, f"tee -q -o {label}.json stat -json"])], tmp_path)
+        stat = json.loads((tmp_path / f"{label}.json").read_text())
+        design = stat.get("design") or next(iter(stat["modules"].values()))
+        cells = design["num_cells_by_type"]
+        counts[label] = count_cells(cells)["ffs"]
+    assert counts == {"kept": 8 + 4 * 8, "plain": 8 + 8}
