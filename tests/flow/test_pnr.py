@@ -27,7 +27,7 @@ def small_layer(tmp_path_factory):
 @pytest.mark.slow
 @pytest.mark.parametrize("device", ["ecp5-25k", "up5k"])
 def test_place_and_route_reports_fmax_and_cells(small_layer, tmp_path, device):
-    easy = place_and_route(small_layer, tmp_path / "easy", device, freq_mhz=12)
+    easy = place_and_route(small_layer, tmp_path / "easy", device, freq_mhz=12, router="router2")
     assert easy.meets_timing and easy.fmax_mhz >= 12  # a slow clock is met
     assert easy.luts > 16 and easy.ffs > 0 and easy.ios == 2 * 8 + 6 + 2  # tdata in/out, handshakes, clk, rst
     lut_cell = DEVICES[device].luts
@@ -44,6 +44,8 @@ def test_bad_requests_are_one_line_errors(small_layer, tmp_path):
         place_and_route(tmp_path / "missing.v", tmp_path, "up5k")
     with pytest.raises(HwgenError, match=r"the clock must be positive"):
         place_and_route(small_layer, tmp_path, "up5k", freq_mhz=0)
+    with pytest.raises(HwgenError, match=r"^unknown router 'router3'; expected one of router1, router2$"):
+        place_and_route(small_layer, tmp_path, "up5k", router="router3")
 
 
 @pytest.mark.slow
