@@ -33,6 +33,7 @@ __all__ = [
     "LANES_PER_COPY",
     "idx",
     "incr_wrap",
+    "issue_folds",
     "int_array",
     "lut_output",
     "output_queue",
@@ -265,6 +266,28 @@ def fold_counter(m: Module, n: int, step, name: str):
             last.eq(count == n - 2),
         ]
     return count, first, last, wrap
+
+
+def issue_folds(m: Module, i, oq: OutputQueue, sf_n: int, nf_n: int):
+    """A folded matrix layer's issue: one beat per cycle in (output fold, input fold) order, from the
+    input stream ``i`` during output fold 0 only; a fold's first beat reserves its output in ``oq``.
+    Every test of a counter is a registered flag, and ``i.ready`` is a flip-flop: its next value comes
+    from the next values of the flags it stands for. Returns ``issue, (sf, first, last), (nf, streaming,
+    wrap)``: the counters (:func:`fold_counter`) of the input and output folds."""
+    issue, can_issue = Signal(name="issue"), Signal(name="can_issue")
+    sf, sf_first, sf_last, sf_wrap = fold_counter(m, sf_n, issue, "sf")
+    nf, need_stream, nf_last, nf_wrap = fold_counter(m, nf_n, sf_wrap, "nf")
+    ready = Signal(init=1, name="ready")
+    first_next = Mux(issue, sf_last, sf_first) if sf_n > 1 else Const(1, 1)
+    stream_next = Mux(sf_wrap, nf_last, need_stream) if nf_n > 1 else Const(1, 1)
+    m.d.sync += ready.eq(stream_next & (~first_next | oq.credit_next))
+    m.d.comb += [
+        can_issue.eq(~sf_first | oq.has_credit),
+        i.ready.eq(ready),
+        issue.eq(can_issue & (~need_stream | i.valid)),
+        oq.reserve.eq(issue & sf_first),
+    ]
+    return issue, (sf, sf_first, sf_last), (nf, need_stream, nf_wrap)
 
 
 def incr_wrap(x, n: int):

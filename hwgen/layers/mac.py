@@ -16,14 +16,16 @@ records it and the resource model prices exactly that choice, so both always agr
 from __future__ import annotations
 
 import numpy as np
-from amaranth.hdl import Cat, Mux, Signal, Value, signed
+from amaranth.hdl import Cat, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import data
 
 from hwgen.ir.datatypes import BIPOLAR, DataType
 from hwgen.layers import popcount
 from hwgen.layers._common import range_shape
 
-__all__ = ["MAC_KINDS", "TABLE_PRODUCT_BITS", "TREE_SIGN_SIMD", "beat_sum", "mac_kind", "sum_range"]
+__all__ = [
+    "MAC_KINDS", "TABLE_PRODUCT_BITS", "TREE_SIGN_SIMD", "beat_sum", "lane_sums", "mac_kind", "sum_range"
+]  # fmt: skip
 
 #: Integer x integer products with at most this many operand bits are constant tables.
 TABLE_PRODUCT_BITS = 8
@@ -112,6 +114,28 @@ def beat_sum(
         return popcount.sum_values(m, terms, name, cut=cut)
     terms = [_value(xe, idt) * _value(we, wdt) for xe, we in pairs]
     return _registered(m, sum(terms[1:], terms[0]), name, cut)
+
+
+def lane_sums(m, s, x_lanes, w_lanes, fused_thr, cut: int, mask=None) -> list[Signal]:
+    """The registered beat sum of each of the ``s.pe`` lanes of matrix layer spec ``s``: lane ``p``'s
+    operand ``x_lanes[p]`` against its weights ``w_lanes[p]`` (:func:`beat_sum`, trees cut ``cut`` times;
+    ``mask``: the padding lanes). With ``fused_thr`` (one row of constant thresholds per lane, a fully
+    parallel XNOR layer) the sum is the number of thresholds reached, counted inside the popcount trees."""
+    if fused_thr is not None:
+        shape = unsigned(s.n_thresholds.bit_length())
+    elif s.xnor:
+        shape = unsigned(((2 if s.padded else 1) * s.simd).bit_length())
+    else:
+        shape = range_shape(*sum_range(s.weights, s.idt, s.simd))
+    sums = [Signal(shape, name=f"psum2_{p}") for p in range(s.pe)]
+    for p, (x, w) in enumerate(zip(x_lanes, w_lanes, strict=True)):
+        if fused_thr is not None:
+            level = popcount.popcount_thresholds(m, ~(x ^ w), fused_thr[p].tolist(), f"pt{p}", cut=cut)
+            m.d.sync += sums[p].eq(level)
+        else:
+            lane = beat_sum(m, s.mac, x, w, s.idt, s.wdt, s.simd, f"bs{p}", cut=cut, mask=mask)
+            m.d.sync += sums[p].eq(lane)
+    return sums
 
 
 def _registered(m, value, name: str, stages=1):

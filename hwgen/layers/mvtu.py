@@ -36,7 +36,7 @@ from math import prod
 from typing import ClassVar
 
 import numpy as np
-from amaranth.hdl import Const, Module, Mux, Signal, unsigned
+from amaranth.hdl import Module, Signal, unsigned
 from amaranth.lib import data, stream
 from amaranth.lib.wiring import In, Out
 
@@ -338,23 +338,9 @@ class MVTU(c.LayerComponent):
         wb = s.wdt.bits
         oq = c.output_queue(m, self.o, pe * s.odt.bits, s.queue_depth)
 
-        # S0: issue one beat per cycle, (nf, sf) order; stream only during output fold 0. Every test of
-        # a counter is a registered flag, and ``i.ready`` is a flip-flop: its next value is computed from
-        # the next values of the flags it stands for (``can_issue & need_stream``).
-        issue, can_issue = Signal(), Signal()
-        sf, sf_first, sf_last, sf_wrap = c.fold_counter(m, sf_n, issue, "sf")
-        nf, need_stream, nf_last, nf_wrap = c.fold_counter(m, nf_n, sf_wrap, "nf")
+        # S0: issue one beat per cycle, (nf, sf) order; stream only during output fold 0.
+        issue, (sf, sf_first, sf_last), (nf, need_stream, nf_wrap) = c.issue_folds(m, self.i, oq, sf_n, nf_n)
         addr = Signal(c.idx(nf_n * sf_n))
-        ready = Signal(init=1)
-        first_next = Mux(issue, sf_last, sf_first) if sf_n > 1 else Const(1, 1)
-        stream_next = Mux(sf_wrap, nf_last, need_stream) if nf_n > 1 else Const(1, 1)
-        m.d.sync += ready.eq(stream_next & (~first_next | oq.credit_next))
-        m.d.comb += [
-            can_issue.eq(~sf_first | oq.has_credit),
-            self.i.ready.eq(ready),
-            issue.eq(can_issue & (~need_stream | self.i.valid)),
-            oq.reserve.eq(issue & sf_first),
-        ]
         with m.If(issue):
             m.d.sync += addr.eq(c.incr_wrap(addr, nf_n * sf_n))
 
@@ -391,26 +377,9 @@ class MVTU(c.LayerComponent):
         last2, nf2 = c.delay(m, ctrl1[2], "last2"), c.delay(m, ctrl1[3], "nf2")
         fused = s.fused_thresholds
         thr = s.table_thresholds() if s.thresholds is not None else None
-        if s.xnor:
-            psum_shape = unsigned(((2 if s.padded else 1) * simd).bit_length())
-        else:
-            psum_shape = c.range_shape(*mac.sum_range(s.weights, s.idt, simd))
-        a_shape = c.range_shape(*s.acc_domain)
-        if fused:
-            psum_shape = a_shape = unsigned(s.n_thresholds.bit_length())
-        psum2 = [Signal(psum_shape, name=f"psum2_{p}") for p in range(pe)]
         w_lanes = data.View(data.ArrayLayout(simd * wb, pe), w1)
-        for p in range(pe):
-            if fused:
-                level = c.popcount_thresholds(
-                    m, ~(x_lanes[p] ^ w_lanes[p]), thr[p].tolist(), f"pt{p}", cut=cut
-                )
-                m.d.sync += psum2[p].eq(level)
-            else:
-                lane_sum = mac.beat_sum(
-                    m, s.mac, x_lanes[p], w_lanes[p], s.idt, s.wdt, simd, f"bs{p}", cut=cut, mask=mask1
-                )
-                m.d.sync += psum2[p].eq(lane_sum)
+        psum2 = mac.lane_sums(m, s, x_lanes, list(w_lanes), thr if fused else None, cut, mask1)
+        a_shape = psum2[0].shape() if fused else c.range_shape(*s.acc_domain)
 
         # S3: accumulators; thresholds of fold nf read alongside.
         acc, done3 = c.accumulators(m, valid2, first2, last2, psum2, a_shape)
