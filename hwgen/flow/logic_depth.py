@@ -17,7 +17,7 @@ from pathlib import Path
 
 from hwgen.errors import HwgenError
 
-from .yosys import KEEP_REGISTERS, run_yosys
+from .yosys import run_yosys
 
 __all__ = ["LogicDepth", "longest_path", "xilinx_logic_depth"]
 
@@ -113,7 +113,6 @@ def xilinx_logic_depth(
         [
             "read_verilog -sv " + " ".join(f.name for f in files),
             f"hierarchy -top {top}",
-            *KEEP_REGISTERS,
             f"synth_xilinx -flatten -top {top}",
             f"write_json {stem}.json",
         ]

@@ -23,7 +23,7 @@ from pathlib import Path
 from hwgen.errors import HwgenError
 
 from .ecp5_pack import pack_file
-from .yosys import KEEP_REGISTERS, run_yosys
+from .yosys import run_yosys
 
 __all__ = ["DEVICES", "ROUTERS", "Device", "PnrResult", "place_and_route"]
 
@@ -138,8 +138,6 @@ def place_and_route(
     script = "; ".join(
         [
             "read_verilog -sv " + " ".join(f.name for f in files),
-            f"hierarchy -top {top}",
-            *KEEP_REGISTERS,
             f"{dev.synth} -top {top} -json {stem}.json",
             f"tee -q -o {stem}_stat.json stat -json",
         ]

@@ -25,7 +25,7 @@ from hwgen.errors import HwgenError
 from .ecp5_pack import pack_file
 from .manifest import read_manifest, update_manifest
 from .pnr import _ECP5, _ICE40, Device, _result, _run_nextpnr
-from .yosys import KEEP_REGISTERS, run_yosys, synthesize_stages
+from .yosys import run_yosys, synthesize_stages
 
 __all__ = ["Ticker", "board_of_build", "prepare_board", "run_open_flow", "shell_divisor", "stage_resources"]
 
@@ -58,7 +58,7 @@ def prepare_board(out, m: dict, board, work: Path) -> dict:
     for rel in m["rtl"]["files"]:
         platform.add_file(Path(rel).name, (Path(out) / rel).read_text())
     top = BoardTop(board, ShellCore(**shell_params(m, divisor)), clock)
-    plan = platform.prepare(top, name=BOARD_TOP, script_after_read="\n".join(KEEP_REGISTERS))
+    plan = platform.prepare(top, name=BOARD_TOP)
     work.mkdir(parents=True, exist_ok=True)
     for name, content in plan.files.items():
         mode = "wb" if isinstance(content, bytes) else "w"

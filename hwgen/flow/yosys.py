@@ -33,17 +33,11 @@ __all__ = [
     "FAMILIES",
     "HIERARCHICAL",
     "SynthResult",
-    "KEEP_REGISTERS",
     "count_cells",
     "run_yosys",
     "synthesize",
     "synthesize_stages",
 ]
-
-#: Yosys commands, run after the design is read, that keep every flip-flop driving a wire with the ``keep``
-#: attribute: the per-lane copies of :func:`hwgen.layers._common.replicas`, which ``opt_merge`` would
-#: otherwise fold back into one register. A ``keep`` wire driven by logic (``lut_output``) is left alone.
-KEEP_REGISTERS = ("proc", "setattr -set keep 1 a:keep w:* %i %ci1:+[Q] c:* %i")
 
 FAMILIES = {
     "xc7": "synth_xilinx -family xc7 -flatten -noiopad -noclkbuf",
@@ -206,7 +200,6 @@ def _synth_stat(verilog, build_dir, command: str, suffix: str, top, timeout) -> 
         [
             "read_verilog -sv " + " ".join(f.name for f in files),
             hierarchy,
-            *KEEP_REGISTERS,
             command,
             f"tee -q -o {stem}.json stat -json",
         ]

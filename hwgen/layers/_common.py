@@ -29,8 +29,6 @@ __all__ = [
     "delay",
     "delay_all",
     "fold_counter",
-    "replicas",
-    "LANES_PER_COPY",
     "idx",
     "incr_wrap",
     "issue_folds",
@@ -349,40 +347,13 @@ def vector_buffer(m: Module, payload, beat, beats: int, reuse: bool, issue, stre
 
 def accumulators(m: Module, valid, first, last, terms, shape) -> tuple[list[Signal], Signal]:
     """One accumulator per term: set to the term on a ``first`` beat, else added to, while ``valid``.
-    ``valid`` and ``first`` are signals or lists of one per term (:func:`replicas`: each copy drives
-    the accumulators near it); ``last`` is one signal. Returns ``(accumulators, done)``, ``done`` high in
-    the cycle after a ``last`` beat (the sums final)."""
-    n = len(terms)
-    valid = valid if isinstance(valid, list) else [valid] * n
-    first = first if isinstance(first, list) else [first] * n
-    acc = [Signal(shape, name=f"acc_{p}") for p in range(n)]
+    Returns ``(accumulators, done)``, ``done`` high in the cycle after a ``last`` beat (the sums final)."""
+    acc = [Signal(shape, name=f"acc_{p}") for p in range(len(terms))]
     done = Signal(name="done3")
-    m.d.sync += done.eq(valid[0] & last)
-    for a, t, v, f in zip(acc, terms, valid, first, strict=True):
-        with m.If(v):
-            m.d.sync += a.eq(Mux(f, 0, a) + t)
+    m.d.sync += done.eq(valid & last)
+    with m.If(valid):
+        m.d.sync += [a.eq(Mux(first, 0, a) + t) for a, t in zip(acc, terms, strict=True)]
     return acc, done
-
-
-#: Lanes of a matrix layer fed by one copy of a shared operand or control register (:func:`replicas`).
-LANES_PER_COPY = 8
-
-
-def replicas(m: Module, value, lanes: int, name: str, reset_less: bool = False) -> list:
-    """``value`` one cycle later, for each of ``lanes`` lanes: one register per :data:`LANES_PER_COPY`
-    lanes, so no register's output spreads over a whole wide layer (on CNV's second conv layer, one
-    operand register feeding 64 popcount trees: 9.7 ns of routing). Returns one signal per lane.
-    The copies carry ``keep``, and the flows mark the flip-flops that drive a ``keep`` wire to be kept
-    (:data:`hwgen.flow.yosys.KEEP_REGISTERS`): synthesis would otherwise merge equal registers."""
-    n = -(-lanes // LANES_PER_COPY)
-    if n == 1:
-        return [delay(m, value, name, reset_less)] * lanes
-    copies = []
-    for g in range(n):
-        reg = Signal(len(value), name=f"{name}_r{g}", reset_less=reset_less, attrs={"keep": 1})
-        m.d.sync += reg.eq(value)
-        copies.append(reg)
-    return [copies[p // LANES_PER_COPY] for p in range(lanes)]
 
 
 def push_outputs(m: Module, oq, done, values, bits: int, stages: int = 0, computed: int = 0) -> None:

@@ -358,12 +358,8 @@ class MVTU(c.LayerComponent):
             m, "wrom", s.weight_words, pe, simd * wb, addr, nf_n * sf_n, issue, s.storage, staged
         )
         ctrl1 = (valid1, first1, last1, nf1)
-        x_lanes = [x1] * pe
         for k in range(staged + s.banked):  # as many stages as the weight word takes after the ROM read
-            if k + 1 < staged + s.banked:
-                x1 = c.delay(m, x1, f"x1p{k}", reset_less=True)
-            else:  # the last stage: a copy per group of lanes
-                x_lanes = c.replicas(m, x1, pe, f"x1p{k}", reset_less=True)
+            x1 = c.delay(m, x1, f"x1p{k}", reset_less=True)
             ctrl1 = c.delay_all(m, ctrl1, f"p{k}")
             mask1 = None if mask1 is None else c.delay(m, mask1, f"mask1p{k}", reset_less=True)
         cut = max(0, s.pipeline - 1)  # register stages inside the lane-sum trees
@@ -372,13 +368,11 @@ class MVTU(c.LayerComponent):
 
         # S2: per-lane beat sums, registered. A fully parallel XNOR layer with constant thresholds
         # counts the thresholds reached right here, the comparisons folded into the popcount trees.
-        valid2 = c.replicas(m, ctrl1[0], pe, "valid2")  # a copy per group of lanes' accumulators
-        first2 = c.replicas(m, ctrl1[1], pe, "first2")
-        last2, nf2 = c.delay(m, ctrl1[2], "last2"), c.delay(m, ctrl1[3], "nf2")
+        valid2, first2, last2, nf2 = c.delay_all(m, ctrl1, "s2")
         fused = s.fused_thresholds
         thr = s.table_thresholds() if s.thresholds is not None else None
         w_lanes = data.View(data.ArrayLayout(simd * wb, pe), w1)
-        psum2 = mac.lane_sums(m, s, x_lanes, list(w_lanes), thr if fused else None, cut, mask1)
+        psum2 = mac.lane_sums(m, s, [x1] * pe, list(w_lanes), thr if fused else None, cut, mask1)
         a_shape = psum2[0].shape() if fused else c.range_shape(*s.acc_domain)
 
         # S3: accumulators; thresholds of fold nf read alongside.

@@ -1,7 +1,5 @@
 """MVTU in amaranth.sim against hwgen.golden.ops.mvtu, under random gaps and stalls."""
 
-import re
-
 import numpy as np
 import pytest
 from amaranth.back import verilog
@@ -394,29 +392,3 @@ def test_wide_weight_rom_in_logic_reads_through_address_copies(wdt, pipeline):
     dut, res = check(w, BIPOLAR, wdt, pe, simd, thr, frames=3, stall=0, gap=0, **kw)
     assert res.frame_intervals(mh // pe) == [dut.ii_cycles] * 2
     assert res.latency == dut.latency_cycles
-
-
-@pytest.mark.parametrize("per", [1, 3])
-@pytest.mark.parametrize("case", [0, 3, 6], ids=["xnor", "raw", "table"])
-def test_operand_and_control_copies_per_lane_group_exact(monkeypatch, case, per):
-    """The last operand register and the accumulators' ``valid``/``first`` are one copy per
-    ``LANES_PER_COPY`` lanes (here 1 and 3, so groups also end part-full): exact under stalls at every
-    pipeline setting that registers the operands, and at full speed the II and latency of the model."""
-    import hwgen.layers._common as common
-
-    monkeypatch.setattr(common, "LANES_PER_COPY", per)
-    idt, wdt, nthr, _, _, _, _, weights = PIPELINE_CASES[case]
-    mh, mw, pe, simd = 8, 8, 4, 4
-    rng = np.random.default_rng(case + per)
-    w = _rand(rng, wdt, (mh, mw))
-    thr = _thresholds(rng, *_acc_range(w, idt), mh, nthr) if nthr else None
-    for pipeline in (1, 3):
-        kw = dict(weights=weights, pipeline=pipeline)
-        check(w, idt, wdt, pe, simd, thr, frames=2, stall=0.4, gap=0.4, seed=per, **kw)
-        text = verilog.convert(MVTU(w, idt=idt, wdt=wdt, pe=pe, simd=simd, thresholds=thr, **kw))
-        last = -(-pe // per) - 1  # the copies are there: valid2_r0 .. and the operand's x1p<k>_r0 ..
-        assert f"valid2_r{last} " in text and f"first2_r{last} " in text and f"_r{last + 1} " not in text
-        assert re.search(rf"x1p\d_r{last} ", text)
-        dut, res = check(w, idt, wdt, pe, simd, thr, frames=3, stall=0, gap=0, **kw)
-        assert res.frame_intervals(mh // pe) == [dut.ii_cycles] * 2
-        assert res.latency == dut.latency_cycles
