@@ -348,7 +348,7 @@ def vector_buffer(m: Module, payload, beat, beats: int, reuse: bool, issue, stre
 def accumulators(m: Module, valid, first, last, terms, shape) -> tuple[list[Signal], Signal]:
     """One accumulator per term: set to the term on a ``first`` beat, else added to, while ``valid``.
     Returns ``(accumulators, done)``, ``done`` high in the cycle after a ``last`` beat (the sums final)."""
-    acc = [Signal(shape, name=f"acc_{p}") for p in range(len(terms))]
+    acc = [Signal(shape, name=f"acc_{p}", reset_less=True) for p in range(len(terms))]
     done = Signal(name="done3")
     m.d.sync += done.eq(valid & last)
     with m.If(valid):

@@ -118,7 +118,7 @@ def table(m, name: str, data: list[int], width: int, addr, storage: str, registe
         port = mem.read_port()
         m.d.comb += port.addr.eq(addr)
         return port.data
-    addr_q = Signal(len(addr), name=f"{name}_addr_q")
+    addr_q = Signal(len(addr), name=f"{name}_addr_q", reset_less=True)
     m.d.sync += addr_q.eq(addr)
     if storage == "rom":  # in LUTs, as the resource model prices it (yosys would take a block RAM for some)
         mem = Memory(shape=unsigned(width), depth=len(data), init=data, attrs={"rom_style": "logic"})
@@ -200,7 +200,7 @@ def ge_staged(m, a, b, name: str):
     wa, wb = Signal(signed(width), name=f"{name}_a"), Signal(signed(width), name=f"{name}_b")
     m.d.comb += [wa.eq(a), wb.eq(b)]
     k = width // 2
-    gt, eq, lo = (Signal(name=f"{name}_{n}") for n in ("gt", "eq", "lo"))
+    gt, eq, lo = (Signal(name=f"{name}_{n}", reset_less=True) for n in ("gt", "eq", "lo"))
     m.d.sync += [
         gt.eq(wa[k:].as_signed() > wb[k:].as_signed()),
         eq.eq(wa[k:] == wb[k:]),

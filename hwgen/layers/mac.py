@@ -127,7 +127,7 @@ def lane_sums(m, s, x_lanes, w_lanes, fused_thr, cut: int, mask=None) -> list[Si
         shape = unsigned(((2 if s.padded else 1) * s.simd).bit_length())
     else:
         shape = range_shape(*sum_range(s.weights, s.idt, s.simd))
-    sums = [Signal(shape, name=f"psum2_{p}") for p in range(s.pe)]
+    sums = [Signal(shape, name=f"psum2_{p}", reset_less=True) for p in range(s.pe)]
     for p, (x, w) in enumerate(zip(x_lanes, w_lanes, strict=True)):
         if fused_thr is not None:
             level = popcount.popcount_thresholds(m, ~(x ^ w), fused_thr[p].tolist(), f"pt{p}", cut=cut)
@@ -141,7 +141,7 @@ def lane_sums(m, s, x_lanes, w_lanes, fused_thr, cut: int, mask=None) -> list[Si
 def _registered(m, value, name: str, stages=1):
     """``value`` through ``stages`` registers (``cut`` as a count; none for 0 / False)."""
     for k in range(int(stages)):
-        reg = Signal(Value.cast(value).shape(), name=f"{name}_q{k}")
+        reg = Signal(Value.cast(value).shape(), name=f"{name}_q{k}", reset_less=True)
         m.d.sync += reg.eq(value)
         value = reg
     return value

@@ -168,7 +168,7 @@ def _register_columns(m: Module, cols: list[list[Value]], name: str) -> list[lis
             if isinstance(v, Const):
                 new.append(v)
                 continue
-            r = Signal(name=f"{name}_c{k}n{i}")
+            r = Signal(name=f"{name}_c{k}n{i}", reset_less=True)
             m.d.sync += r.eq(v)
             new.append(r)
         out.append(new)
