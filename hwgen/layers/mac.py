@@ -116,10 +116,10 @@ def beat_sum(
     return _registered(m, sum(terms[1:], terms[0]), name, cut)
 
 
-def lane_sums(m, s, x_lanes, w_lanes, fused_thr, cut: int, mask=None) -> list[Signal]:
-    """The registered beat sum of each of the ``s.pe`` lanes of matrix layer spec ``s``: lane ``p``'s
-    operand ``x_lanes[p]`` against its weights ``w_lanes[p]`` (:func:`beat_sum`, trees cut ``cut`` times;
-    ``mask``: the padding lanes). With ``fused_thr`` (one row of constant thresholds per lane, a fully
+def lane_sums(m, s, x, w_lanes, fused_thr, cut: int, mask=None) -> list[Signal]:
+    """The registered beat sum of each of the ``s.pe`` lanes of matrix layer spec ``s``: the operand ``x``
+    (one for all lanes) against lane ``p``'s weights ``w_lanes[p]`` (:func:`beat_sum`, trees cut ``cut``
+    times; ``mask``: the padding lanes). With ``fused_thr`` (one row of constant thresholds per lane, a fully
     parallel XNOR layer) the sum is the number of thresholds reached, counted inside the popcount trees."""
     if fused_thr is not None:
         shape = unsigned(s.n_thresholds.bit_length())
@@ -128,7 +128,7 @@ def lane_sums(m, s, x_lanes, w_lanes, fused_thr, cut: int, mask=None) -> list[Si
     else:
         shape = range_shape(*sum_range(s.weights, s.idt, s.simd))
     sums = [Signal(shape, name=f"psum2_{p}", reset_less=True) for p in range(s.pe)]
-    for p, (x, w) in enumerate(zip(x_lanes, w_lanes, strict=True)):
+    for p, w in enumerate(w_lanes):
         if fused_thr is not None:
             level = popcount.popcount_thresholds(m, ~(x ^ w), fused_thr[p].tolist(), f"pt{p}", cut=cut)
             m.d.sync += sums[p].eq(level)

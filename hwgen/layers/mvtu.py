@@ -372,7 +372,7 @@ class MVTU(c.LayerComponent):
         fused = s.fused_thresholds
         thr = s.table_thresholds() if s.thresholds is not None else None
         w_lanes = data.View(data.ArrayLayout(simd * wb, pe), w1)
-        psum2 = mac.lane_sums(m, s, [x1] * pe, list(w_lanes), thr if fused else None, cut, mask1)
+        psum2 = mac.lane_sums(m, s, x1, list(w_lanes), thr if fused else None, cut, mask1)
         a_shape = psum2[0].shape() if fused else c.range_shape(*s.acc_domain)
 
         # S3: accumulators; thresholds of fold nf read alongside.
